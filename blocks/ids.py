@@ -1,0 +1,40 @@
+"""Stable identifiers shared by the renderers and the listeners; old messages still carry them."""
+
+from typing import Final
+
+# Modal
+DEPLOY_MODAL: Final = "deploy_modal"
+
+# Input block ids are the vendor API's field names (design §3); each input's action_id equals it.
+MACHINE_ID: Final = "machine_id"
+MACHINE_PRICE_ID: Final = "machine_price_id"
+IMAGE: Final = "image"
+PORTS: Final = "ports"
+ENVIRONMENT_VARIABLES: Final = "environment_variables"
+SSH_PUB_KEYS: Final = "ssh_pub_keys"
+STARTUP_SCRIPT: Final = "startup_script"
+EXTERNAL_DEPLOYMENT_ID: Final = "external_deployment_id"
+DOCKER_SERVER: Final = "docker_server"
+DOCKER_LOGIN: Final = "docker_login"
+DOCKER_PASSWORD: Final = "docker_password"
+METADATA: Final = "metadata"
+
+INPUT_BLOCKS: Final = (
+    MACHINE_ID,
+    MACHINE_PRICE_ID,
+    IMAGE,
+    PORTS,
+    ENVIRONMENT_VARIABLES,
+    SSH_PUB_KEYS,
+    STARTUP_SCRIPT,
+    DOCKER_SERVER,
+    DOCKER_LOGIN,
+    DOCKER_PASSWORD,
+    EXTERNAL_DEPLOYMENT_ID,
+    METADATA,
+)
+
+# Message buttons
+STOP_DEPLOYMENT: Final = "stop_deployment"
+REDEPLOY: Final = "redeploy"
+REFRESH_DEPLOYMENT: Final = "refresh_deployment"

@@ -1,0 +1,70 @@
+"""Settings: the bot's whole configuration, read once from the environment by the entry point."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Annotated, Self
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr
+
+SANDBOX = "sandbox"
+
+
+def _split_ids(value: object) -> object:
+    """Accept `U1,U2 U3` from the environment as a set of Slack IDs."""
+    if isinstance(value, str):
+        return frozenset(value.replace(",", " ").split())
+    return value
+
+
+class Mode(StrEnum):
+    """How the bot talks to Slack."""
+
+    HTTP = "http"
+    SOCKET = "socket"
+    UNCONFIGURED = "unconfigured"
+
+
+class Settings(BaseModel):
+    """Every setting of design §3; secrets are `SecretStr` so they never print."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", hide_input_in_errors=True)
+
+    slack_bot_token: SecretStr | None = Field(None, alias="SLACK_BOT_TOKEN")
+    slack_signing_secret: SecretStr | None = Field(None, alias="SLACK_SIGNING_SECRET")
+    slack_app_token: SecretStr | None = Field(None, alias="SLACK_APP_TOKEN")
+    slack_api_url: str = Field("https://slack.com/api/", alias="SLACK_API_URL")
+    slack_client_id: str | None = Field(None, alias="SLACK_CLIENT_ID")
+    slack_client_secret: SecretStr | None = Field(None, alias="SLACK_CLIENT_SECRET")
+    hiveon_api_url: str = Field("https://api.hiveon.ai", alias="HIVEON_API_URL")
+    hiveon_api_key: SecretStr | None = Field(None, alias="HIVEON_API_KEY")
+    hiveon_timeout_s: float = Field(15.0, gt=0, le=300, alias="HIVEON_TIMEOUT_S")
+    database_url: str = Field("sqlite:///deploybot.sqlite3", alias="DATABASE_URL")
+    encryption_key: SecretStr | None = Field(None, alias="DEPLOYBOT_ENCRYPTION_KEY")
+    command: str = Field("/deploy", pattern=r"^/[a-z0-9_-]{1,31}$", alias="DEPLOYBOT_COMMAND")
+    admins: Annotated[frozenset[str], BeforeValidator(_split_ids)] = Field(
+        frozenset(), alias="DEPLOYBOT_ADMINS"
+    )
+    port: int = Field(3000, ge=1, le=65535, alias="PORT")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Self:
+        """Build settings from an environment; empty values count as unset."""
+        return cls.model_validate({name: value for name, value in env.items() if value.strip()})
+
+    @property
+    def mode(self) -> Mode:
+        """Socket Mode with an app token, HTTP with a signing secret, else unconfigured."""
+        if self.slack_bot_token is None:
+            return Mode.UNCONFIGURED
+        if self.slack_app_token is not None:
+            return Mode.SOCKET
+        if self.slack_signing_secret is not None:
+            return Mode.HTTP
+        return Mode.UNCONFIGURED
+
+    @property
+    def uses_sandbox_vendor(self) -> bool:
+        """True when the vendor is the in-process sandbox rather than a real API."""
+        return self.hiveon_api_url == SANDBOX

@@ -1,0 +1,121 @@
+"""The start-deployment request, mirroring the Hiveon seed field for field, and its redaction."""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+MASK = "••••"
+MAX_PORTS = 100
+DOCKER_HUB_SERVER = "https://index.docker.io/v1/"
+_SECRET_NAME = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|KEY|CREDENTIAL", re.IGNORECASE)
+
+
+class PortProtocol(StrEnum):
+    """The seed's protocol enum; `PORT_PROTOCOL_UNSPECIFIED` is refused by the vendor."""
+
+    TCP = "PORT_PROTOCOL_TCP"
+    HTTPS = "PORT_PROTOCOL_HTTPS"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
+
+
+class PortMapping(_Model):
+    """One `container_config.ports[]` item."""
+
+    host_port: int = Field(ge=1, le=65535)
+    protocol: PortProtocol = PortProtocol.TCP
+
+
+class DockerAuth(_Model):
+    """`container_config.docker_auth`: private-registry login."""
+
+    server: str = Field(min_length=1)
+    login: str = Field(min_length=1)
+    password: SecretStr
+
+
+class ContainerConfig(_Model):
+    """`container_config`."""
+
+    image: str = Field(min_length=1)
+    docker_auth: DockerAuth | None = None
+    ports: tuple[PortMapping, ...] = Field(default=(), max_length=MAX_PORTS)
+    startup_script: str | None = None
+    environment_variables: dict[str, str] = Field(default_factory=dict)
+
+
+class StartDeploymentRequest(_Model):
+    """The body of `POST /vendors/v1/machines/deployments/start`."""
+
+    machine_id: str = Field(min_length=1)
+    machine_price_id: str = Field(min_length=1)
+    external_deployment_id: str | None = None
+    ssh_pub_keys: tuple[str, ...] = ()
+    container_config: ContainerConfig
+    metadata: dict[str, str] = Field(default_factory=dict)
+
+    def to_payload(self) -> dict[str, Any]:
+        """The JSON body for the vendor: secrets revealed, empty optional fields left out."""
+        return _without_empty(self._as_dict(reveal=True))
+
+    def redacted(self) -> dict[str, Any]:
+        """The same body with every secret masked: safe for logs, storage and Slack."""
+        return _without_empty(self._as_dict(reveal=False))
+
+    def _as_dict(self, *, reveal: bool) -> dict[str, Any]:
+        config = self.container_config
+        auth = config.docker_auth
+        return {
+            "machine_id": self.machine_id,
+            "machine_price_id": self.machine_price_id,
+            "external_deployment_id": self.external_deployment_id,
+            "ssh_pub_keys": list(self.ssh_pub_keys),
+            "container_config": {
+                "image": config.image,
+                "docker_auth": None
+                if auth is None
+                else {
+                    "server": auth.server,
+                    "login": auth.login,
+                    "password": auth.password.get_secret_value() if reveal else MASK,
+                },
+                "ports": [
+                    {"host_port": port.host_port, "protocol": port.protocol.value}
+                    for port in config.ports
+                ],
+                "startup_script": config.startup_script,
+                "environment_variables": config.environment_variables
+                if reveal
+                else mask_secret_values(config.environment_variables),
+            },
+            "metadata": self.metadata if reveal else mask_secret_values(self.metadata),
+        }
+
+
+def is_secret_name(name: str) -> bool:
+    """True for names like `DB_PASSWORD`, `API_KEY`, `GITHUB_TOKEN` whose values are secrets."""
+    return _SECRET_NAME.search(name) is not None
+
+
+def mask_secret_values(values: dict[str, str]) -> dict[str, str]:
+    """Mask the values whose names say they are secrets."""
+    return {name: MASK if is_secret_name(name) else value for name, value in values.items()}
+
+
+def _without_empty(value: dict[str, Any]) -> dict[str, Any]:
+    """Drop `None`, empty strings, lists and objects, recursively: the vendor gets no `null`."""
+    cleaned: dict[str, Any] = {}
+    for key, item in value.items():
+        if isinstance(item, dict):
+            # Maps the user filled (env vars, metadata) keep their keys even with empty values.
+            item = item if key in {"environment_variables", "metadata"} else _without_empty(item)
+        if item is None or item in ("", [], {}):
+            continue
+        cleaned[key] = item
+    return cleaned
