@@ -16,7 +16,7 @@ STARTUP_SCRIPT: Final = "startup_script"
 EXTERNAL_DEPLOYMENT_ID: Final = "external_deployment_id"
 DOCKER_SERVER: Final = "docker_server"
 DOCKER_LOGIN: Final = "docker_login"
-DOCKER_PASSWORD: Final = "docker_password"
+DOCKER_PASSWORD: Final = "docker_password"  # noqa: S105 — a field name, not a secret
 METADATA: Final = "metadata"
 
 INPUT_BLOCKS: Final = (

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 MASK = "••••"
 MAX_PORTS = 100
 DOCKER_HUB_SERVER = "https://index.docker.io/v1/"
+_USER_MAPS = frozenset({"environment_variables", "metadata"})
 _SECRET_NAME = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|KEY|CREDENTIAL", re.IGNORECASE)
 
 
@@ -112,10 +113,9 @@ def _without_empty(value: dict[str, Any]) -> dict[str, Any]:
     """Drop `None`, empty strings, lists and objects, recursively: the vendor gets no `null`."""
     cleaned: dict[str, Any] = {}
     for key, item in value.items():
-        if isinstance(item, dict):
-            # Maps the user filled (env vars, metadata) keep their keys even with empty values.
-            item = item if key in {"environment_variables", "metadata"} else _without_empty(item)
-        if item is None or item in ("", [], {}):
+        # Maps the user filled (env vars, metadata) keep their keys even with empty values.
+        kept = _without_empty(item) if isinstance(item, dict) and key not in _USER_MAPS else item
+        if kept is None or kept in ("", [], {}):
             continue
-        cleaned[key] = item
+        cleaned[key] = kept
     return cleaned

@@ -1,0 +1,186 @@
+"""The deploy modal: one input per vendor field (design §3), each saying the format it accepts."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from blocks import ids
+from blocks.text import mrkdwn, plain_text
+
+# Slack's ceiling for a plain_text_input; also the length of a field Slack lets users type.
+MAX_INPUT_LENGTH: Final = 3000
+# Ids are UUIDs in practice; 255 matches Slack's own identifier limit and keeps buttons valid.
+MAX_ID_LENGTH: Final = 255
+
+REQUIRED_INPUTS: Final = frozenset(
+    {ids.MACHINE_ID, ids.MACHINE_PRICE_ID, ids.IMAGE, ids.EXTERNAL_DEPLOYMENT_ID}
+)
+# A password typed once is sent once; a redeploy asks for it again.
+NEVER_PREFILLED: Final = frozenset({ids.DOCKER_PASSWORD})
+
+
+@dataclass(frozen=True, slots=True)
+class _Input:
+    label: str
+    placeholder: str
+    hint: str
+    multiline: bool = False
+    max_length: int = MAX_INPUT_LENGTH
+
+
+_INPUTS: Final[Mapping[str, _Input]] = {
+    ids.MACHINE_ID: _Input(
+        label="Machine ID",
+        placeholder="24d71100-7532-11ef-bd52-3a629d609f79",
+        hint="The Hiveon machine that runs the container.",
+        max_length=MAX_ID_LENGTH,
+    ),
+    ids.MACHINE_PRICE_ID: _Input(
+        label="Machine price ID",
+        placeholder="3b2772f0-7533-11ef-930e-3a629d609f79",
+        hint="The price of that machine to deploy under.",
+        max_length=MAX_ID_LENGTH,
+    ),
+    ids.IMAGE: _Input(
+        label="Image",
+        placeholder="nginx:latest",
+        hint="A container image reference, such as nginx:latest or ghcr.io/acme/api:1.4. "
+        "Private images need the registry login below.",
+    ),
+    ids.PORTS: _Input(
+        label="Ports",
+        placeholder="80, 443/https",
+        hint="Comma, space or newline separated; PORT or PORT/PROTOCOL, protocol tcp (default) "
+        "or https; 1–65535; up to 100.",
+    ),
+    ids.ENVIRONMENT_VARIABLES: _Input(
+        label="Environment variables",
+        placeholder="DB_HOST=db.internal\nexport MODE=prod",
+        hint=".env syntax: one KEY=VALUE per line; quotes, export and # comments work. "
+        "Values of names containing PASSWORD, SECRET, TOKEN or KEY are masked in messages.",
+        multiline=True,
+    ),
+    ids.SSH_PUB_KEYS: _Input(
+        label="SSH public keys",
+        placeholder="ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI… alice@laptop",
+        hint="One OpenSSH public key per line: ssh-ed25519, ssh-rsa, ecdsa-sha2-* or sk-* keys.",
+        multiline=True,
+    ),
+    ids.STARTUP_SCRIPT: _Input(
+        label="Startup script",
+        placeholder="#!/bin/sh\napt-get update && apt-get install -y curl",
+        hint="Runs when the container starts. Slack limits this field to 3,000 characters; "
+        "for a longer script, fetch it from a URL: curl -fsSL https://example.com/setup.sh | sh",
+        multiline=True,
+    ),
+    ids.DOCKER_SERVER: _Input(
+        label="Registry server",
+        placeholder="registry.example.com",
+        hint="Leave empty for Docker Hub.",
+        max_length=MAX_ID_LENGTH,
+    ),
+    ids.DOCKER_LOGIN: _Input(
+        label="Registry login",
+        placeholder="deploy-robot",
+        hint="The registry user name; it goes with the password below.",
+        max_length=MAX_ID_LENGTH,
+    ),
+    ids.DOCKER_PASSWORD: _Input(
+        label="Registry password",
+        placeholder="Password or access token",
+        hint="Sent only to Hiveon; never stored or shown.",
+    ),
+    ids.EXTERNAL_DEPLOYMENT_ID: _Input(
+        label="External deployment ID",
+        placeholder="Your own ID for this deployment",
+        hint="Prefilled with a fresh ID. deploybot uses it to never start the same submission "
+        "twice; keep it unless you track deployments by your own ID.",
+        max_length=MAX_ID_LENGTH,
+    ),
+    ids.METADATA: _Input(
+        label="Metadata",
+        placeholder="team=payments\nticket=OPS-1234",
+        hint="Stored with the deployment on Hiveon. Same syntax as environment variables: "
+        "one KEY=VALUE per line; secret-looking values are masked in messages.",
+        multiline=True,
+    ),
+}
+
+# Headings that group the optional inputs; each goes right before the input it names.
+_HEADINGS: Final[Mapping[str, str]] = {
+    ids.DOCKER_SERVER: "*Private registry (optional)*\nOnly for images that need a login.",
+    ids.EXTERNAL_DEPLOYMENT_ID: "*Tracking*\nHow you and deploybot find this deployment later.",
+}
+
+
+def deploy_modal(
+    *,
+    external_deployment_id: str,
+    private_metadata: str,
+    prefill: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """The deploy form as a modal, prefilled by block id except the external id and password."""
+    values = {
+        block_id: value
+        for block_id, value in (prefill or {}).items()
+        if block_id not in NEVER_PREFILLED
+    }
+    # The idempotency key comes only from its argument: a prefill copied from an old deployment
+    # must not reuse the old key, or the vendor would return the old deployment.
+    values[ids.EXTERNAL_DEPLOYMENT_ID] = external_deployment_id
+    initial = {
+        block_id: value
+        for block_id in ids.INPUT_BLOCKS
+        if (value := _initial_value(block_id, values.get(block_id))) is not None
+    }
+    # Slack allows one focused element: the first one left for the user to fill.
+    focused = next((block_id for block_id in ids.INPUT_BLOCKS if block_id not in initial), None)
+    blocks: list[dict[str, Any]] = []
+    for block_id in ids.INPUT_BLOCKS:
+        if heading := _HEADINGS.get(block_id):
+            blocks += [{"type": "divider"}, {"type": "section", "text": mrkdwn(heading)}]
+        blocks.append(
+            _input_block(block_id, initial_value=initial.get(block_id), focus=block_id == focused)
+        )
+    return {
+        "type": "modal",
+        "callback_id": ids.DEPLOY_MODAL,
+        "title": plain_text("Deploy to Hiveon"),
+        "submit": plain_text("Deploy"),
+        "close": plain_text("Cancel"),
+        "private_metadata": private_metadata,
+        "blocks": blocks,
+    }
+
+
+def _initial_value(block_id: str, value: str | None) -> str | None:
+    """The value to show, or None when empty or too long for the input."""
+    # A clipped value would deploy something else; an empty field makes the user look again.
+    if not value or len(value) > _INPUTS[block_id].max_length:
+        return None
+    return value
+
+
+def _input_block(block_id: str, *, initial_value: str | None, focus: bool) -> dict[str, Any]:
+    """One `input` block whose block_id and action_id are the vendor field name."""
+    spec = _INPUTS[block_id]
+    element: dict[str, Any] = {
+        "type": "plain_text_input",
+        "action_id": block_id,
+        "placeholder": plain_text(spec.placeholder),
+        "max_length": spec.max_length,
+    }
+    if spec.multiline:
+        element["multiline"] = True
+    if initial_value is not None:
+        element["initial_value"] = initial_value
+    if focus:
+        element["focus_on_load"] = True
+    return {
+        "type": "input",
+        "block_id": block_id,
+        "optional": block_id not in REQUIRED_INPUTS,
+        "label": plain_text(spec.label),
+        "hint": plain_text(spec.hint),
+        "element": element,
+    }

@@ -1,0 +1,91 @@
+"""Entry point: read `.env` and the environment, then serve over HTTP or Socket Mode."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+
+import uvicorn
+from dotenv import load_dotenv
+from pydantic import ValidationError
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+from bot import logs
+from bot.app import build_bot
+from bot.config import Mode, Settings
+from bot.server import create_asgi_app
+
+SETUP = """\
+deploybot has no Slack credentials yet, so there is nothing to serve.
+
+1. Create the Slack app: https://api.slack.com/apps → Create New App → From a manifest,
+   pick your workspace and paste manifest.json from this repository. For HTTP mode,
+   replace https://deploybot.example.com with your bot's public URL first; for Socket Mode
+   (no public URL, good for a laptop) set "socket_mode_enabled": true and drop the URLs.
+2. Install it to the workspace, then put these in .env (copy .env.example):
+     SLACK_BOT_TOKEN=xoxb-…        OAuth & Permissions → Bot User OAuth Token
+     SLACK_SIGNING_SECRET=…        Basic Information → Signing Secret (HTTP mode)
+     SLACK_APP_TOKEN=xapp-…        Basic Information → App-Level Tokens, scope
+                                   connections:write (Socket Mode only)
+     HIVEON_API_KEY=…              your Hiveon vendor API key
+                                   (or HIVEON_API_URL=sandbox to try without one)
+3. Run `make run` again.
+"""
+
+
+def main() -> int:
+    """Run the bot in the foreground until interrupted."""
+    load_dotenv(override=False)  # the real environment wins over .env
+    try:
+        settings = Settings.from_env(os.environ)
+    except ValidationError as exc:
+        for error in exc.errors():
+            name = ".".join(str(part) for part in error["loc"])
+            sys.stderr.write(f"deploybot: invalid setting {name}: {error['msg']}\n")
+        return 2
+    secrets = [
+        secret.get_secret_value()
+        for secret in (
+            settings.slack_bot_token,
+            settings.slack_signing_secret,
+            settings.slack_app_token,
+            settings.slack_client_secret,
+            settings.hiveon_api_key,
+            settings.encryption_key,
+        )
+        if secret is not None
+    ]
+    logs.configure(secrets=secrets)
+    if settings.mode is Mode.UNCONFIGURED:
+        sys.stderr.write(SETUP)
+        return 1
+    if settings.mode is Mode.SOCKET:
+        asyncio.run(serve_socket_mode(settings))
+        return 0
+    uvicorn.run(
+        create_asgi_app(build_bot(settings)),
+        host="0.0.0.0",  # noqa: S104 — platforms route $PORT from outside the container
+        port=settings.port,
+        log_config=None,  # our handler, with secrets masked
+        access_log=False,
+        timeout_graceful_shutdown=30,
+    )
+    return 0
+
+
+async def serve_socket_mode(settings: Settings) -> None:
+    """Receive Slack's requests over a WebSocket (no public URL needed)."""
+    bot = build_bot(settings)
+    await bot.start()
+    app_token = settings.slack_app_token.get_secret_value() if settings.slack_app_token else ""
+    handler = AsyncSocketModeHandler(bot.app, app_token)
+    try:
+        await handler.start_async()
+    finally:
+        await handler.close_async()
+        await bot.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

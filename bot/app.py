@@ -1,0 +1,143 @@
+"""The Bolt app factory and the bot's long-lived parts (store, vendor client, background tasks)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.response import BoltResponse
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.config import Settings
+from bot.listeners import Deps, commands, views
+from bot.messenger import SLACK_FAILURES
+from bot.sandbox import SandboxVendor
+from bot.service import DeploymentService
+from bot.store import Store
+from bot.tasks import BackgroundTasks
+from bot.vendor import HiveonClient
+
+log = logging.getLogger(__name__)
+
+SANDBOX_BASE_URL = "http://sandbox.invalid"
+SANDBOX_API_KEY = "sandbox"  # the sandbox accepts any key; used when HIVEON_API_KEY is unset
+SHUTDOWN_GRACE_S = 20.0
+UNEXPECTED = (
+    "Something went wrong on deploybot's side; it has been logged. "
+    "Try again, and tell whoever runs deploybot if it keeps happening."
+)
+
+
+def slack_client(settings: Settings) -> AsyncWebClient:
+    """The Web API client: retries Slack's 429s after Retry-After and dropped connections."""
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    return AsyncWebClient(
+        token=token,
+        base_url=settings.slack_api_url,
+        timeout=10,
+        retry_handlers=[
+            AsyncConnectionErrorRetryHandler(max_retry_count=2),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=5),
+        ],
+    )
+
+
+def vendor_client(settings: Settings) -> HiveonClient:
+    """The Hiveon client, or the in-process sandbox when `HIVEON_API_URL=sandbox`."""
+    if settings.uses_sandbox_vendor:
+        return HiveonClient(
+            base_url=SANDBOX_BASE_URL,
+            timeout_s=settings.hiveon_timeout_s,
+            transport=httpx.MockTransport(SandboxVendor().handle),
+        )
+    return HiveonClient(base_url=settings.hiveon_api_url, timeout_s=settings.hiveon_timeout_s)
+
+
+@dataclass
+class Bot:
+    """Everything that lives as long as the process: built once, started and stopped by a server."""
+
+    settings: Settings
+    app: AsyncApp
+    client: AsyncWebClient
+    store: Store
+    vendor: HiveonClient
+    tasks: BackgroundTasks
+    service: DeploymentService
+
+    async def start(self) -> None:
+        """Prepare storage and check the Slack token (its failure is logged, not fatal)."""
+        await self.store.create_tables()
+        try:
+            identity = await self.client.auth_test()
+        except SLACK_FAILURES as exc:
+            log.warning("Slack auth.test failed (%s): check SLACK_BOT_TOKEN", type(exc).__name__)
+        else:
+            log.info(
+                "connected to Slack workspace %s as %s", identity.get("team"), identity.get("user")
+            )
+
+    async def stop(self) -> None:
+        """Let running deployments report, then close connections."""
+        await self.tasks.drain(SHUTDOWN_GRACE_S)
+        await self.vendor.aclose()
+        await self.store.close()
+
+
+def build_bot(settings: Settings, *, vendor: HiveonClient | None = None) -> Bot:
+    """Wire the bot from settings; tests pass their own vendor client."""
+    client = slack_client(settings)
+    store = Store.from_url(settings.database_url)
+    vendor = vendor or vendor_client(settings)
+    default_key = settings.hiveon_api_key.get_secret_value() if settings.hiveon_api_key else None
+    if default_key is None and settings.uses_sandbox_vendor:
+        default_key = SANDBOX_API_KEY
+
+    async def api_key_for(_enterprise_id: str | None, _team_id: str) -> str | None:
+        return default_key
+
+    tasks = BackgroundTasks()
+    service = DeploymentService(
+        store=store, vendor=vendor, api_key_for=api_key_for, command=settings.command
+    )
+    app = create_app(settings, client=client, deps=Deps(service, tasks, settings.command))
+    return Bot(settings, app, client, store, vendor, tasks, service)
+
+
+def create_app(settings: Settings, *, client: AsyncWebClient, deps: Deps) -> AsyncApp:
+    """The Bolt app: signature checks, single-workspace authorization, listeners, error handler."""
+    bot_token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else ""
+    signing_secret = settings.slack_signing_secret
+
+    async def authorize(enterprise_id: str | None, team_id: str | None) -> AuthorizeResult:
+        # Single-workspace install: the token is known, so no auth.test stands before an ack.
+        return AuthorizeResult(enterprise_id=enterprise_id, team_id=team_id, bot_token=bot_token)
+
+    app = AsyncApp(
+        client=client,
+        signing_secret=signing_secret.get_secret_value() if signing_secret else None,
+        request_verification_enabled=signing_secret is not None,
+        authorize=authorize,
+        # Listeners ack and hand slow work to background tasks, so the response can leave as
+        # soon as they return instead of Bolt polling for the ack every 10 ms.
+        process_before_response=True,
+    )
+    commands.register(app, deps)
+    views.register(app, deps)
+
+    @app.error
+    async def report_unexpected(error: Exception, body: dict[str, Any]) -> BoltResponse | None:
+        log.error("unexpected error handling a Slack request", exc_info=error)
+        if "command" in body:
+            return BoltResponse(status=200, body=UNEXPECTED)
+        return None
+
+    return app

@@ -1,0 +1,44 @@
+"""The deploy modal's submission: field errors in the ack, or close it and start the deployment."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
+from slack_sdk.web.async_client import AsyncWebClient
+
+from blocks import ids
+from bot.form import parse_submission
+from bot.listeners import Deps
+from bot.messenger import Messenger
+from bot.modal_context import ModalContext
+from bot.service import Submission
+
+
+def register(app: AsyncApp, deps: Deps) -> None:
+    """Wire the modal submission."""
+
+    async def submit_deployment(
+        ack: AsyncAck, view: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
+    ) -> None:
+        parsed = parse_submission(view.get("state", {}).get("values", {}))
+        if isinstance(parsed, dict):
+            await ack(response_action="errors", errors=parsed)
+            return
+        await ack()
+        where = ModalContext.load(view.get("private_metadata"))
+        user_id = context.user_id or ""
+        submission = Submission(
+            team_id=context.team_id or "",
+            enterprise_id=context.enterprise_id,
+            user_id=user_id,
+            # Without a channel (a modal opened elsewhere) the conversation is the user's DM.
+            channel_id=where.channel_id or user_id,
+            request=parsed,
+        )
+        messenger = Messenger(client, user_id=user_id, response_url=where.response_url)
+        deps.tasks.spawn(
+            deps.service.submit(submission, messenger), name=f"submit-{submission.external_id}"
+        )
+
+    app.view(ids.DEPLOY_MODAL)(submit_deployment)

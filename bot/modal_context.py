@@ -1,0 +1,33 @@
+"""What the deploy modal carries in `private_metadata`: where it was opened, never a secret."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+PRIVATE_METADATA_LIMIT = 3000  # Slack's cap on private_metadata
+
+
+class ModalContext(BaseModel):
+    """The channel the modal was opened from and the command's response_url, for fallbacks."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    channel_id: str | None = None
+    response_url: str | None = None
+
+    def dump(self) -> str:
+        """Serialise for `private_metadata`; a response_url that would overflow it is dropped."""
+        text = self.model_dump_json(exclude_none=True)
+        if len(text) > PRIVATE_METADATA_LIMIT:
+            text = self.model_copy(update={"response_url": None}).model_dump_json(exclude_none=True)
+        return text
+
+    @classmethod
+    def load(cls, text: str | None) -> ModalContext:
+        """Read it back; anything unreadable means "no context" (the user's DM is the fallback)."""
+        if not text:
+            return cls()
+        try:
+            return cls.model_validate_json(text)
+        except ValidationError:
+            return cls()

@@ -1,0 +1,176 @@
+"""Storage: each submission recorded before the vendor call; the audit log and idempotency key."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+    select,
+    update,
+)
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.pool import ConnectionPoolEntry
+
+SUBMITTING = "submitting"
+
+
+class Base(DeclarativeBase):
+    """Declarative base of deploybot's tables."""
+
+
+class Deployment(Base):
+    """One submission of the deploy modal, from before the vendor call to its outcome."""
+
+    __tablename__ = "deployments"
+    __table_args__ = (UniqueConstraint("team_id", "external_deployment_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    enterprise_id: Mapped[str | None] = mapped_column(String(32))
+    user_id: Mapped[str] = mapped_column(String(32))
+    channel_id: Mapped[str] = mapped_column(String(32))
+    # Where the conversation about it lives; may be a DM when the channel refused the bot.
+    message_channel: Mapped[str | None] = mapped_column(String(32))
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+    external_deployment_id: Mapped[str] = mapped_column(String(255))
+    deployment_id: Mapped[str | None] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(32), default=SUBMITTING)
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    # The request as sent, secrets masked (StartDeploymentRequest.redacted()).
+    request: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+@dataclass(frozen=True)
+class NewSubmission:
+    """What is known about a submission before the vendor is called."""
+
+    team_id: str
+    enterprise_id: str | None
+    user_id: str
+    channel_id: str
+    external_deployment_id: str
+    request: dict[str, Any]
+
+
+def async_url(database_url: str) -> URL:
+    """Map `DATABASE_URL` to its async driver: `sqlite:///x` → `sqlite+aiosqlite:///x`."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        return url.set(drivername="sqlite+aiosqlite")
+    message = f"DATABASE_URL must be a sqlite:/// URL (got a {url.get_backend_name()} URL)"
+    raise ValueError(message)
+
+
+class Store:
+        # SQLite serialises writers: one pooled connection avoids "database is locked" errors.
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    def from_url(cls, database_url: str) -> Store:
+        """Open the store at `DATABASE_URL`."""
+        url = async_url(database_url)
+        # SQLite serialises writers: one pooled connection avoids "database is locked" in bursts.
+        engine = create_async_engine(url, pool_size=1, max_overflow=0, pool_timeout=60)
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        return cls(engine)
+
+    async def create_tables(self) -> None:
+        """Create missing tables (start-up)."""
+        async with self._engine.begin() as connection:
+            await connection.run_sync(Base.metadata.create_all)
+
+    async def close(self) -> None:
+        """Close every pooled connection."""
+        await self._engine.dispose()
+
+    async def record_submission(self, submission: NewSubmission) -> int | None:
+        """Record a submission as `submitting`; None when this external ID was already submitted."""
+        now = datetime.now(UTC)
+        row = Deployment(
+            team_id=submission.team_id,
+            enterprise_id=submission.enterprise_id,
+            user_id=submission.user_id,
+            channel_id=submission.channel_id,
+            external_deployment_id=submission.external_deployment_id,
+            request=submission.request,
+            status=SUBMITTING,
+            created_at=now,
+            updated_at=now,
+        )
+        try:
+            async with self._sessions.begin() as session:
+                session.add(row)
+        except IntegrityError:
+            return None
+        return row.id
+
+    async def record_message(self, deployment: int, *, channel: str | None, ts: str | None) -> None:
+        """Remember where the deployment's message and thread are."""
+        await self._update(deployment, message_channel=channel, message_ts=ts)
+
+    async def record_outcome(
+        self,
+        deployment: int,
+        *,
+        status: str,
+        deployment_id: str | None,
+        http_status: int | None,
+        error: str | None,
+    ) -> None:
+        """Record how the start attempt ended."""
+        await self._update(
+            deployment,
+            status=status,
+            deployment_id=deployment_id,
+            http_status=http_status,
+            error=error,
+        )
+
+    async def get(self, deployment: int) -> Deployment | None:
+        """One recorded deployment by its row ID."""
+        async with self._sessions() as session:
+            return await session.get(Deployment, deployment)
+
+    async def find(self, *, team_id: str, external_deployment_id: str) -> Deployment | None:
+        """One recorded deployment by its team and external ID."""
+        query = select(Deployment).where(
+            Deployment.team_id == team_id,
+            Deployment.external_deployment_id == external_deployment_id,
+        )
+        async with self._sessions() as session:
+            return (await session.scalars(query)).first()
+
+    async def _update(self, deployment: int, **values: object) -> None:
+        statement = (
+            update(Deployment)
+            .where(Deployment.id == deployment)
+            .values(**values, updated_at=datetime.now(UTC))
+        )
+        async with self._sessions.begin() as session:
+            await session.execute(statement)
+
+
+def _sqlite_pragmas(connection: Any, _record: ConnectionPoolEntry) -> None:
+    """WAL lets readers run beside the writer; the busy timeout waits instead of failing."""
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()

@@ -1,0 +1,47 @@
+"""Background work after the ack: tracked so nothing is dropped silently and shutdown can wait."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+class BackgroundTasks:
+    """Runs coroutines after Slack has its ack; logs what fails, drains on shutdown."""
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def spawn(self, work: Coroutine[Any, Any, None], *, name: str) -> None:
+        """Start `work` now and keep a reference until it ends (asyncio keeps only weak ones)."""
+        task = asyncio.create_task(work, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._finished)
+
+    def __len__(self) -> int:
+        return len(self._tasks)
+
+    async def drain(self, timeout_s: float) -> None:
+        """Wait for running work to finish, then cancel what is left."""
+        if not self._tasks:
+            return
+        log.info("waiting up to %.0f s for %d background tasks", timeout_s, len(self._tasks))
+        _, pending = await asyncio.wait(set(self._tasks), timeout=timeout_s)
+        for task in pending:
+            task.cancel()
+        if pending:
+            log.warning("cancelled %d unfinished background tasks at shutdown", len(pending))
+            await asyncio.wait(pending)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if task.cancelled():
+            return
+        error = task.exception()
+        if error is not None:
+            # The one place unexpected background failures surface, with their traceback.
+            log.error("background task %s failed", task.get_name(), exc_info=error)

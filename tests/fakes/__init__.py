@@ -1,0 +1,1 @@
+"""Fakes of the services the bot talks to, served on loopback for end-to-end tests."""

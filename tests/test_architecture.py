@@ -1,0 +1,54 @@
+"""The import rules of the house: blocks/ pure, the vendor client free of Slack, one env reader."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+    return found
+
+
+def _top(names: set[str]) -> set[str]:
+    return {name.split(".")[0] for name in names}
+
+
+def test_blocks_are_pure() -> None:
+    """blocks/ imports only the standard library and itself."""
+    forbidden = {"bot", "slack_bolt", "slack_sdk", "httpx", "dotenv", "os", "aiohttp", "pydantic"}
+    for path in (ROOT / "blocks").glob("*.py"):
+        assert not _top(_imports(path)) & forbidden, path.name
+
+
+def test_vendor_client_knows_nothing_of_slack() -> None:
+    """The vendor client and the sandbox import no Slack SDK and no blocks."""
+    for name in ("vendor.py", "sandbox.py", "deployment.py"):
+        imported = _top(_imports(ROOT / "bot" / name))
+        assert not imported & {"slack_bolt", "slack_sdk", "blocks"}, name
+
+
+def test_only_the_entry_point_reads_the_environment() -> None:
+    """Only bot/__main__.py imports os or dotenv's loaders (its text parser is fine elsewhere)."""
+    for path in (ROOT / "bot").rglob("*.py"):
+        if path.name == "__main__.py":
+            continue
+        assert not _imports(path) & {"dotenv", "dotenv.main", "os"}, path.name
+
+
+def test_only_listeners_and_the_app_import_bolt() -> None:
+    """slack_bolt stays in the listeners, the app factory, the server and the entry point."""
+    allowed = {"app.py", "server.py", "__main__.py"}
+    for path in (ROOT / "bot").rglob("*.py"):
+        if path.parent.name == "listeners" or path.name in allowed:
+            continue
+        assert "slack_bolt" not in _top(_imports(path)), path.name
