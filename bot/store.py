@@ -77,7 +77,7 @@ def async_url(database_url: str) -> URL:
 
 
 class Store:
-        # SQLite serialises writers: one pooled connection avoids "database is locked" errors.
+    """deploybot's database, behind SQLAlchemy's asyncio engine: no write blocks the event loop."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine

@@ -19,13 +19,14 @@ import json
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Self, TypeAlias
 from urllib.parse import parse_qsl
 
 from aiohttp import web
+
+from tests.fakes.loopback import LoopbackServer
 
 TEAM_ID = "T111"
 TEAM_NAME = "Test Team"
@@ -87,15 +88,6 @@ class _Rule:
         return self.method == method and (self.where is None or self.where(params))
 
 
-@dataclass(frozen=True)
-class _Running:
-    """What the server thread hands back once it listens."""
-
-    port: int
-    loop: asyncio.AbstractEventLoop
-    stop: asyncio.Event
-
-
 def _error(error: str) -> dict[str, Any]:
     return {"ok": False, "error": error}
 
@@ -148,8 +140,7 @@ class FakeSlack:
         self._view_counter = itertools.count(1)
         self._hash_counter = itertools.count(1)
         self._home_view_ids: dict[str, str] = {}
-        self._running: _Running | None = None
-        self._thread: threading.Thread | None = None
+        self._server = LoopbackServer(self._app, name="fake-slack")
         self.users: dict[str, dict[str, Any]] = {}
         """Fields merged over the default `users.info` answer, by user id."""
         self.private_channels: set[str] = set()
@@ -173,14 +164,7 @@ class FakeSlack:
     # -- lifecycle -------------------------------------------------------------------------
 
     def __enter__(self) -> Self:
-        if self._thread is not None:
-            raise RuntimeError("FakeSlack is already running")
-        ready: Future[_Running] = Future()
-        self._thread = threading.Thread(
-            target=self._run, args=(ready,), name="fake-slack", daemon=True
-        )
-        self._thread.start()
-        self._running = ready.result(timeout=_THREAD_TIMEOUT)
+        self._server.__enter__()
         return self
 
     def __exit__(
@@ -189,40 +173,13 @@ class FakeSlack:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        running, thread = self._running, self._thread
-        self._running = self._thread = None
-        if running is not None:
-            running.loop.call_soon_threadsafe(running.stop.set)
-        if thread is not None:
-            thread.join(timeout=_THREAD_TIMEOUT)
-            if thread.is_alive():
-                raise RuntimeError("the fake Slack server thread did not stop")
+        self._server.__exit__(exc_type, exc, traceback)
 
-    def _run(self, ready: Future[_Running]) -> None:
-        try:
-            asyncio.run(self._serve(ready))
-        finally:
-            # Whatever stopped the server early also reaches the thread's excepthook.
-            if not ready.done():
-                ready.set_exception(RuntimeError("the fake Slack server stopped before listening"))
-
-    async def _serve(self, ready: Future[_Running]) -> None:
+    def _app(self) -> web.Application:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._handle_api)
         app.router.add_post("/response/{name}", self._handle_response_url)
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=_SHUTDOWN_TIMEOUT)
-        await runner.setup()
-        try:
-            try:
-                await web.TCPSite(runner, "127.0.0.1", 0).start()
-            except OSError as exc:
-                ready.set_exception(exc)
-                return
-            stop = asyncio.Event()
-            ready.set_result(_Running(runner.addresses[0][1], asyncio.get_running_loop(), stop))
-            await stop.wait()
-        finally:
-            await runner.cleanup()
+        return app
 
     @property
     def url(self) -> str:
@@ -235,9 +192,7 @@ class FakeSlack:
 
     @property
     def _origin(self) -> str:
-        if self._running is None:
-            raise RuntimeError("FakeSlack is not running: use it as a context manager")
-        return f"http://127.0.0.1:{self._running.port}"
+        return self._server.origin
 
     # -- what tests read -------------------------------------------------------------------
 
