@@ -46,7 +46,7 @@ class Outcome:
 
 
 def started(
-    *, deployment_id: str, external_id: str, http_status: int = 200, after: str | None = None
+    *, deployment_id: str, external_id: str, http_status: int | None = 200, after: str | None = None
 ) -> Outcome:
     """The vendor answered with a deployment ID, or a look-up found one after an unclear answer."""
     headline = f"Deployment started: {code(deployment_id)}."
@@ -119,17 +119,21 @@ _REJECTIONS: dict[int, tuple[str, str]] = {
 
 
 def not_started(
-    *, status: int | None, reason: str, external_id: str, command: str = "/deploy"
+    *,
+    status: int | None,
+    reason: str,
+    external_id: str,
+    command: str = "/deploy",
+    reached: bool = True,
 ) -> Outcome:
-    """Hiveon failed or could not be reached, and a look-up confirmed nothing was started."""
-    what = (
-        f"Hiveon failed ({escape(reason)})"
-        if status
-        else f"Hiveon could not be reached ({escape(reason)})"
-    )
+    """Hiveon failed (a look-up then found nothing) or was never reached: nothing was started."""
+    if reached:
+        what = f"Hiveon failed ({escape(reason)}) and a look-up by external ID found nothing"
+    else:
+        what = f"Hiveon could not be reached ({escape(reason)})"
     return Outcome(
         Result.FAILED,
-        f"{what}, and nothing was started.",
+        f"{what}, so nothing was started.",
         f"It is safe to retry: run `{command}` again in a minute.",
         external_id,
         http_status=status,

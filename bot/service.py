@@ -190,13 +190,20 @@ class DeploymentService:
                     log.info("Hiveon unreachable (%s); retrying once", exc.reason)
                     continue
                 return outcome.not_started(
-                    status=None, reason=exc.reason, external_id=external_id, command=self._command
+                    status=None,
+                    reason=exc.reason,
+                    external_id=external_id,
+                    command=self._command,
+                    reached=False,
                 )
             except HiveonUncertainError as exc:
                 found = await self._look_up(external_id, api_key)
                 if isinstance(found, str):
                     return outcome.started(
-                        deployment_id=found, external_id=external_id, after=_describe(exc)
+                        deployment_id=found,
+                        external_id=external_id,
+                        http_status=exc.status_code,
+                        after=_describe(exc),
                     )
                 if found is NOT_FOUND and attempt == 1 and _safe_to_retry(exc):
                     log.info("start %s not found after %s; retrying once", external_id, exc.reason)

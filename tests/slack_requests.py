@@ -69,7 +69,7 @@ def _new_trigger_id() -> str:
     return f"{next(_trigger_counter)}.{int(time.time())}.0123456789abcdef0123456789abcdef"
 
 
-def slash_command(  # noqa: PLR0913 - one keyword per field a test may need to set
+def slash_command(
     *,
     text: str = "",
     command: str = "/deploy",
@@ -105,7 +105,7 @@ def slash_command(  # noqa: PLR0913 - one keyword per field a test may need to s
     )
 
 
-def view_submission(  # noqa: PLR0913 - one keyword per field a test may need to set
+def view_submission(
     *,
     values: Mapping[str, str | Mapping[str, Any] | None],
     private_metadata: str = "",
@@ -161,7 +161,7 @@ def view_submission(  # noqa: PLR0913 - one keyword per field a test may need to
     return _interaction(payload, signing_secret=signing_secret, timestamp=timestamp)
 
 
-def block_action(  # noqa: PLR0913 - one keyword per field a test may need to set
+def block_action(
     *,
     action_id: str,
     value: str,

@@ -74,10 +74,17 @@ def test_not_started_says_retry_is_safe() -> None:
     """A failure confirmed by look-up tells the user retrying is safe."""
     result = outcome.not_started(status=502, reason="HTTP 502, bad gateway", external_id="e")
     assert result.result is Result.FAILED
-    assert result.headline.startswith("Hiveon failed (HTTP 502, bad gateway)")
+    assert result.headline == (
+        "Hiveon failed (HTTP 502, bad gateway) and a look-up by external ID found nothing, "
+        "so nothing was started."
+    )
     assert result.next_step == "It is safe to retry: run `/deploy` again in a minute."
-    unreachable = outcome.not_started(status=None, reason="connection refused", external_id="e")
-    assert unreachable.headline.startswith("Hiveon could not be reached")
+    unreachable = outcome.not_started(
+        status=None, reason="connection refused", external_id="e", reached=False
+    )
+    assert unreachable.headline == (
+        "Hiveon could not be reached (connection refused), so nothing was started."
+    )
     assert ("HTTP status", "no response") in unreachable.facts
 
 

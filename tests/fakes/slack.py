@@ -42,9 +42,6 @@ _JSON_FIELDS = frozenset(
 # Message timestamps count up from 1700000000.000100 in steps of 100 µs.
 _FIRST_TS_MICROS = 1_700_000_000_000_000
 _TS_STEP_MICROS = 100
-# Idle keep-alive connections close at once; this only bounds requests still in flight.
-_SHUTDOWN_TIMEOUT = 1.0
-_THREAD_TIMEOUT = 10.0
 _POLL_INTERVAL = 0.01
 
 Params: TypeAlias = dict[str, Any]
@@ -290,10 +287,17 @@ class FakeSlack:
         """Answer the next `times` matching calls (all if None) with `{"ok": false, "error"}`."""
         self._add_rule(method, _Answer(200, _error(error)), times, where)
 
-    def rate_limit(self, method: str, *, times: int | None = 1, retry_after: int = 1) -> None:
-        """Answer the next `times` calls with HTTP 429, `Retry-After` and error `ratelimited`."""
+    def rate_limit(
+        self,
+        method: str,
+        *,
+        times: int | None = 1,
+        retry_after: int = 1,
+        where: Callable[[Params], bool] | None = None,
+    ) -> None:
+        """Answer the next `times` matching calls with HTTP 429, `Retry-After`, `ratelimited`."""
         answer = _Answer(429, _error("ratelimited"), {"Retry-After": str(retry_after)})
-        self._add_rule(method, answer, times, None)
+        self._add_rule(method, answer, times, where)
 
     def fail_response_url(
         self, name: str, *, status: int = 404, body: str = "expired_url", times: int | None = 1

@@ -1,0 +1,560 @@
+"""End to end: the real server process, a fake Slack Web API and a fake Hiveon on loopback."""
+
+import base64
+import concurrent.futures
+import json
+import struct
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from bot.modal_context import ModalContext
+from bot.sandbox import SandboxVendor
+from tests.bot_process import API_KEY, BOT_TOKEN, ROOT, BotProcess
+from tests.fakes.loopback import LoopbackServer
+from tests.fakes.slack import Call, FakeSlack
+from tests.slack_requests import SIGNING_SECRET, slash_command, view_submission
+
+REGISTRY_PASSWORD = "registry-password-do-not-leak"
+DB_PASSWORD = "db-password-do-not-leak"
+VENDOR_START = "/vendors/v1/machines/deployments/start"
+
+
+def ssh_key(comment: str = "alice@laptop") -> str:
+    """A well-formed ssh-ed25519 public key line."""
+    kind = b"ssh-ed25519"
+    blob = struct.pack(">I", len(kind)) + kind + struct.pack(">I", 32) + bytes(range(32))
+    return f"ssh-ed25519 {base64.b64encode(blob).decode()} {comment}"
+
+
+@pytest.fixture(name="slack", scope="module")
+def _slack() -> Iterator[FakeSlack]:
+    with FakeSlack() as slack:
+        yield slack
+
+
+@pytest.fixture(name="vendor", scope="module")
+def _vendor() -> Iterator[tuple[SandboxVendor, str]]:
+    sandbox = SandboxVendor(api_keys={API_KEY}, pending_s=60)
+    with LoopbackServer(sandbox.aiohttp_app, name="fake-hiveon") as server:
+        yield sandbox, server.origin
+
+
+@pytest.fixture(name="bot", scope="module")
+def _bot(
+    slack: FakeSlack, vendor: tuple[SandboxVendor, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[BotProcess]:
+    settings = {
+        "SLACK_API_URL": slack.url,
+        "HIVEON_API_URL": vendor[1],
+        "HIVEON_TIMEOUT_S": "1",
+    }
+    with BotProcess(tmp_path_factory.mktemp("bot"), settings) as bot:
+        yield bot
+
+
+@pytest.fixture(name="sandbox")
+def _sandbox(vendor: tuple[SandboxVendor, str]) -> SandboxVendor:
+    return vendor[0]
+
+
+def channel() -> str:
+    """A channel of its own for each test, so concurrent background work never mixes."""
+    return f"C{uuid.uuid4().hex[:10].upper()}"
+
+
+def form(**changes: str) -> dict[str, str]:
+    """A complete, valid modal with a fresh external ID; `changes` override fields."""
+    values = {
+        "machine_id": "24d71100-7532-11ef-bd52-3a629d609f79",
+        "machine_price_id": "3b2772f0-7533-11ef-930e-3a629d609f79",
+        "image": "nginx:latest",
+        "ports": "80, 443/https",
+        "environment_variables": f'ENV_VAR1=value1\nexport DB_PASSWORD="{DB_PASSWORD}"',
+        "ssh_pub_keys": ssh_key(),
+        "startup_script": "echo 'Hello, World!' > /var/www/html/index.html",
+        "docker_server": "docker.private.io",
+        "docker_login": "username",
+        "docker_password": REGISTRY_PASSWORD,
+        "external_deployment_id": str(uuid.uuid4()),
+        "metadata": "additional_key=additional_value",
+    }
+    values.update(changes)
+    return values
+
+
+def submit(
+    bot: BotProcess, slack: FakeSlack, values: dict[str, str], channel_id: str
+) -> httpx.Response:
+    """Submit the deploy modal as if it had been opened by `/deploy` in `channel_id`."""
+    where = ModalContext(channel_id=channel_id, response_url=slack.response_url(channel_id))
+    return bot.post(view_submission(values=values, private_metadata=where.dump()))
+
+
+def thread_replies(slack: FakeSlack, channel_id: str, count: int = 1) -> list[Call]:
+    """Wait for the bot's thread replies in a channel."""
+    return slack.wait_for(
+        "chat.postMessage",
+        count=count,
+        timeout=20,
+        where=lambda call: call.params.get("channel") == channel_id and "thread_ts" in call.params,
+    )
+
+
+def parent_posts(slack: FakeSlack, channel_id: str) -> list[Call]:
+    """The bot's top-level messages in a channel."""
+    return [
+        call
+        for call in slack.calls_to("chat.postMessage")
+        if call.params.get("channel") == channel_id and "thread_ts" not in call.params
+    ]
+
+
+def vendor_starts(sandbox: SandboxVendor, external_id: str) -> list[dict[str, Any]]:
+    """The start requests Hiveon received for one submission."""
+    return [
+        request.json
+        for request in sandbox.requests
+        if request.path == VENDOR_START
+        and isinstance(request.json, dict)
+        and request.json.get("external_deployment_id") == external_id
+    ]
+
+
+def everything_slack_received(slack: FakeSlack) -> str:
+    """All params of all calls, as one text to search for leaks."""
+    return json.dumps([call.params for call in slack.calls])
+
+
+# --- opening the modal -------------------------------------------------------------------------
+
+
+def test_deploy_opens_the_modal_with_the_request_trigger_id(
+    bot: BotProcess, slack: FakeSlack
+) -> None:
+    """`/deploy` acks with an empty 200 and opens the modal with the command's trigger_id."""
+    channel_id = channel()
+    request = slash_command(channel_id=channel_id, trigger_id="1234.5678.abcdef")
+    response = bot.post(request)
+    assert response.status_code == 200
+    assert response.text == ""
+    [call] = slack.wait_for(
+        "views.open", where=lambda c: c.params["trigger_id"] == "1234.5678.abcdef"
+    )
+    view = call.params["view"]
+    assert view["callback_id"] == "deploy_modal"
+    assert view["type"] == "modal"
+    input_ids = [block["block_id"] for block in view["blocks"] if block["type"] == "input"]
+    assert input_ids == [
+        "machine_id",
+        "machine_price_id",
+        "image",
+        "ports",
+        "environment_variables",
+        "ssh_pub_keys",
+        "startup_script",
+        "docker_server",
+        "docker_login",
+        "docker_password",
+        "external_deployment_id",
+        "metadata",
+    ]
+    external = next(b for b in view["blocks"] if b.get("block_id") == "external_deployment_id")
+    prefilled = external["element"]["initial_value"]
+    assert str(uuid.UUID(prefilled)) == prefilled
+    assert ModalContext.load(view["private_metadata"]).channel_id == channel_id
+
+
+def test_the_command_text_prefills_the_modal(bot: BotProcess, slack: FakeSlack) -> None:
+    """`/deploy IMAGE machine=… price=… ports=…` opens the modal with those fields filled."""
+    trigger = "2222.3333.prefill"
+    bot.post(
+        slash_command(
+            text="nginx:latest machine=m-24d7 price=p-3b27 ports=80,443/https", trigger_id=trigger
+        )
+    )
+    [call] = slack.wait_for("views.open", where=lambda c: c.params["trigger_id"] == trigger)
+    initial = {
+        block["block_id"]: block["element"].get("initial_value")
+        for block in call.params["view"]["blocks"]
+        if block["type"] == "input"
+    }
+    assert initial["image"] == "nginx:latest"
+    assert initial["machine_id"] == "m-24d7"
+    assert initial["machine_price_id"] == "p-3b27"
+    assert initial["ports"] == "80,443/https"
+    assert initial["docker_password"] is None
+
+
+def test_help_answers_ephemerally(bot: BotProcess) -> None:
+    """`/deploy help` answers in the ack itself, ephemerally, with subcommands and formats."""
+    response = bot.post(slash_command(text="help"))
+    assert response.status_code == 200
+    body = response.json()
+    assert body.get("response_type", "ephemeral") == "ephemeral"
+    shown = json.dumps(body["blocks"])
+    assert "/deploy help" in shown
+    assert "PORT/PROTOCOL" in shown
+    assert "KEY=VALUE" in shown
+
+
+def test_an_unknown_subcommand_gets_a_helpful_answer(bot: BotProcess) -> None:
+    """A mistyped subcommand is answered with a suggestion, not silence and not a modal."""
+    response = bot.post(slash_command(text="stauts 123"))
+    assert response.status_code == 200
+    assert "Did you mean `/deploy status`?" in response.json()["text"]
+
+
+# --- submitting ----------------------------------------------------------------------------
+
+
+def test_field_errors_keep_the_modal_open_and_send_nothing(
+    bot: BotProcess, slack: FakeSlack, sandbox: SandboxVendor
+) -> None:
+    """Mistakes come back in the ack under their fields; Hiveon and the channel get nothing."""
+    channel_id = channel()
+    values = form(ports="80, 70000, 80/ftp", environment_variables="GOOD=1\nBROKEN", image="")
+    response = submit(bot, slack, values, channel_id)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["response_action"] == "errors"
+    assert set(body["errors"]) == {"ports", "environment_variables", "image"}
+    assert "70000" in body["errors"]["ports"]
+    assert "Line 2" in body["errors"]["environment_variables"]
+    assert vendor_starts(sandbox, values["external_deployment_id"]) == []
+    assert parent_posts(slack, channel_id) == []
+
+
+def test_a_valid_submission_starts_the_deployment_and_replies_in_the_thread(
+    bot: BotProcess, slack: FakeSlack, sandbox: SandboxVendor
+) -> None:
+    """The modal closes, the parent message names the deploy, Hiveon gets exactly the form, and
+    the thread gets the deployment ID."""
+    channel_id = channel()
+    values = form()
+    external_id = values["external_deployment_id"]
+    response = submit(bot, slack, values, channel_id)
+    assert response.status_code == 200
+    assert response.text == ""
+
+    [reply] = thread_replies(slack, channel_id)
+    [start] = vendor_starts(sandbox, external_id)
+    assert start == {
+        "machine_id": "24d71100-7532-11ef-bd52-3a629d609f79",
+        "machine_price_id": "3b2772f0-7533-11ef-930e-3a629d609f79",
+        "external_deployment_id": external_id,
+        "ssh_pub_keys": [ssh_key()],
+        "container_config": {
+            "image": "nginx:latest",
+            "docker_auth": {
+                "server": "docker.private.io",
+                "login": "username",
+                "password": REGISTRY_PASSWORD,
+            },
+            "ports": [
+                {"host_port": 80, "protocol": "PORT_PROTOCOL_TCP"},
+                {"host_port": 443, "protocol": "PORT_PROTOCOL_HTTPS"},
+            ],
+            "startup_script": "echo 'Hello, World!' > /var/www/html/index.html",
+            "environment_variables": {"ENV_VAR1": "value1", "DB_PASSWORD": DB_PASSWORD},
+        },
+        "metadata": {"additional_key": "additional_value"},
+    }
+    [received] = [r for r in sandbox.requests if r.json is start]
+    assert received.headers["x-api-key"] == API_KEY
+
+    [parent] = parent_posts(slack, channel_id)
+    assert "<@U111> is deploying `nginx:latest`" in parent.params["text"]
+    parent_text = json.dumps(parent.params["blocks"])
+    assert "80/tcp, 443/https" in parent_text
+    assert "3b2772f0-7533-11ef-930e-3a629d609f79" in parent_text
+    [deployment] = [d for d in sandbox.deployments() if d.external_deployment_id == external_id]
+    assert reply.params["thread_ts"] == slack.messages(channel_id)[0]["ts"]
+    assert deployment.deployment_id in reply.params["text"]
+    assert external_id in json.dumps(reply.params["blocks"])
+
+    [update] = slack.wait_for("chat.update", where=lambda c: c.params["channel"] == channel_id)
+    assert update.params["ts"] == reply.params["thread_ts"]
+    assert update.params["text"].startswith("✅")
+    assert deployment.deployment_id in json.dumps(update.params["blocks"])
+
+
+def test_a_minimal_form_sends_no_empty_fields(
+    bot: BotProcess, slack: FakeSlack, sandbox: SandboxVendor
+) -> None:
+    """Optional fields left empty are left out of the vendor request: no null, no empty objects."""
+    channel_id = channel()
+    external_id = str(uuid.uuid4())
+    values = {
+        "machine_id": "m-1",
+        "machine_price_id": "p-1",
+        "image": "redis",
+        "external_deployment_id": external_id,
+        "ports": "",
+        "docker_server": "",
+    }
+    submit(bot, slack, values, channel_id)
+    thread_replies(slack, channel_id)
+    assert vendor_starts(sandbox, external_id) == [
+        {
+            "machine_id": "m-1",
+            "machine_price_id": "p-1",
+            "external_deployment_id": external_id,
+            "container_config": {"image": "redis"},
+        }
+    ]
+
+
+@pytest.mark.parametrize(
+    ("machine", "status", "says"),
+    [
+        ("fail-400", "400", "Hiveon rejected the request"),
+        ("fail-401", "401", "refused this workspace's API key"),
+        ("fail-403", "403", "lacks the role to deploy on machine `fail-403`"),
+        ("fail-404", "404", "Machine `fail-404` was not found"),
+        ("fail-429", "429", "rate-limiting"),
+        ("fail-500", "500", "Hiveon failed (HTTP 500"),
+        ("fail-502", "502", "Hiveon failed (HTTP 502"),
+        ("fail-nojson", "200", "Hiveon failed (HTTP 200, unreadable response"),
+        ("fail-noid", "200", "Hiveon failed (HTTP 200"),
+        ("fail-timeout", "no response", "Hiveon failed"),
+        ("fail-reset", "no response", "Hiveon failed"),
+        ("accept-then-500", "500", "looked it up by its external ID and found it"),
+        ("accept-then-timeout", "no response", "looked it up by its external ID and found it"),
+    ],
+)
+def test_every_vendor_failure_gets_a_clear_thread_reply(
+    bot: BotProcess, slack: FakeSlack, sandbox: SandboxVendor, machine: str, status: str, says: str
+) -> None:
+    """Each failure is replied in the thread with its status, the external ID and a next step;
+    never raw HTML, never a stack trace."""
+    channel_id = channel()
+    values = form(machine_id=machine)
+    external_id = values["external_deployment_id"]
+    submit(bot, slack, values, channel_id)
+    [reply] = thread_replies(slack, channel_id)
+    shown = reply.params["text"] + json.dumps(reply.params["blocks"])
+    assert says in shown
+    assert f"*HTTP status* {status}" in shown
+    assert external_id in shown
+    assert "<html" not in shown.lower()
+    assert "Traceback" not in shown
+    starts = len(vendor_starts(sandbox, external_id))
+    if machine.startswith("accept-then"):
+        assert "✅" in reply.params["text"]
+        assert starts == 1
+    else:
+        assert "*Next:*" in shown
+        assert reply.params["text"].startswith(("❌", "⚠️"))
+    if machine == "fail-429":
+        assert starts == 3  # the first try and two retries after Retry-After
+    if machine == "fail-502":
+        assert starts == 2  # a gateway error with nothing found is retried once
+    if machine in {"fail-500", "fail-timeout", "fail-reset", "fail-nojson", "fail-noid"}:
+        assert starts == 1  # the vendor may have seen it: never started twice
+
+
+# --- getting the outcome to the user -----------------------------------------------------------
+
+
+def test_a_public_channel_the_bot_is_not_in_is_joined(bot: BotProcess, slack: FakeSlack) -> None:
+    """`not_in_channel` makes the bot join the public channel and post there."""
+    channel_id = channel()
+    slack.not_joined.add(channel_id)
+    submit(bot, slack, form(), channel_id)
+    thread_replies(slack, channel_id)
+    joins = [c for c in slack.calls_to("conversations.join") if c.params["channel"] == channel_id]
+    assert len(joins) == 1
+    assert len(slack.messages(channel_id)) == 1
+
+
+def test_a_private_channel_falls_back_to_the_response_url(
+    bot: BotProcess, slack: FakeSlack
+) -> None:
+    """Where the bot cannot post, the command's response_url carries the message and outcome
+    to the whole channel."""
+    channel_id = channel()
+    slack.private_channels.add(channel_id)
+    values = form()
+    submit(bot, slack, values, channel_id)
+    posts = slack.wait_for(f"response_url:{channel_id}", count=2, timeout=20)
+    assert [p.params["response_type"] for p in posts] == ["in_channel", "in_channel"]
+    assert "is deploying `nginx:latest`" in posts[0].params["text"]
+    assert posts[1].params["text"].startswith("✅ Deployment started")
+    assert values["external_deployment_id"] in json.dumps(posts[1].params["blocks"])
+
+
+def test_without_channel_or_response_url_the_user_gets_a_dm(
+    bot: BotProcess, slack: FakeSlack
+) -> None:
+    """When both the channel and the response_url refuse, the outcome goes to the user's DM."""
+    channel_id = channel()
+    slack.private_channels.add(channel_id)
+    slack.fail_response_url(channel_id, status=404, times=None)
+    submit(bot, slack, form(), channel_id)
+    replies = slack.wait_for(
+        "chat.postMessage",
+        count=2,
+        timeout=20,
+        where=lambda c: (
+            c.params.get("channel") == "U111"
+            or ("thread_ts" in c.params and c.params["channel"].startswith("D"))
+        ),
+    )
+    assert replies[0].params["channel"] == "U111"
+    assert replies[1].params["text"].startswith("✅ Deployment started")
+
+
+def test_a_slack_rate_limit_is_retried_after_retry_after(bot: BotProcess, slack: FakeSlack) -> None:
+    """A 429 from Slack on the thread reply is retried after its Retry-After; nothing is lost."""
+    channel_id = channel()
+    slack.rate_limit(
+        "chat.postMessage",
+        times=1,
+        retry_after=1,
+        where=lambda params: params.get("channel") == channel_id and "thread_ts" in params,
+    )
+    submit(bot, slack, form(), channel_id)
+    [first, second] = slack.wait_for(
+        "chat.postMessage",
+        count=2,
+        timeout=20,
+        where=lambda c: c.params.get("channel") == channel_id and "thread_ts" in c.params,
+    )
+    assert second.at - first.at >= 1.0
+    assert second.params["text"].startswith("✅")
+
+
+# --- idempotency, load, safety -----------------------------------------------------------------
+
+
+def test_the_same_submission_twice_at_once_starts_one_deployment(
+    bot: BotProcess, slack: FakeSlack, sandbox: SandboxVendor
+) -> None:
+    """Two concurrent deliveries of one modal start one deployment; the user is told about the
+    second."""
+    channel_id = channel()
+    values = form(machine_id="slow-1")
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        responses = list(pool.map(lambda _: submit(bot, slack, values, channel_id), range(2)))
+    assert [r.status_code for r in responses] == [200, 200]
+    thread_replies(slack, channel_id)
+    [notice] = slack.wait_for(f"response_url:{channel_id}")
+    assert notice.params["response_type"] == "ephemeral"
+    assert "already submitted" in notice.params["text"]
+    assert len(vendor_starts(sandbox, values["external_deployment_id"])) == 1
+    assert len(parent_posts(slack, channel_id)) == 1
+
+
+def test_fifty_concurrent_submissions_with_a_slow_vendor_are_all_acked_and_answered(
+    bot: BotProcess, slack: FakeSlack, sandbox: SandboxVendor
+) -> None:
+    """50 submissions at once against a vendor taking 2 s: each ack beats Slack's 3-second
+    deadline and each thread gets its reply."""
+    channel_id = channel()
+    forms = [form(machine_id="slow-2") for _ in range(50)]
+
+    def deliver(values: dict[str, str]) -> int:
+        # Slack gives up after 3 s: a slower ack fails the test by timing out.
+        where = ModalContext(channel_id=channel_id).dump()
+        request = view_submission(values=values, private_metadata=where)
+        return bot.post(request, timeout=3.0).status_code
+
+    with concurrent.futures.ThreadPoolExecutor(50) as pool:
+        statuses = list(pool.map(deliver, forms))
+    assert statuses == [200] * 50
+    replies = thread_replies(slack, channel_id, count=50)
+    answered = {json.dumps(r.params["blocks"]) for r in replies}
+    for values in forms:
+        assert any(values["external_deployment_id"] in text for text in answered)
+        assert len(vendor_starts(sandbox, values["external_deployment_id"])) == 1
+
+
+def test_unsigned_and_malformed_requests_get_4xx(bot: BotProcess) -> None:
+    """A bad signature is 401, a body that is not a Slack request is 400; never a 500."""
+    forged = slash_command(signing_secret="not-the-secret")
+    assert bot.post(forged).status_code == 401
+    stale = slash_command(timestamp=1_600_000_000)
+    assert bot.post(stale).status_code == 401
+    garbage = bot.http.post(
+        "/slack/events",
+        content=b"payload=%7Bnot-json",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert garbage.status_code in {400, 401}
+    binary = bot.http.post(
+        "/slack/events", content=b"\xff\xfe\xfa", headers={"content-type": "application/json"}
+    )
+    assert binary.status_code == 400
+    assert bot.http.get("/slack/events").status_code == 405
+
+
+def test_secrets_never_reach_slack_or_the_logs(bot: BotProcess, slack: FakeSlack) -> None:
+    """The registry password, secret-named env values, the API key and the Slack token appear in
+    no Slack message and no log line."""
+    channel_id = channel()
+    submit(bot, slack, form(), channel_id)
+    submit(bot, slack, form(machine_id="fail-400"), channel_id)
+    thread_replies(slack, channel_id, count=2)
+    received = everything_slack_received(slack)
+    for secret in (REGISTRY_PASSWORD, DB_PASSWORD, API_KEY, BOT_TOKEN, SIGNING_SECRET):
+        assert secret not in received
+        assert secret not in bot.logs
+
+
+# --- workspaces without a key; no Slack app ----------------------------------------------------
+
+
+def test_without_an_api_key_nothing_is_sent_and_the_user_is_told(
+    slack: FakeSlack, vendor: tuple[SandboxVendor, str], tmp_path: Path
+) -> None:
+    """With no key for the workspace, `/deploy` opens no modal and says who must set one."""
+    sandbox, origin = vendor
+    settings = {"SLACK_API_URL": slack.url, "HIVEON_API_URL": origin, "HIVEON_API_KEY": ""}
+    before = len(sandbox.requests)
+    with BotProcess(tmp_path, settings) as bot:
+        channel_id = channel()
+        response_url = slack.response_url(channel_id)
+        trigger = "9999.no.key"
+        assert (
+            bot.post(
+                slash_command(channel_id=channel_id, response_url=response_url, trigger_id=trigger)
+            ).status_code
+            == 200
+        )
+        [told] = slack.wait_for(f"response_url:{channel_id}")
+        assert "no Hiveon API key" in told.params["text"]
+        assert "HIVEON_API_KEY" in told.params["text"]
+        submit(bot, slack, form(), channel_id)
+        slack.wait_for(f"response_url:{channel_id}", count=2)
+    assert not [c for c in slack.calls_to("views.open") if c.params["trigger_id"] == trigger]
+    assert len(sandbox.requests) == before
+
+
+def test_make_run_without_slack_credentials_explains_the_setup(tmp_path: Path) -> None:
+    """Without credentials the entry point prints what to set and how to create the app."""
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 1
+    for needed in (
+        "manifest.json",
+        "SLACK_BOT_TOKEN",
+        "SLACK_SIGNING_SECRET",
+        "SLACK_APP_TOKEN",
+        "HIVEON_API_KEY",
+    ):
+        assert needed in result.stderr
