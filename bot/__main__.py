@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
 
 import uvicorn
 from dotenv import load_dotenv
 from pydantic import ValidationError
-from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
 from bot import logs
 from bot.app import build_bot
 from bot.config import Mode, Settings
-from bot.server import create_asgi_app
+from bot.server import create_asgi_app, create_socket_mode_app
 
 SETUP = """\
 deploybot has no Slack credentials yet, so there is nothing to serve.
@@ -34,6 +32,15 @@ deploybot has no Slack credentials yet, so there is nothing to serve.
 """
 
 
+_SLACK_VARIABLES = (
+    "SLACK_BOT_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "SLACK_APP_TOKEN",
+    "SLACK_CLIENT_ID",
+    "SLACK_CLIENT_SECRET",
+)
+
+
 def main() -> int:
     """Run the bot in the foreground until interrupted."""
     load_dotenv(override=False)  # the real environment wins over .env
@@ -44,6 +51,9 @@ def main() -> int:
             name = ".".join(str(part) for part in error["loc"])
             sys.stderr.write(f"deploybot: invalid setting {name}: {error['msg']}\n")
         return 2
+    # Libraries (Bolt, slack_sdk) read these on their own when present; only Settings may.
+    for name in _SLACK_VARIABLES:
+        os.environ.pop(name, None)
     secrets = [
         secret.get_secret_value()
         for secret in (
@@ -60,11 +70,11 @@ def main() -> int:
     if settings.mode is Mode.UNCONFIGURED:
         sys.stderr.write(SETUP)
         return 1
-    if settings.mode is Mode.SOCKET:
-        asyncio.run(serve_socket_mode(settings))
-        return 0
+    # Socket Mode needs no public URL, but $PORT still serves /healthz for probes; uvicorn
+    # runs both modes, so SIGTERM and Ctrl-C stop either one gracefully.
+    serve = create_socket_mode_app if settings.mode is Mode.SOCKET else create_asgi_app
     uvicorn.run(
-        create_asgi_app(build_bot(settings)),
+        serve(build_bot(settings)),
         host="0.0.0.0",  # noqa: S104 — platforms route $PORT from outside the container
         port=settings.port,
         log_config=None,  # our handler, with secrets masked
@@ -72,19 +82,6 @@ def main() -> int:
         timeout_graceful_shutdown=30,
     )
     return 0
-
-
-async def serve_socket_mode(settings: Settings) -> None:
-    """Receive Slack's requests over a WebSocket (no public URL needed)."""
-    bot = build_bot(settings)
-    await bot.start()
-    app_token = settings.slack_app_token.get_secret_value() if settings.slack_app_token else ""
-    handler = AsyncSocketModeHandler(bot.app, app_token)
-    try:
-        await handler.start_async()
-    finally:
-        await handler.close_async()
-        await bot.stop()
 
 
 if __name__ == "__main__":

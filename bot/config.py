@@ -6,7 +6,9 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Annotated, Self
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, field_validator
+
+from bot.vendor import HiveonClient
 
 SANDBOX = "sandbox"
 
@@ -47,6 +49,16 @@ class Settings(BaseModel):
         frozenset(), alias="DEPLOYBOT_ADMINS"
     )
     port: int = Field(3000, ge=1, le=65535, alias="PORT")
+
+    @field_validator("hiveon_api_key", mode="before")
+    @classmethod
+    def _clean_api_key(cls, value: object) -> object:
+        """Strip a key mounted from a file (trailing newline); refuse one no header can carry."""
+        if isinstance(value, str):
+            value = value.strip()
+            if not HiveonClient.is_sendable_key(value):
+                raise ValueError("must be printable ASCII without spaces")
+        return value
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Self:

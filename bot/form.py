@@ -325,6 +325,9 @@ def _external_id(text: str) -> _Parsed[str]:
         return value, [
             f"The deployment ID is {len(value)} characters long: use at most {MAX_EXTERNAL_ID}."
         ]
+    if value in {".", ".."}:
+        # No URL path can address these, so the deployment could never be looked up again.
+        return value, ["The deployment ID cannot be `.` or `..`: keep the prefilled one."]
     return value, []
 
 

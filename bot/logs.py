@@ -29,7 +29,7 @@ class RedactingFormatter(logging.Formatter):
 
 
 def configure(*, secrets: Iterable[str], level: int = logging.INFO) -> None:
-    """Log to stderr with secrets masked; libraries that log bodies at DEBUG stay at INFO."""
+    """Log to stderr with secrets masked; libraries that log SQL or bodies stay quiet."""
     handler = logging.StreamHandler()
     handler.setFormatter(
         RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", secrets=secrets)
@@ -37,5 +37,7 @@ def configure(*, secrets: Iterable[str], level: int = logging.INFO) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("slack_bolt", "slack_sdk", "httpx", "httpcore", "aiosqlite", "sqlalchemy"):
-        logging.getLogger(noisy).setLevel(max(level, logging.INFO))
+    for noisy in ("httpx", "httpcore", "aiosqlite", "sqlalchemy"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+    for chatty in ("slack_bolt", "slack_sdk"):
+        logging.getLogger(chatty).setLevel(max(level, logging.INFO))

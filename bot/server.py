@@ -1,11 +1,13 @@
-"""The ASGI app: `POST /slack/events` into Bolt, `GET /healthz`, and the bot's start and stop."""
+"""The ASGI apps: Slack into Bolt by `POST /slack/events` or Socket Mode; `GET /healthz`."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
 
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.adapter.starlette.async_handler import to_async_bolt_request, to_starlette_response
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -46,3 +48,35 @@ def create_asgi_app(bot: Bot) -> Starlette:
         ],
         lifespan=lifespan,
     )
+
+
+def create_socket_mode_app(bot: Bot) -> Starlette:
+    """Receive Slack's requests over Socket Mode; `GET /healthz` answers 200 while connected."""
+    if bot.settings.slack_app_token is None:
+        raise ValueError("Socket Mode needs an app-level token (SLACK_APP_TOKEN)")
+    app_token = bot.settings.slack_app_token.get_secret_value()
+
+    async def healthz(request: Request) -> Response:
+        handler: AsyncSocketModeHandler = request.state.socket_mode
+        connected = await handler.client.is_connected()
+        return JSONResponse({"ok": connected}, status_code=200 if connected else 503)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[dict[str, AsyncSocketModeHandler]]:
+        await bot.start()
+        # The handler's client needs a running event loop, so it is built here.
+        handler = AsyncSocketModeHandler(bot.app, app_token)
+        # Connecting retries until Slack lets it in; /healthz answers 503 meanwhile.
+        connecting = asyncio.create_task(handler.connect_async())
+        log.info(
+            "deploybot is connecting to Slack over Socket Mode (GET /healthz on port %s)",
+            bot.settings.port,
+        )
+        yield {"socket_mode": handler}
+        connecting.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await connecting
+        await handler.close_async()
+        await bot.stop()
+
+    return Starlette(routes=[Route("/healthz", healthz, methods=["GET"])], lifespan=lifespan)

@@ -234,6 +234,10 @@ class DeploymentService:
             except HiveonError as exc:
                 log.info("look-up of %s failed: %s", external_id, exc)
                 continue
+            except ValueError:
+                # The client refuses IDs no URL can address ("." or ".."): the outcome is unknown.
+                log.warning("external ID %r cannot be looked up", external_id)
+                return None
             if status is None:
                 return NOT_FOUND
             return status.deployment_id

@@ -221,11 +221,16 @@ class HiveonClient:
         _raise_for_status(response, [api_key])
         return _deployment_id(response)
 
+    @staticmethod
+    def is_sendable_key(api_key: str) -> bool:
+        """True when a key can travel in the `X-API-Key` header: printable ASCII, no spaces."""
+        return _HEADER_SAFE_KEY.fullmatch(api_key) is not None
+
     async def _send(
         self, method: str, path: str, *, api_key: str, body: dict[str, Any] | None = None
     ) -> httpx.Response:
         """Send one request, retrying 429s; the only method that touches the network."""
-        if not _HEADER_SAFE_KEY.fullmatch(api_key):
+        if not self.is_sendable_key(api_key):
             # Checked here so an unsendable key never reaches an error message of httpx or h11.
             raise ValueError("api_key must be non-empty printable ASCII without spaces")
         # httpx sends `json=` as compact UTF-8 with `Content-Type: application/json`.

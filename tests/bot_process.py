@@ -100,5 +100,6 @@ class BotProcess:
                 if self.http.get("/healthz").status_code == 200:
                     return
             except httpx.TransportError:
-                time.sleep(0.05)
+                pass  # not listening yet
+            time.sleep(0.05)
         raise AssertionError(f"the bot did not serve within {_START_TIMEOUT_S} s:\n{self.logs}")

@@ -59,6 +59,17 @@ def test_invalid_values_do_not_echo_the_environment() -> None:
     assert "xoxb-very-secret" not in str(caught.value)
 
 
+def test_an_api_key_is_stripped_and_checked() -> None:
+    """A key mounted from a file loses its newline; a key no header can carry stops start-up."""
+    settings = Settings.from_env({"HIVEON_API_KEY": "hk-123\n"})
+    assert settings.hiveon_api_key is not None
+    assert settings.hiveon_api_key.get_secret_value() == "hk-123"
+    with pytest.raises(ValidationError) as caught:
+        Settings.from_env({"HIVEON_API_KEY": "hk 123 secret"})
+    assert "HIVEON_API_KEY" in str(caught.value)
+    assert "hk 123 secret" not in str(caught.value)
+
+
 def test_secrets_never_print() -> None:
     """Tokens and keys are hidden in the settings' repr."""
     settings = Settings.from_env({"SLACK_BOT_TOKEN": "xoxb-hidden", "HIVEON_API_KEY": "hk-hidden"})

@@ -1,15 +1,12 @@
 """End to end: the real server process, a fake Slack Web API and a fake Hiveon on loopback."""
 
-import base64
 import concurrent.futures
 import json
-import struct
 import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -17,20 +14,19 @@ import pytest
 from bot.modal_context import ModalContext
 from bot.sandbox import SandboxVendor
 from tests.bot_process import API_KEY, BOT_TOKEN, ROOT, BotProcess
+from tests.e2e_support import (
+    DB_PASSWORD,
+    REGISTRY_PASSWORD,
+    channel,
+    form,
+    parent_posts,
+    ssh_key,
+    thread_replies,
+    vendor_starts,
+)
 from tests.fakes.loopback import LoopbackServer
-from tests.fakes.slack import Call, FakeSlack
+from tests.fakes.slack import FakeSlack
 from tests.slack_requests import SIGNING_SECRET, slash_command, view_submission
-
-REGISTRY_PASSWORD = "registry-password-do-not-leak"
-DB_PASSWORD = "db-password-do-not-leak"
-VENDOR_START = "/vendors/v1/machines/deployments/start"
-
-
-def ssh_key(comment: str = "alice@laptop") -> str:
-    """A well-formed ssh-ed25519 public key line."""
-    kind = b"ssh-ed25519"
-    blob = struct.pack(">I", len(kind)) + kind + struct.pack(">I", 32) + bytes(range(32))
-    return f"ssh-ed25519 {base64.b64encode(blob).decode()} {comment}"
 
 
 @pytest.fixture(name="slack", scope="module")
@@ -64,67 +60,12 @@ def _sandbox(vendor: tuple[SandboxVendor, str]) -> SandboxVendor:
     return vendor[0]
 
 
-def channel() -> str:
-    """A channel of its own for each test, so concurrent background work never mixes."""
-    return f"C{uuid.uuid4().hex[:10].upper()}"
-
-
-def form(**changes: str) -> dict[str, str]:
-    """A complete, valid modal with a fresh external ID; `changes` override fields."""
-    values = {
-        "machine_id": "24d71100-7532-11ef-bd52-3a629d609f79",
-        "machine_price_id": "3b2772f0-7533-11ef-930e-3a629d609f79",
-        "image": "nginx:latest",
-        "ports": "80, 443/https",
-        "environment_variables": f'ENV_VAR1=value1\nexport DB_PASSWORD="{DB_PASSWORD}"',
-        "ssh_pub_keys": ssh_key(),
-        "startup_script": "echo 'Hello, World!' > /var/www/html/index.html",
-        "docker_server": "docker.private.io",
-        "docker_login": "username",
-        "docker_password": REGISTRY_PASSWORD,
-        "external_deployment_id": str(uuid.uuid4()),
-        "metadata": "additional_key=additional_value",
-    }
-    values.update(changes)
-    return values
-
-
 def submit(
     bot: BotProcess, slack: FakeSlack, values: dict[str, str], channel_id: str
 ) -> httpx.Response:
     """Submit the deploy modal as if it had been opened by `/deploy` in `channel_id`."""
     where = ModalContext(channel_id=channel_id, response_url=slack.response_url(channel_id))
     return bot.post(view_submission(values=values, private_metadata=where.dump()))
-
-
-def thread_replies(slack: FakeSlack, channel_id: str, count: int = 1) -> list[Call]:
-    """Wait for the bot's thread replies in a channel."""
-    return slack.wait_for(
-        "chat.postMessage",
-        count=count,
-        timeout=20,
-        where=lambda call: call.params.get("channel") == channel_id and "thread_ts" in call.params,
-    )
-
-
-def parent_posts(slack: FakeSlack, channel_id: str) -> list[Call]:
-    """The bot's top-level messages in a channel."""
-    return [
-        call
-        for call in slack.calls_to("chat.postMessage")
-        if call.params.get("channel") == channel_id and "thread_ts" not in call.params
-    ]
-
-
-def vendor_starts(sandbox: SandboxVendor, external_id: str) -> list[dict[str, Any]]:
-    """The start requests Hiveon received for one submission."""
-    return [
-        request.json
-        for request in sandbox.requests
-        if request.path == VENDOR_START
-        and isinstance(request.json, dict)
-        and request.json.get("external_deployment_id") == external_id
-    ]
 
 
 def everything_slack_received(slack: FakeSlack) -> str:

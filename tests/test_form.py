@@ -86,6 +86,12 @@ def ssh_blob(*strings: bytes) -> str:
 # The whole request
 
 
+@pytest.mark.parametrize("dots", [".", ".."])
+def test_an_external_id_of_only_dots_is_refused(dots: str) -> None:
+    """`.` and `..` cannot be looked up by URL, so they are refused as idempotency keys."""
+    assert set(rejected(external_deployment_id=dots)) == {ids.EXTERNAL_DEPLOYMENT_ID}
+
+
 def test_every_field_reaches_the_vendor_payload() -> None:
     """A fully filled modal becomes exactly the seed's request body."""
     request = accepted(

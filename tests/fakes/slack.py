@@ -1,4 +1,4 @@
-"""A fake Slack Web API and response_url endpoint, served over real HTTP on loopback.
+"""A fake Slack Web API, response_url endpoint and Socket Mode server, served on loopback.
 
 `FakeSlack` runs an aiohttp server in a thread of its own, with its own event loop, so sync
 tests, async tests and a separate app process can all talk to it. It answers in Slack's wire
@@ -10,6 +10,14 @@ for rate limits) and records every request as a `Call`, so tests assert on what 
         ...
         [call] = slack.wait_for("chat.postMessage")
         assert call.params["channel"] == "C111"
+
+Socket Mode works as Slack's does: `apps.connections.open`, called with an app-level token
+(`xapp-…`), answers a `ws://` URL on the same server; a client connecting there gets `hello`,
+then whatever envelopes the test pushes, and its acks are kept for the test to read.
+
+    slack.socket_connected()
+    slack.socket_send({"envelope_id": "e1", "type": "slash_commands", "payload": {...}})
+    assert slack.socket_wait_ack("e1") == {"envelope_id": "e1"}
 """
 
 import asyncio
@@ -18,13 +26,14 @@ import itertools
 import json
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Self, TypeAlias
 from urllib.parse import parse_qsl
 
-from aiohttp import web
+from aiohttp import WSCloseCode, WSMsgType, web
 
 from tests.fakes.loopback import LoopbackServer
 
@@ -43,6 +52,11 @@ _JSON_FIELDS = frozenset(
 _FIRST_TS_MICROS = 1_700_000_000_000_000
 _TS_STEP_MICROS = 100
 _POLL_INTERVAL = 0.01
+# apps.connections.open takes the app-level token; every other method takes the bot token.
+_APP_TOKEN_METHODS = frozenset({"apps.connections.open"})
+_TOKEN_PREFIXES = ("Bearer xoxb-", "Bearer xapp-")
+_SOCKET_PATH = "/link/"
+_SOCKET_SEND_TIMEOUT = 5.0
 
 Params: TypeAlias = dict[str, Any]
 Message: TypeAlias = dict[str, Any]
@@ -70,6 +84,15 @@ class _Answer:
         if isinstance(self.body, str):
             return web.Response(status=self.status, text=self.body, headers=self.headers)
         return web.json_response(self.body, status=self.status, headers=self.headers)
+
+
+@dataclass(frozen=True)
+class _Socket:
+    """One open Socket Mode connection, numbered from 1, and the event loop that serves it."""
+
+    number: int
+    ws: web.WebSocketResponse
+    loop: asyncio.AbstractEventLoop
 
 
 @dataclass
@@ -137,6 +160,10 @@ class FakeSlack:
         self._view_counter = itertools.count(1)
         self._hash_counter = itertools.count(1)
         self._home_view_ids: dict[str, str] = {}
+        self._tickets: set[str] = set()
+        self._sockets: list[_Socket] = []
+        self._socket_counter = itertools.count(1)
+        self._socket_received: list[dict[str, Any]] = []
         self._server = LoopbackServer(self._app, name="fake-slack")
         self.users: dict[str, dict[str, Any]] = {}
         """Fields merged over the default `users.info` answer, by user id."""
@@ -145,6 +172,7 @@ class FakeSlack:
         self.not_joined: set[str] = set()
         """Public channels the bot is not in: posting answers `not_in_channel` until joined."""
         self._methods: dict[str, Callable[[Params], dict[str, Any]]] = {
+            "apps.connections.open": self._apps_connections_open,
             "auth.test": self._auth_test,
             "chat.postMessage": self._chat_post_message,
             "chat.update": self._chat_update,
@@ -176,6 +204,8 @@ class FakeSlack:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._handle_api)
         app.router.add_post("/response/{name}", self._handle_response_url)
+        app.router.add_get(_SOCKET_PATH, self._handle_socket)
+        app.on_shutdown.append(self._close_sockets)
         return app
 
     @property
@@ -270,9 +300,63 @@ class FakeSlack:
             self._direct_channels.clear()
             self._view_ids_by_external_id.clear()
             self._home_view_ids.clear()
+            self._socket_received.clear()
             self.users.clear()
             self.private_channels.clear()
             self.not_joined.clear()
+
+    # -- Socket Mode -----------------------------------------------------------------------
+
+    def socket_connected(self, *, after: int = 0, timeout: float = 10.0) -> int:
+        """Block until a Socket Mode connection numbered above `after` is open and greeted, and
+        return the newest one's number; AssertionError if none comes."""
+
+        def newest() -> int:
+            return self._sockets[-1].number if self._sockets else 0
+
+        with self._lock:
+            if not self._lock.wait_for(lambda: newest() > after, timeout=timeout):
+                opened = len(self._matching("apps.connections.open", None))
+                raise AssertionError(
+                    f"no Socket Mode connection after #{after} within {timeout}s "
+                    f"(apps.connections.open was called {opened} time(s))"
+                )
+            return newest()
+
+    def socket_send(self, envelope: dict[str, Any]) -> None:
+        """Send one message (an envelope, a `disconnect`) down the newest Socket Mode connection.
+
+        Call it from a test's thread, never from the fake's own event loop.
+        """
+        with self._lock:
+            if not self._sockets:
+                raise AssertionError("no Socket Mode connection is open")
+            socket = self._sockets[-1]
+        sent = asyncio.run_coroutine_threadsafe(socket.ws.send_json(envelope), socket.loop)
+        sent.result(timeout=_SOCKET_SEND_TIMEOUT)
+
+    def socket_disconnect(self, reason: str = "refresh_requested") -> None:
+        """Ask the client to reconnect, as Slack does every few hours."""
+        self.socket_send(
+            {"type": "disconnect", "reason": reason, "debug_info": {"host": "applink-fake"}}
+        )
+
+    def socket_wait_ack(self, envelope_id: str, timeout: float = 10.0) -> dict[str, Any]:
+        """Block until the client acks `envelope_id` and return the ack; AssertionError if not."""
+        with self._lock:
+            ack = self._lock.wait_for(lambda: self._ack(envelope_id), timeout=timeout)
+            if ack is None:
+                raise AssertionError(
+                    f"no ack for envelope {envelope_id} within {timeout}s; "
+                    f"received: {self._socket_received}"
+                )
+            return copy.deepcopy(ack)
+
+    def _ack(self, envelope_id: str) -> dict[str, Any] | None:
+        for message in self._socket_received:
+            if message.get("envelope_id") == envelope_id:
+                return message
+        return None
 
     # -- what tests program ----------------------------------------------------------------
 
@@ -342,13 +426,61 @@ class FakeSlack:
             self._lock.notify_all()
         return answer.to_response()
 
+    async def _handle_socket(self, request: web.Request) -> web.StreamResponse:
+        """A Socket Mode connection: `hello`, then pushed envelopes out and acks in."""
+        with self._lock:
+            issued = request.query.get("ticket") in self._tickets
+        if not issued:
+            return web.Response(status=401, text="invalid_ticket")
+        ws = web.WebSocketResponse()  # autoping answers the client's pings with pongs
+        await ws.prepare(request)
+        await ws.send_json(
+            {
+                "type": "hello",
+                "num_connections": 1,
+                "debug_info": {"host": "applink-fake", "approximate_connection_time": 18060},
+                "connection_info": {"app_id": APP_ID},
+            }
+        )
+        with self._lock:
+            socket = _Socket(next(self._socket_counter), ws, asyncio.get_running_loop())
+            self._sockets.append(socket)
+            self._lock.notify_all()
+        try:
+            async for message in ws:
+                if message.type is WSMsgType.TEXT:
+                    self._receive_socket_message(message.data)
+        finally:
+            with self._lock:
+                self._sockets.remove(socket)
+                self._lock.notify_all()
+        return ws
+
+    def _receive_socket_message(self, text: str) -> None:
+        try:
+            message = json.loads(text)
+        except ValueError:
+            message = None
+        with self._lock:
+            # Anything that is no JSON object is kept as it came, for the timeout message.
+            self._socket_received.append(message if isinstance(message, dict) else {"raw": text})
+            self._lock.notify_all()
+
+    async def _close_sockets(self, _app: web.Application) -> None:
+        with self._lock:
+            sockets = list(self._sockets)
+        for socket in sockets:
+            await socket.ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
+
     def _answer_api(self, method: str, params: Params | None, authorization: str) -> _Answer:
         if params is None:
             return _Answer(200, _error("invalid_json"))
         if not authorization:
             return _Answer(200, _error("not_authed"))
-        if not authorization.startswith("Bearer xoxb-"):
-            return _Answer(200, _error("invalid_auth"))
+        wanted = "Bearer xapp-" if method in _APP_TOKEN_METHODS else "Bearer xoxb-"
+        if not authorization.startswith(wanted):
+            wrong_kind = authorization.startswith(_TOKEN_PREFIXES)
+            return _Answer(200, _error("not_allowed_token_type" if wrong_kind else "invalid_auth"))
         if programmed := self._take_rule(method, params):
             return programmed
         answer_method = self._methods.get(method)
@@ -403,6 +535,12 @@ class FakeSlack:
             if message["ts"] == ts:
                 return message
         return None
+
+    def _apps_connections_open(self, _params: Params) -> dict[str, Any]:
+        ticket = uuid.uuid4().hex
+        self._tickets.add(ticket)
+        origin = self._origin.replace("http://", "ws://", 1)
+        return {"ok": True, "url": f"{origin}{_SOCKET_PATH}?ticket={ticket}&app_id={APP_ID}"}
 
     def _auth_test(self, _params: Params) -> dict[str, Any]:
         return {

@@ -1,0 +1,50 @@
+"""The Slack app manifest creates a working app in one paste."""
+
+import json
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _manifest() -> dict[str, Any]:
+    manifest: dict[str, Any] = json.loads((ROOT / "manifest.json").read_text())
+    return manifest
+
+
+def test_the_slash_command_and_interactivity_reach_the_events_route() -> None:
+    """`/deploy` and interactivity both post to `/slack/events`, the bot's one route."""
+    manifest = _manifest()
+    [command] = manifest["features"]["slash_commands"]
+    assert command["command"] == "/deploy"
+    assert command["url"].endswith("/slack/events")
+    interactivity = manifest["settings"]["interactivity"]
+    assert interactivity["is_enabled"] is True
+    assert interactivity["request_url"] == command["url"]
+
+
+def test_the_scopes_cover_what_the_bot_calls() -> None:
+    """Posting, public channels, joining, DMs and admin checks each have their scope."""
+    scopes = set(_manifest()["oauth_config"]["scopes"]["bot"])
+    assert {
+        "commands",
+        "chat:write",
+        "chat:write.public",
+        "channels:join",
+        "im:write",
+        "users:read",
+    } <= scopes
+
+
+def test_socket_mode_is_a_documented_switch() -> None:
+    """The manifest states Socket Mode explicitly, so the README's one-line change applies."""
+    settings = _manifest()["settings"]
+    assert settings["socket_mode_enabled"] is False
+
+
+def test_display_information_fits_slack_limits() -> None:
+    """Name ≤ 35 and description ≤ 140 characters, as Slack's manifest schema requires."""
+    info = _manifest()["display_information"]
+    assert 0 < len(info["name"]) <= 35
+    assert 0 < len(info["description"]) <= 140
+    assert len(_manifest()["features"]["bot_user"]["display_name"]) <= 80
