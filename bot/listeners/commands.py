@@ -12,7 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from blocks import ids, messages
 from blocks.modal import deploy_modal
 from bot.form import OpenModal, ShowHelp, Subcommand, Unusable, parse_command_text
-from bot.listeners import Deps
+from bot.listeners import Deps, SubcommandCall
 from bot.messenger import SLACK_FAILURES, Messenger
 from bot.modal_context import ModalContext
 
@@ -27,13 +27,19 @@ def register(app: AsyncApp, deps: Deps) -> None:
     ) -> None:
         parsed = parse_command_text(command.get("text") or "", command=deps.command)
         if isinstance(parsed, ShowHelp):
-            await ack(**messages.help_message(command=deps.command))
+            help_text = messages.help_message(
+                command=deps.command, extra_subcommands=deps.help_lines
+            )
+            await ack(**help_text)
         elif isinstance(parsed, Unusable):
             await ack(**messages.notice(text=parsed.message))
+        elif isinstance(parsed, Subcommand) and parsed.name in deps.subcommands:
+            call = SubcommandCall(ack, command, context, client, parsed.args)
+            await deps.subcommands[parsed.name].handler(call)
         elif isinstance(parsed, Subcommand):
             await ack(
                 **messages.notice(
-                    text=f"`{deps.command} {parsed.name}` is not available yet. "
+                    text=f"`{deps.command} {parsed.name}` is not available in this version. "
                     f"`{deps.command} help` lists what is."
                 )
             )
