@@ -38,3 +38,5 @@ INPUT_BLOCKS: Final = (
 STOP_DEPLOYMENT: Final = "stop_deployment"
 REDEPLOY: Final = "redeploy"
 REFRESH_DEPLOYMENT: Final = "refresh_deployment"
+ALL_DEPLOYMENT_BUTTONS: Final = (REFRESH_DEPLOYMENT, REDEPLOY, STOP_DEPLOYMENT)
+NEW_DEPLOYMENT: Final = "new_deployment"

@@ -1,6 +1,6 @@
 """Channel and ephemeral messages: the deployment card, its thread replies, help and notices."""
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any, Final, TypeAlias
 
 from blocks import ids
@@ -60,9 +60,13 @@ def deployment_message(  # noqa: PLR0913 - one keyword per fact on the card, all
     status: str,
     deployment_id: str | None = None,
     detail: str | None = None,
-    buttons: bool = False,
+    buttons: Collection[str] = (),
 ) -> Message:
-    """The channel card of one deployment: headline, facts, an optional detail line and buttons."""
+    """The channel card of one deployment: headline, facts, an optional detail line and buttons.
+
+    `buttons` names the action ids to show (ids.REFRESH_DEPLOYMENT, ids.REDEPLOY,
+    ids.STOP_DEPLOYMENT, or ids.ALL_DEPLOYMENT_BUTTONS); they always appear in that order.
+    """
     emoji, template = STATUSES.get(status, _OTHER_STATUS)
     headline = f"{emoji} " + template.format(
         user=mention(user_id),
@@ -92,7 +96,9 @@ def deployment_message(  # noqa: PLR0913 - one keyword per fact on the card, all
     # The buttons carry the external id back; without one that fits they could not say which.
     if buttons and 0 < len(external_deployment_id) <= BUTTON_VALUE_LIMIT:
         blocks.append(
-            _deployment_actions(external_deployment_id, image=image, machine_id=machine_id)
+            _deployment_actions(
+                external_deployment_id, image=image, machine_id=machine_id, shown=buttons
+            )
         )
     return {"text": headline, "blocks": blocks}
 
@@ -186,30 +192,31 @@ def _context(text: str) -> dict[str, Any]:
 
 
 def _deployment_actions(
-    external_deployment_id: str, *, image: str, machine_id: str
+    external_deployment_id: str, *, image: str, machine_id: str, shown: Collection[str]
 ) -> dict[str, Any]:
-    """Refresh, Redeploy and Stop (confirmed), each carrying the external deployment id."""
+    """Refresh, Redeploy and Stop (confirmed), those shown, each carrying the external id."""
     confirm_text = (
         f"Hiveon stops {truncate(image, 150)} on machine {_short_id(machine_id)}; "
         "Redeploy can start it again."
     )
+    elements = [
+        _button("Refresh", ids.REFRESH_DEPLOYMENT, external_deployment_id),
+        _button("Redeploy", ids.REDEPLOY, external_deployment_id),
+        {
+            **_button("Stop", ids.STOP_DEPLOYMENT, external_deployment_id),
+            "style": "danger",
+            "confirm": {
+                "title": plain_text("Stop this deployment?"),
+                "text": plain_text(truncate(confirm_text, CONFIRM_TEXT_LIMIT)),
+                "confirm": plain_text("Stop"),
+                "deny": plain_text("Keep running"),
+                "style": "danger",
+            },
+        },
+    ]
     return {
         "type": "actions",
-        "elements": [
-            _button("Refresh", ids.REFRESH_DEPLOYMENT, external_deployment_id),
-            _button("Redeploy", ids.REDEPLOY, external_deployment_id),
-            {
-                **_button("Stop", ids.STOP_DEPLOYMENT, external_deployment_id),
-                "style": "danger",
-                "confirm": {
-                    "title": plain_text("Stop this deployment?"),
-                    "text": plain_text(truncate(confirm_text, CONFIRM_TEXT_LIMIT)),
-                    "confirm": plain_text("Stop"),
-                    "deny": plain_text("Keep running"),
-                    "style": "danger",
-                },
-            },
-        ],
+        "elements": [element for element in elements if element["action_id"] in shown],
     }
 
 

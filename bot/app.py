@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -17,7 +19,8 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
-from bot.listeners import Deps, commands, views
+from bot.follow import Follower, FollowTiming
+from bot.listeners import Deps, actions, commands, events, views
 from bot.messenger import SLACK_FAILURES
 from bot.sandbox import SandboxVendor
 from bot.service import DeploymentService
@@ -72,10 +75,16 @@ class Bot:
     vendor: HiveonClient
     tasks: BackgroundTasks
     service: DeploymentService
+    follower: Follower
+    _poller: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        """Prepare storage and check the Slack token (its failure is logged, not fatal)."""
+        """Prepare storage, check the Slack token, settle what a crash interrupted, follow."""
         await self.store.create_tables()
+        # Submissions a crash left mid-flight are reconciled and reported; followed
+        # deployments resume with the poll loop (their state is in the database).
+        self.tasks.spawn(self.service.recover(), name="recover-interrupted-submissions")
+        self._poller = asyncio.create_task(self.follower.run(), name="follow-deployments")
         try:
             identity = await self.client.auth_test()
         except SLACK_FAILURES as exc:
@@ -87,6 +96,9 @@ class Bot:
 
     async def stop(self) -> None:
         """Let running deployments report, then close connections."""
+        if self._poller is not None:
+            self._poller.cancel()
+            await asyncio.gather(self._poller, return_exceptions=True)
         await self.tasks.drain(SHUTDOWN_GRACE_S)
         await self.vendor.aclose()
         await self.store.close()
@@ -104,12 +116,36 @@ def build_bot(settings: Settings, *, vendor: HiveonClient | None = None) -> Bot:
     async def api_key_for(_enterprise_id: str | None, _team_id: str) -> str | None:
         return default_key
 
+    async def client_for(_enterprise_id: str | None, _team_id: str) -> AsyncWebClient | None:
+        # Work outside a request (following, recovery) posts with the installation's client.
+        return client
+
     tasks = BackgroundTasks()
-    service = DeploymentService(
-        store=store, vendor=vendor, api_key_for=api_key_for, command=settings.command
+    follower = Follower(
+        store=store,
+        vendor=vendor,
+        api_key_for=api_key_for,
+        client_for=client_for,
+        timing=FollowTiming(follow_for=timedelta(minutes=settings.follow_minutes)),
     )
-    app = create_app(settings, client=client, deps=Deps(service, tasks, settings.command))
-    return Bot(settings, app, client, store, vendor, tasks, service)
+    service = DeploymentService(
+        store=store,
+        vendor=vendor,
+        api_key_for=api_key_for,
+        client_for=client_for,
+        follower=follower,
+        command=settings.command,
+    )
+    deps = Deps(
+        service=service,
+        tasks=tasks,
+        command=settings.command,
+        store=store,
+        follower=follower,
+        admins=settings.admins,
+    )
+    app = create_app(settings, client=client, deps=deps)
+    return Bot(settings, app, client, store, vendor, tasks, service, follower)
 
 
 def create_app(settings: Settings, *, client: AsyncWebClient, deps: Deps) -> AsyncApp:
@@ -132,6 +168,8 @@ def create_app(settings: Settings, *, client: AsyncWebClient, deps: Deps) -> Asy
     )
     commands.register(app, deps)
     views.register(app, deps)
+    actions.register(app, deps)
+    events.register(app, deps)
 
     @app.error
     async def report_unexpected(error: Exception, body: dict[str, Any]) -> BoltResponse | None:

@@ -49,6 +49,7 @@ class Settings(BaseModel):
         frozenset(), alias="DEPLOYBOT_ADMINS"
     )
     port: int = Field(3000, ge=1, le=65535, alias="PORT")
+    follow_minutes: float = Field(30.0, gt=0, le=24 * 60, alias="DEPLOYBOT_FOLLOW_MINUTES")
 
     @field_validator("hiveon_api_key", mode="before")
     @classmethod

@@ -18,6 +18,7 @@ from pydantic import SecretStr, ValidationError
 from blocks import ids
 from bot.deployment import (
     DOCKER_HUB_SERVER,
+    MASK,
     MAX_PORTS,
     ContainerConfig,
     DockerAuth,
@@ -52,6 +53,8 @@ _SNIPPET_LENGTH: Final = 40
 # The same line breaks python-dotenv counts, so line numbers agree between the fields.
 _NEWLINE: Final = re.compile(r"\r\n|\n|\r")
 _WHITESPACE: Final = re.compile(r"\s")
+# Values written without quotes when prefilled; anything else is double-quoted and escaped.
+_BARE_VALUE: Final = re.compile(r"[A-Za-z0-9_./:@+,-]*")
 _ENV_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*", re.ASCII)
 _PORT_ITEM: Final = re.compile(r"(?P<port>[0-9]+)(?:/(?P<protocol>.*))?", re.ASCII | re.DOTALL)
 _SSH_LENGTH: Final = struct.Struct(">I")  # the uint32 before each string in an SSH key blob
@@ -238,6 +241,45 @@ def parse_command_text(text: str, *, command: str = "/deploy") -> Command:
 def format_ports(ports: Sequence[PortMapping]) -> list[str]:
     """Ports as users write them: `80/tcp`, `443/https`."""
     return [f"{port.host_port}/{port.protocol.name.lower()}" for port in ports]
+
+
+def prefill_from(request: Mapping[str, Any]) -> dict[str, str]:
+    """The modal's text for a stored (redacted) request: "same again" and Redeploy.
+
+    Secrets are not prefilled: the registry password never is, and env/metadata entries
+    stored masked are left out, so the user types them again. The external ID never is: each
+    modal gets a fresh idempotency key.
+    """
+    config = request.get("container_config") or {}
+    auth = config.get("docker_auth") or {}
+    ports = [PortMapping.model_validate(port) for port in config.get("ports") or []]
+    texts = {
+        ids.MACHINE_ID: request.get("machine_id"),
+        ids.MACHINE_PRICE_ID: request.get("machine_price_id"),
+        ids.IMAGE: config.get("image"),
+        ids.PORTS: ", ".join(format_ports(ports)),
+        ids.ENVIRONMENT_VARIABLES: _dotenv_text(config.get("environment_variables") or {}),
+        ids.SSH_PUB_KEYS: "\n".join(request.get("ssh_pub_keys") or []),
+        ids.STARTUP_SCRIPT: config.get("startup_script"),
+        ids.DOCKER_SERVER: auth.get("server") if auth.get("server") != DOCKER_HUB_SERVER else "",
+        ids.DOCKER_LOGIN: auth.get("login"),
+        ids.METADATA: _dotenv_text(request.get("metadata") or {}),
+    }
+    return {block: str(text) for block, text in texts.items() if text}
+
+
+def _dotenv_text(values: Mapping[str, str]) -> str:
+    """`KEY=value` lines that the form's .env parser reads back to the same values."""
+    lines = []
+    for name, value in values.items():
+        if value == MASK:
+            continue
+        if _BARE_VALUE.fullmatch(value):
+            lines.append(f"{name}={value}")
+        else:
+            escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+            lines.append(f'{name}="{escaped}"')
+    return "\n".join(lines)
 
 
 class _Errors:

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from blocks import messages
-from bot import outcome
+from blocks import ids, messages
+from bot import cards, outcome
 from bot.deployment import StartDeploymentRequest
-from bot.form import format_ports
+from bot.follow import ApiKeyLookup, ClientLookup, Follower, place_of
 from bot.messenger import Messenger, Place
-from bot.outcome import Outcome
+from bot.outcome import Outcome, Result
 from bot.store import NewSubmission, Store
 from bot.vendor import (
     HiveonClient,
@@ -24,8 +25,6 @@ from bot.vendor import (
 
 log = logging.getLogger(__name__)
 
-ApiKeyLookup = Callable[[str | None, str], Awaitable[str | None]]
-
 
 @dataclass(frozen=True)
 class Submission:
@@ -36,11 +35,39 @@ class Submission:
     user_id: str
     channel_id: str
     request: StartDeploymentRequest
+    response_url: str | None = None
 
     @property
     def external_id(self) -> str:
         """The submission's idempotency key (the form makes it required)."""
         return self.request.external_deployment_id or ""
+
+
+@dataclass(frozen=True)
+class _CardFacts:
+    """What the parent message shows, whatever state it is in."""
+
+    user_id: str
+    request: dict[str, Any]
+    external_id: str
+
+    def render(
+        self,
+        status: str,
+        *,
+        deployment_id: str | None = None,
+        detail: str | None = None,
+        buttons: Collection[str] = (),
+    ) -> messages.Message:
+        return cards.card(
+            user_id=self.user_id,
+            request=self.request,
+            external_id=self.external_id,
+            status=status,
+            deployment_id=deployment_id,
+            detail=detail,
+            buttons=buttons,
+        )
 
 
 class _NotFound:
@@ -53,18 +80,22 @@ NOT_FOUND = _NotFound()
 class DeploymentService:
     """Starts deployments: records first, calls Hiveon with the workspace's key, then reports."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 — the service's collaborators, keyword-only
         self,
         *,
         store: Store,
         vendor: HiveonClient,
         api_key_for: ApiKeyLookup,
+        client_for: ClientLookup,
+        follower: Follower,
         command: str = "/deploy",
         reconcile_delays: Sequence[float] = (1.0, 3.0, 10.0),
     ) -> None:
         self._store = store
         self._vendor = vendor
         self._api_key_for = api_key_for
+        self._client_for = client_for
+        self._follower = follower
         self._command = command
         # Seconds to wait before each look-up of an unclear start: the first lets the vendor
         # finish what it may still be doing, the rest ride out a look-up that fails.
@@ -88,6 +119,7 @@ class DeploymentService:
             # Nothing is sent to Hiveon and nothing is posted in the channel.
             await messenger.tell_user(messages.notice(text=self.no_api_key_text))
             return
+        redacted = request.redacted()
         row = await self._store.record_submission(
             NewSubmission(
                 team_id=submission.team_id,
@@ -95,7 +127,8 @@ class DeploymentService:
                 user_id=submission.user_id,
                 channel_id=submission.channel_id,
                 external_deployment_id=submission.external_id,
-                request=request.redacted(),
+                request=redacted,
+                response_url=submission.response_url,
             )
         )
         if row is None:
@@ -108,15 +141,70 @@ class DeploymentService:
                 )
             )
             return
+        card = _CardFacts(submission.user_id, redacted, submission.external_id)
+
+        async def post_parent() -> Place | None:
+            place = await messenger.post_parent(submission.channel_id, card.render("deploying"))
+            if place is not None:
+                # Recorded at once, so a restart can still reply in this thread.
+                await self._store.record_message(row, channel=place.channel, ts=place.ts)
+            return place
+
         # The parent message and the vendor call do not depend on each other: run them together.
-        place, result = await asyncio.gather(
-            messenger.post_parent(
-                submission.channel_id, self._message(submission, status="deploying")
-            ),
-            self._start(submission, api_key),
-        )
-        if place is not None:
-            await self._store.record_message(row, channel=place.channel, ts=place.ts)
+        place, result = await asyncio.gather(post_parent(), self._start(submission, api_key))
+        await self._settle(row, result, card, place, messenger)
+
+    async def recover(self) -> None:
+        """Settle submissions a crash left `submitting`: look each up by external ID, report."""
+        for row in await self._store.unsettled_submissions():
+            client = await self._client_for(row.enterprise_id, row.team_id)
+            api_key = await self._api_key_for(row.enterprise_id, row.team_id)
+            if client is None:
+                log.warning("no Slack client for team %s; %s stays unreported", row.team_id, row.id)
+                continue
+            messenger = Messenger(client, user_id=row.user_id, response_url=row.response_url)
+            card = _CardFacts(row.user_id, row.request, row.external_deployment_id)
+            place = place_of(row)
+            if place is None:
+                place = await messenger.post_parent(row.channel_id, card.render("deploying"))
+                if place is not None:
+                    await self._store.record_message(row.id, channel=place.channel, ts=place.ts)
+            found = await self.look_up(row.external_deployment_id, api_key) if api_key else None
+            if isinstance(found, str):
+                result = outcome.started(
+                    deployment_id=found,
+                    external_id=row.external_deployment_id,
+                    http_status=None,
+                    after="deploybot restarted before Hiveon answered",
+                )
+            elif found is NOT_FOUND:
+                result = outcome.not_started(
+                    status=None,
+                    reason="deploybot restarted before Hiveon answered",
+                    external_id=row.external_deployment_id,
+                    command=self._command,
+                )
+            else:
+                result = outcome.unknown(
+                    status=None,
+                    reason="deploybot restarted before Hiveon answered",
+                    external_id=row.external_deployment_id,
+                    command=self._command,
+                )
+            log.info(
+                "recovered interrupted submission %s: %s", row.external_deployment_id, result.result
+            )
+            await self._settle(row.id, result, card, place, messenger)
+
+    async def _settle(
+        self,
+        row: int,
+        result: Outcome,
+        card: _CardFacts,
+        place: Place | None,
+        messenger: Messenger,
+    ) -> None:
+        """Record the outcome, start following a started deployment, and report it."""
         await self._store.record_outcome(
             row,
             status=result.result.value,
@@ -125,13 +213,14 @@ class DeploymentService:
             error=result.error,
         )
         log.info(
-            "deployment %s: %s (HTTP %s)", submission.external_id, result.result, result.http_status
+            "deployment %s: %s (HTTP %s)",
+            card.external_id,
+            result.result,
+            result.http_status,
         )
-        await self._report(submission, place, result, messenger)
-
-    async def _report(
-        self, submission: Submission, place: Place | None, result: Outcome, messenger: Messenger
-    ) -> None:
+        started = result.result is Result.STARTED
+        if started:
+            await self._follower.start_following(row)
         reply = messages.thread_reply(
             emoji=result.emoji,
             headline=result.headline,
@@ -141,33 +230,12 @@ class DeploymentService:
         await messenger.reply(place, reply)
         await messenger.update_parent(
             place,
-            self._message(
-                submission,
-                status=result.result.value,
+            card.render(
+                result.result.value,
                 deployment_id=result.deployment_id,
                 detail=f"{result.emoji} {result.headline}",
+                buttons=ids.ALL_DEPLOYMENT_BUTTONS if started else (ids.REDEPLOY,),
             ),
-        )
-
-    def _message(
-        self,
-        submission: Submission,
-        *,
-        status: str,
-        deployment_id: str | None = None,
-        detail: str | None = None,
-    ) -> messages.Message:
-        request = submission.request
-        return messages.deployment_message(
-            user_id=submission.user_id,
-            image=request.container_config.image,
-            machine_id=request.machine_id,
-            machine_price_id=request.machine_price_id,
-            ports=format_ports(request.container_config.ports),
-            external_deployment_id=submission.external_id,
-            status=status,
-            deployment_id=deployment_id,
-            detail=detail,
         )
 
     async def _start(self, submission: Submission, api_key: str) -> Outcome:
@@ -197,7 +265,7 @@ class DeploymentService:
                     reached=False,
                 )
             except HiveonUncertainError as exc:
-                found = await self._look_up(external_id, api_key)
+                found = await self.look_up(external_id, api_key)
                 if isinstance(found, str):
                     return outcome.started(
                         deployment_id=found,
@@ -225,7 +293,7 @@ class DeploymentService:
         msg = "unreachable: the loop returns on its second attempt"
         raise AssertionError(msg)
 
-    async def _look_up(self, external_id: str, api_key: str) -> str | _NotFound | None:
+    async def look_up(self, external_id: str, api_key: str) -> str | _NotFound | None:
         """The deployment ID started under `external_id`, NOT_FOUND, or None when unsure."""
         for delay in self._reconcile_delays:
             await asyncio.sleep(delay)

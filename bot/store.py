@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     DateTime,
+    Float,
     Integer,
     String,
     Text,
@@ -69,8 +70,18 @@ class Deployment(Base):
     error: Mapped[str | None] = mapped_column(Text)
     # The request as sent, secrets masked (StartDeploymentRequest.redacted()).
     request: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # The command's response_url: the fallback when the channel refuses the bot (30 min).
+    response_url: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Following: the vendor's last status and when it began; polling is due at next_poll_at
+    # (None once the deployment has settled or deploybot gave up at follow_until).
+    vendor_status: Mapped[str | None] = mapped_column(String(32))
+    vendor_status_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    fail_reason: Mapped[str | None] = mapped_column(Text)
+    next_poll_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    poll_interval_s: Mapped[float | None] = mapped_column(Float)
+    follow_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 @dataclass(frozen=True)
@@ -83,6 +94,7 @@ class NewSubmission:
     channel_id: str
     external_deployment_id: str
     request: dict[str, Any]
+    response_url: str | None = None
 
 
 def async_url(database_url: str) -> URL:
@@ -129,6 +141,7 @@ class Store:
             channel_id=submission.channel_id,
             external_deployment_id=submission.external_deployment_id,
             request=submission.request,
+            response_url=submission.response_url,
             status=SUBMITTING,
             created_at=now,
             updated_at=now,
@@ -172,6 +185,89 @@ class Store:
         query = select(Deployment).where(
             Deployment.team_id == team_id,
             Deployment.external_deployment_id == external_deployment_id,
+        )
+        async with self._sessions() as session:
+            return (await session.scalars(query)).first()
+
+    async def record_status(  # noqa: PLR0913 — one keyword per column following writes
+        self,
+        deployment: int,
+        *,
+        vendor_status: str | None,
+        since: datetime | None,
+        fail_reason: str | None,
+        next_poll_at: datetime | None,
+        poll_interval_s: float | None,
+    ) -> None:
+        """Record what following learned and when to look again (None: stop following)."""
+        await self._update(
+            deployment,
+            vendor_status=vendor_status,
+            vendor_status_at=since,
+            fail_reason=fail_reason,
+            next_poll_at=next_poll_at,
+            poll_interval_s=poll_interval_s,
+        )
+
+    async def follow(self, deployment: int, *, first_poll_at: datetime, until: datetime) -> None:
+        """Start (or resume) following a deployment."""
+        await self._update(
+            deployment, next_poll_at=first_poll_at, follow_until=until, poll_interval_s=None
+        )
+
+    async def due_for_polling(self, now: datetime, *, limit: int = 100) -> list[Deployment]:
+        """Followed deployments whose next poll is due, oldest due first."""
+        query = (
+            select(Deployment)
+            .where(Deployment.next_poll_at.is_not(None), Deployment.next_poll_at <= now)
+            .order_by(Deployment.next_poll_at)
+            .limit(limit)
+        )
+        async with self._sessions() as session:
+            return list((await session.scalars(query)).all())
+
+    async def unsettled_submissions(self) -> list[Deployment]:
+        """Submissions still `submitting`: a crash interrupted them (start-up recovery)."""
+        query = select(Deployment).where(Deployment.status == SUBMITTING).order_by(Deployment.id)
+        async with self._sessions() as session:
+            return list((await session.scalars(query)).all())
+
+    async def find_by_any_id(self, *, team_id: str, any_id: str) -> Deployment | None:
+        """One of the team's deployments by its Hiveon ID or its external ID."""
+        query = (
+            select(Deployment)
+            .where(
+                Deployment.team_id == team_id,
+                (Deployment.deployment_id == any_id)
+                | (Deployment.external_deployment_id == any_id),
+            )
+            .order_by(Deployment.id.desc())
+        )
+        async with self._sessions() as session:
+            return (await session.scalars(query)).first()
+
+    async def recent(
+        self, *, team_id: str, user_id: str | None = None, limit: int = 20
+    ) -> list[Deployment]:
+        """The team's (or one user's) latest deployments, newest first."""
+        query = select(Deployment).where(Deployment.team_id == team_id)
+        if user_id is not None:
+            query = query.where(Deployment.user_id == user_id)
+        query = query.order_by(Deployment.id.desc()).limit(limit)
+        async with self._sessions() as session:
+            return list((await session.scalars(query)).all())
+
+    async def last_started(self, *, team_id: str, user_id: str) -> Deployment | None:
+        """The user's latest deployment in the team that started: "same again" prefills it."""
+        query = (
+            select(Deployment)
+            .where(
+                Deployment.team_id == team_id,
+                Deployment.user_id == user_id,
+                Deployment.deployment_id.is_not(None),
+            )
+            .order_by(Deployment.id.desc())
+            .limit(1)
         )
         async with self._sessions() as session:
             return (await session.scalars(query)).first()

@@ -428,7 +428,9 @@ def test_deployment_message_golden() -> None:
     """The card: headline with short machine id, facts as fields, detail, and three buttons."""
     headline = "⏳ <@U123> is deploying `nginx:latest` on machine `24d71100…`"
     confirm_text = "Hiveon stops nginx:latest on machine 24d71100…; Redeploy can start it again."
-    assert card(deployment_id="dep-42", detail="Hiveon accepted it.", buttons=True) == {
+    assert card(
+        deployment_id="dep-42", detail="Hiveon accepted it.", buttons=ids.ALL_DEPLOYMENT_BUTTONS
+    ) == {
         "text": headline,
         "blocks": [
             {
@@ -547,7 +549,7 @@ def test_deployment_message_escapes_user_text() -> None:
         ports=[hostile],
         deployment_id=hostile,
         external_deployment_id=hostile,
-        buttons=True,
+        buttons=ids.ALL_DEPLOYMENT_BUTTONS,
     )
     assert message["blocks"][0]["fields"][0] == md(
         "*Image*\n`&lt;!channel&gt; &lt;https://evil.example|click&gt; &amp;`"
@@ -570,7 +572,7 @@ def test_deployment_message_with_huge_values_stays_within_limits(size: int) -> N
         deployment_id=huge,
         detail=huge,
         external_deployment_id="e" * 2000,
-        buttons=True,
+        buttons=ids.ALL_DEPLOYMENT_BUTTONS,
     )
     assert_valid_message(message)
     assert len(message["text"]) < 300
@@ -583,7 +585,9 @@ def test_deployment_message_leaves_out_buttons_that_could_not_name_the_deploymen
     external_deployment_id: str,
 ) -> None:
     """Buttons carry the external id; with none, or one past 2,000 characters, there are none."""
-    message = card(external_deployment_id=external_deployment_id, buttons=True)
+    message = card(
+        external_deployment_id=external_deployment_id, buttons=ids.ALL_DEPLOYMENT_BUTTONS
+    )
     assert [block["type"] for block in message["blocks"]] == ["section"]
     assert_valid_message(message)
 
@@ -713,3 +717,14 @@ def test_notice_cuts_long_text_in_the_block() -> None:
     assert len(message["text"]) == 4000
     assert len(message["blocks"][0]["text"]["text"]) == 3000
     assert_valid_message(message)
+
+
+def test_deployment_message_shows_only_the_buttons_asked_for() -> None:
+    """A failed start offers Redeploy alone; the buttons keep their fixed order."""
+    only = card(buttons=[ids.REDEPLOY])
+    assert [e["action_id"] for e in only["blocks"][-1]["elements"]] == [ids.REDEPLOY]
+    reordered = card(buttons=[ids.STOP_DEPLOYMENT, ids.REFRESH_DEPLOYMENT])
+    assert [e["action_id"] for e in reordered["blocks"][-1]["elements"]] == [
+        ids.REFRESH_DEPLOYMENT,
+        ids.STOP_DEPLOYMENT,
+    ]

@@ -27,6 +27,7 @@ from bot.form import (
     format_ports,
     parse_command_text,
     parse_submission,
+    prefill_from,
 )
 
 ED25519 = (
@@ -957,3 +958,31 @@ def test_any_command_text_gives_a_command(text: str) -> None:
     assert isinstance(result, OpenModal | ShowHelp | Subcommand | Unusable)
     if isinstance(result, OpenModal):
         assert set(result.prefill) <= set(ids.INPUT_BLOCKS)
+
+
+def test_prefill_from_a_stored_request_round_trips_without_secrets() -> None:
+    """A stored request prefills the modal so that submitting it again gives the same request,
+    less the secrets the user must type again."""
+    original = accepted(
+        ports="80, 443/https",
+        environment_variables='A=1\nQUOTED="two words"\nMULTI="line1\\nline2"\nDB_PASSWORD=s3cret',
+        ssh_pub_keys=ED25519,
+        startup_script="echo hi",
+        docker_login="me",
+        docker_password="pw",
+        metadata="team=infra",
+    )
+    prefill = prefill_from(original.redacted())
+    assert ids.DOCKER_PASSWORD not in prefill
+    assert ids.EXTERNAL_DEPLOYMENT_ID not in prefill
+    assert "DB_PASSWORD" not in prefill[ids.ENVIRONMENT_VARIABLES]
+    assert ids.DOCKER_SERVER not in prefill  # Docker Hub is the default again
+    again = accepted(**prefill, docker_password="pw")
+    expected_env = dict(original.container_config.environment_variables)
+    del expected_env["DB_PASSWORD"]
+    assert again.container_config.environment_variables == expected_env
+    assert again.container_config.ports == original.container_config.ports
+    assert again.ssh_pub_keys == original.ssh_pub_keys
+    assert again.metadata == original.metadata
+    assert again.container_config.docker_auth == original.container_config.docker_auth
+    assert again.container_config.startup_script == "echo hi"

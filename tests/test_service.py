@@ -17,6 +17,7 @@ import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deployment import MASK, StartDeploymentRequest
+from bot.follow import Follower
 from bot.messenger import Messenger
 from bot.sandbox import SandboxVendor
 from bot.service import DeploymentService, Submission
@@ -189,8 +190,19 @@ class Harness:
             self.key_lookups.append((enterprise_id, team_id))
             return api_key
 
+        async def client_for(_enterprise_id: str | None, _team_id: str) -> AsyncWebClient:
+            return self.web
+
+        follower = Follower(
+            store=self.store, vendor=client, api_key_for=api_key_for, client_for=client_for
+        )
         return DeploymentService(
-            store=self.store, vendor=client, api_key_for=api_key_for, reconcile_delays=(0, 0, 0)
+            store=self.store,
+            vendor=client,
+            api_key_for=api_key_for,
+            client_for=client_for,
+            follower=follower,
+            reconcile_delays=(0, 0, 0),
         )
 
     def messenger(self, name: str = "cmd") -> Messenger:

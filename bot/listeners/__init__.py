@@ -9,7 +9,9 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.follow import Follower
 from bot.service import DeploymentService
+from bot.store import Store
 from bot.tasks import BackgroundTasks
 
 
@@ -43,6 +45,9 @@ class Deps:
     service: DeploymentService
     tasks: BackgroundTasks
     command: str
+    store: Store
+    follower: Follower
+    admins: frozenset[str] = frozenset()
     subcommands: dict[str, Subcommand] = field(default_factory=dict)
 
     def add_subcommand(

@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import logging
-import uuid
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
+from blocks import history as blocks_history
 from blocks import ids, messages
-from blocks.modal import deploy_modal
-from bot.form import OpenModal, ShowHelp, Subcommand, Unusable, parse_command_text
+from blocks.text import code, escape
+from bot import cards
+from bot.form import (
+    OpenModal,
+    ShowHelp,
+    Subcommand,
+    Unusable,
+    parse_command_text,
+)
 from bot.listeners import Deps, SubcommandCall
-from bot.messenger import SLACK_FAILURES, Messenger
-from bot.modal_context import ModalContext
+from bot.listeners.actions import Asked, find, may_stop, refresh, refusal
+from bot.listeners.modal import open_deploy_modal
 
 log = logging.getLogger(__name__)
 
@@ -61,39 +68,101 @@ def register(app: AsyncApp, deps: Deps) -> None:
                 name=f"open-modal-{command['trigger_id']}",
             )
 
+    register_follow_up(deps)
     app.command(deps.command)(deploy_command)
 
 
-async def open_deploy_modal(  # noqa: PLR0913 — everything the modal needs from the command
-    deps: Deps,
-    *,
-    client: AsyncWebClient,
-    enterprise_id: str | None,
-    team_id: str,
-    user_id: str,
-    trigger_id: str,
-    channel_id: str | None,
-    response_url: str | None,
-    prefill: dict[str, str],
-) -> None:
-    """Open the deploy modal, or tell the user why it cannot be used."""
-    messenger = Messenger(client, user_id=user_id, response_url=response_url)
-    if not await deps.service.has_api_key(enterprise_id, team_id):
-        await messenger.tell_user(messages.notice(text=deps.service.no_api_key_text))
-        return
-    view = deploy_modal(
-        # A fresh idempotency key per modal, unless the user named their own in the command.
-        external_deployment_id=prefill.get(ids.EXTERNAL_DEPLOYMENT_ID) or str(uuid.uuid4()),
-        private_metadata=ModalContext(channel_id=channel_id, response_url=response_url).dump(),
-        prefill=prefill,
-    )
-    try:
-        await client.views_open(trigger_id=trigger_id, view=view)
-    except SLACK_FAILURES:
-        log.warning("views.open failed", exc_info=True)
-        await messenger.tell_user(
-            messages.notice(
-                text="Slack did not let deploybot open the form in time. "
-                f"Run `{deps.command}` again."
-            )
+def register_follow_up(deps: Deps) -> None:
+    """`/deploy status|stop|history`: the buttons' work from the keyboard."""
+
+    def asked(call: SubcommandCall) -> Asked:
+        return Asked(
+            client=call.client,
+            enterprise_id=call.context.enterprise_id,
+            team_id=call.context.team_id or "",
+            user_id=call.context.user_id or "",
+            value=call.args[0] if call.args else "",
+            trigger_id=str(call.command.get("trigger_id") or ""),
+            channel_id=call.command.get("channel_id"),
+            response_url=call.command.get("response_url"),
         )
+
+    async def show_status(call: SubcommandCall) -> None:
+        if not call.args:
+            await call.ack(**messages.notice(text=f"Which one? `{deps.command} status <ID>`"))
+            return
+        await call.ack()
+        deps.tasks.spawn(status(deps, asked(call)), name=f"status-{call.args[0]}")
+
+    async def ask_to_stop(call: SubcommandCall) -> None:
+        if not call.args:
+            await call.ack(**messages.notice(text=f"Which one? `{deps.command} stop <ID>`"))
+            return
+        await call.ack()
+        deps.tasks.spawn(confirm_stop(deps, asked(call)), name=f"stop-{call.args[0]}")
+
+    async def show_history(call: SubcommandCall) -> None:
+        await call.ack()
+        deps.tasks.spawn(history(deps, asked(call)), name="history")
+
+    deps.add_subcommand(
+        "status",
+        show_status,
+        usage="status <deployment ID or external ID>",
+        description="fetch its status now; the answer is also posted in its thread",
+    )
+    deps.add_subcommand(
+        "stop",
+        ask_to_stop,
+        usage="stop <deployment ID or external ID>",
+        description="stop it, after you confirm (whoever started it, or an admin)",
+    )
+    deps.add_subcommand(
+        "history",
+        show_history,
+        usage="history",
+        description="the workspace's last 20 deployments, with links to their threads",
+    )
+
+
+async def status(deps: Deps, asked: Asked) -> None:
+    """Fetch the status now (posted in the thread) and tell the user where it is."""
+    row = await find(deps, asked)
+    if row is None:
+        return
+    await refresh(deps, asked)
+    row = await deps.store.get(row.id) or row
+    state = cards.state_word(row.vendor_status) if row.vendor_status else row.status
+    link = cards.thread_link(row)
+    where = f" Details in <{link}|its thread>." if link else ""
+    which = code(row.deployment_id or row.external_deployment_id)
+    await asked.messenger.tell_user(messages.notice(text=f"{which} is *{escape(state)}*.{where}"))
+
+
+async def confirm_stop(deps: Deps, asked: Asked) -> None:
+    """Show the deployment with a Stop button and its confirm dialog, to those who may stop it."""
+    row = await find(deps, asked)
+    if row is None:
+        return
+    if not await may_stop(deps, asked.client, row, asked.user_id):
+        await asked.messenger.tell_user(messages.notice(text=refusal(row)))
+        return
+    await asked.messenger.tell_user(
+        cards.card(
+            user_id=row.user_id,
+            request=row.request,
+            external_id=row.external_deployment_id,
+            status=cards.state_word(row.vendor_status) if row.vendor_status else row.status,
+            deployment_id=row.deployment_id,
+            detail="Press *Stop* to stop it; you will be asked to confirm.",
+            buttons=(ids.STOP_DEPLOYMENT,),
+        )
+    )
+
+
+async def history(deps: Deps, asked: Asked) -> None:
+    """The workspace's last 20 deployments, only to the user."""
+    rows = await deps.store.recent(team_id=asked.team_id, limit=20)
+    await asked.messenger.tell_user(
+        blocks_history.history_message(lines=cards.history_lines(rows), command=deps.command)
+    )

@@ -35,6 +35,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             # Without a channel (a modal opened elsewhere) the conversation is the user's DM.
             channel_id=where.channel_id or user_id,
             request=parsed,
+            response_url=where.response_url,
         )
         messenger = Messenger(client, user_id=user_id, response_url=where.response_url)
         deps.tasks.spawn(

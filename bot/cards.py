@@ -1,0 +1,139 @@
+"""A deployment's parent message and status replies, built from what is stored about it."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from blocks import history, messages
+from blocks.text import code, escape
+from bot.deployment import PortMapping
+from bot.form import format_ports
+from bot.store import Deployment
+
+# Hiveon's status enum → the word the card uses (blocks.messages.STATUSES keys).
+VENDOR_STATES = {
+    "STATUS_PENDING": "pending",
+    "STATUS_RUNNING": "running",
+    "STATUS_STOPPING": "stopping",
+    "STATUS_STOPPED": "stopped",
+    "STATUS_FAILED": "failed",
+}
+SETTLED = frozenset({"STATUS_STOPPED", "STATUS_FAILED"})
+
+
+def card(  # noqa: PLR0913 — one keyword per fact on the card
+    *,
+    user_id: str,
+    request: dict[str, Any],
+    external_id: str,
+    status: str,
+    deployment_id: str | None = None,
+    detail: str | None = None,
+    buttons: Collection[str] = (),
+) -> messages.Message:
+    """The parent message, from the stored (redacted) request."""
+    config = request.get("container_config", {})
+    return messages.deployment_message(
+        user_id=user_id,
+        image=str(config.get("image", "")),
+        machine_id=str(request.get("machine_id", "")),
+        machine_price_id=str(request.get("machine_price_id", "")),
+        ports=_ports(config.get("ports", [])),
+        external_deployment_id=external_id,
+        status=status,
+        deployment_id=deployment_id,
+        detail=detail,
+        buttons=buttons,
+    )
+
+
+def state_word(vendor_status: str) -> str:
+    """`STATUS_RUNNING` → `running`; unknown states keep their own name."""
+    return VENDOR_STATES.get(vendor_status, vendor_status.removeprefix("STATUS_").lower())
+
+
+def since(moment: datetime) -> str:
+    """Slack's date token: each reader sees their own time zone, others see UTC."""
+    fallback = moment.strftime("%H:%M UTC")
+    return f"<!date^{int(moment.timestamp())}^since {{time}}|since {fallback}>"
+
+
+def status_detail(vendor_status: str, moment: datetime, fail_reason: str | None) -> str:
+    """The parent's detail line: the state and how long it has lasted."""
+    word = state_word(vendor_status).capitalize()
+    line = f"{word} {since(moment)}"
+    if fail_reason:
+        line += f": {escape(fail_reason)}"
+    return line
+
+
+def status_reply(
+    *, vendor_status: str, deployment_id: str, fail_reason: str | None, by: str | None = None
+) -> messages.Message:
+    """The thread reply that reports a change of state."""
+    emoji = _EMOJI.get(vendor_status, "⚠️")
+    word = state_word(vendor_status)
+    headline = f"{word.capitalize()}: {code(deployment_id)} is {escape(word)}."
+    next_step = None
+    if vendor_status == "STATUS_RUNNING":
+        headline = f"Running: {code(deployment_id)} is up."
+    elif vendor_status == "STATUS_FAILED":
+        reason = f" {escape(fail_reason)}" if fail_reason else ""
+        headline = f"Failed: {code(deployment_id)} did not run.{reason}"
+        next_step = "Check the image, registry login and startup script, then *Redeploy*."
+    if by:
+        headline += f" (checked by <@{escape(by)}>)"
+    return messages.thread_reply(emoji=emoji, headline=headline, next_step=next_step)
+
+
+def describe_fail_reason(code_value: int | None, message: str | None) -> str | None:
+    """`fail_reason` as one line: `code 3: image pull failed`."""
+    if code_value is None and not message:
+        return None
+    if code_value is None:
+        return message
+    return f"code {code_value}: {message}" if message else f"code {code_value}"
+
+
+def history_lines(rows: list[Deployment]) -> list[str]:
+    """Each deployment as a history line with a link to its thread."""
+    return [
+        history.deployment_line(
+            created_at=int(row.created_at.timestamp()),
+            user_id=row.user_id,
+            image=str((row.request.get("container_config") or {}).get("image", "")),
+            machine_id=str(row.request.get("machine_id", "")),
+            status=state_word(row.vendor_status) if row.vendor_status else row.status,
+            link=thread_link(row),
+        )
+        for row in rows
+    ]
+
+
+def thread_link(row: Deployment) -> str | None:
+    """A link to the deployment's message; Slack opens it in the right workspace."""
+    if not (row.message_channel and row.message_ts):
+        return None
+    return f"https://slack.com/archives/{row.message_channel}/p{row.message_ts.replace('.', '')}"
+
+
+_EMOJI = {
+    "STATUS_PENDING": "🕓",
+    "STATUS_RUNNING": "🟢",
+    "STATUS_STOPPING": "🟠",
+    "STATUS_STOPPED": "⏹️",
+    "STATUS_FAILED": "❌",
+}
+
+
+def _ports(raw: object) -> list[str]:
+    if not isinstance(raw, list):
+        return []
+    try:
+        return format_ports([PortMapping.model_validate(item) for item in raw])
+    except ValidationError:
+        return []

@@ -1,0 +1,318 @@
+"""Following deployments after they start: one poll loop, backoff, status changes reported.
+
+State lives in the database (`next_poll_at`, `poll_interval_s`, `follow_until`), not in tasks,
+so one loop follows any number of deployments and a restart resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from blocks import ids, messages
+from blocks.text import code, escape
+from bot import cards
+from bot.messenger import Messenger, Place
+from bot.store import Deployment, Store
+from bot.vendor import (
+    DeploymentStatus,
+    HiveonClient,
+    HiveonError,
+    HiveonRejectedError,
+)
+
+log = logging.getLogger(__name__)
+
+ApiKeyLookup = Callable[[str | None, str], Awaitable[str | None]]
+ClientLookup = Callable[[str | None, str], Awaitable[AsyncWebClient | None]]
+
+
+def utc_now() -> datetime:
+    """The current time, aware, in UTC."""
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class FollowTiming:
+    """How often to look and for how long: 2 s growing ×1.5 to 30 s, for 30 minutes."""
+
+    first_interval_s: float = 2.0
+    max_interval_s: float = 30.0
+    growth: float = 1.5
+    follow_for: timedelta = timedelta(minutes=30)
+    tick_s: float = 1.0
+
+
+class Follower:
+    """Polls followed deployments when due, reports changes, and serves Refresh and Stop."""
+
+    def __init__(  # noqa: PLR0913 — the follower's collaborators, all keyword-only
+        self,
+        *,
+        store: Store,
+        vendor: HiveonClient,
+        api_key_for: ApiKeyLookup,
+        client_for: ClientLookup,
+        timing: FollowTiming | None = None,
+        clock: Callable[[], datetime] = utc_now,
+        concurrency: int = 20,
+    ) -> None:
+        self._store = store
+        self._vendor = vendor
+        self._api_key_for = api_key_for
+        self._client_for = client_for
+        self._timing = timing or FollowTiming()
+        self._clock = clock
+        self._limit = asyncio.Semaphore(concurrency)
+        self._in_flight: set[int] = set()
+
+    async def start_following(self, row_id: int) -> None:
+        """Look at this deployment soon and keep looking until it settles or time runs out."""
+        now = self._clock()
+        await self._store.follow(
+            row_id,
+            first_poll_at=now + timedelta(seconds=self._timing.first_interval_s),
+            until=now + self._timing.follow_for,
+        )
+
+    async def run(self) -> None:
+        """The poll loop: runs until cancelled; one failing poll never stops it."""
+        while True:
+            try:
+                await self.poll_due()
+            except Exception:  # the loop must outlive any one failure; logged with its traceback
+                log.exception("polling followed deployments failed; trying again")
+            await asyncio.sleep(self._timing.tick_s)
+
+    async def poll_due(self) -> None:
+        """Poll every followed deployment whose time has come, a bounded number at once."""
+        due = await self._store.due_for_polling(self._clock())
+        rows = [row for row in due if row.id not in self._in_flight]
+        await asyncio.gather(*(self._guarded(row, self._poll) for row in rows))
+
+    async def refresh(self, row: Deployment, *, by: str) -> None:
+        """Fetch the status now (the Refresh button, `/deploy status`); report it either way."""
+        await self._guarded(row, lambda r: self._poll(r, by=by))
+
+    async def stop(self, row: Deployment, *, by: str) -> None:
+        """Ask Hiveon to stop the deployment; report in its thread and follow it to the end."""
+        messenger, place = await self._conversation(row)
+        api_key = await self._api_key_for(row.enterprise_id, row.team_id)
+        if messenger is None:
+            return
+        if api_key is None or not row.deployment_id:
+            await messenger.reply(
+                place, _stop_reply("❌", "There is no Hiveon ID or API key to stop it with.", None)
+            )
+            return
+        who = f"<@{escape(by)}>"
+        try:
+            await self._vendor.stop_deployment(row.deployment_id, api_key=api_key)
+        except HiveonRejectedError as exc:
+            said = f" Hiveon says: “{escape(exc.message)}”" if exc.message else ""
+            await messenger.reply(
+                place,
+                _stop_reply(
+                    "❌",
+                    f"Hiveon refused to stop {code(row.deployment_id)} for {who} "
+                    f"(HTTP {exc.status_code}).{said}",
+                    "Check the deployment in Hiveon; an admin or the requester can try again.",
+                ),
+            )
+            return
+        except HiveonError as exc:
+            await messenger.reply(
+                place,
+                _stop_reply(
+                    "⚠️",
+                    f"The stop request for {code(row.deployment_id)} by {who} got no clear "
+                    f"answer ({escape(str(exc))}); deploybot keeps following it.",
+                    "If it is still running in a minute, press *Stop* again.",
+                ),
+            )
+            await self.start_following(row.id)
+            return
+        await messenger.reply(
+            place, _stop_reply("⏹️", f"{who} asked Hiveon to stop {code(row.deployment_id)}.", None)
+        )
+        await self.start_following(row.id)
+
+    async def _guarded(
+        self, row: Deployment, poll: Callable[[Deployment], Awaitable[None]]
+    ) -> None:
+        # One poll per deployment at a time, and a bounded number overall.
+        if row.id in self._in_flight:
+            return
+        self._in_flight.add(row.id)
+        try:
+            async with self._limit:
+                await poll(row)
+        finally:
+            self._in_flight.discard(row.id)
+
+    async def _poll(self, row: Deployment, *, by: str | None = None) -> None:
+        api_key = await self._api_key_for(row.enterprise_id, row.team_id)
+        if api_key is None or not row.deployment_id:
+            await self._store.record_status(
+                row.id,
+                vendor_status=row.vendor_status,
+                since=row.vendor_status_at,
+                fail_reason=row.fail_reason,
+                next_poll_at=None,
+                poll_interval_s=None,
+            )
+            return
+        try:
+            status = await self._vendor.get_deployment(row.deployment_id, api_key=api_key)
+        except HiveonError as exc:
+            log.info("status of %s unavailable (%s); will look again", row.deployment_id, exc)
+            status = None
+        await self._apply(row, status, by=by)
+
+    async def _apply(
+        self, row: Deployment, status: DeploymentStatus | None, *, by: str | None
+    ) -> None:
+        now = self._clock()
+        timing = self._timing
+        interval = min(
+            (row.poll_interval_s or timing.first_interval_s / timing.growth) * timing.growth,
+            timing.max_interval_s,
+        )
+        if status is None:
+            # Transient: keep the known state, look again later.
+            await self._schedule(
+                row,
+                vendor_status=row.vendor_status,
+                since=row.vendor_status_at,
+                fail_reason=row.fail_reason,
+                now=now,
+                interval=interval,
+            )
+            return
+        changed = status.status != row.vendor_status
+        since = now if changed or row.vendor_status_at is None else row.vendor_status_at
+        fail_reason = cards.describe_fail_reason(
+            status.fail_reason.code if status.fail_reason else None,
+            status.fail_reason.message if status.fail_reason else None,
+        )
+        if changed:
+            interval = timing.first_interval_s  # states move quickly around a transition
+        settled = status.status in cards.SETTLED
+        next_poll = await self._schedule(
+            row,
+            vendor_status=status.status,
+            since=since,
+            fail_reason=fail_reason,
+            now=now,
+            interval=interval,
+            settled=settled,
+        )
+        if changed or by is not None:
+            await self._report(row, status.status, since, fail_reason, by=None if changed else by)
+        if next_poll is None and not settled and status.status == "STATUS_PENDING":
+            await self._report_gave_up(row)
+
+    async def _schedule(  # noqa: PLR0913 — the state to store and when to look next
+        self,
+        row: Deployment,
+        *,
+        vendor_status: str | None,
+        since: datetime | None,
+        fail_reason: str | None,
+        now: datetime,
+        interval: float,
+        settled: bool = False,
+    ) -> datetime | None:
+        next_poll: datetime | None = now + timedelta(seconds=interval)
+        if settled or (row.follow_until is not None and now >= row.follow_until):
+            next_poll = None
+        await self._store.record_status(
+            row.id,
+            vendor_status=vendor_status,
+            since=since,
+            fail_reason=fail_reason,
+            next_poll_at=next_poll,
+            poll_interval_s=interval if next_poll else None,
+        )
+        return next_poll
+
+    async def _report(
+        self,
+        row: Deployment,
+        vendor_status: str,
+        since: datetime,
+        fail_reason: str | None,
+        *,
+        by: str | None,
+    ) -> None:
+        messenger, place = await self._conversation(row)
+        if messenger is None or not row.deployment_id:
+            return
+        await messenger.reply(
+            place,
+            cards.status_reply(
+                vendor_status=vendor_status,
+                deployment_id=row.deployment_id,
+                fail_reason=fail_reason,
+                by=by,
+            ),
+        )
+        await messenger.update_parent(
+            place,
+            cards.card(
+                user_id=row.user_id,
+                request=row.request,
+                external_id=row.external_deployment_id,
+                status=cards.state_word(vendor_status),
+                deployment_id=row.deployment_id,
+                detail=cards.status_detail(vendor_status, since, fail_reason),
+                buttons=_buttons_for(vendor_status),
+            ),
+        )
+
+    async def _report_gave_up(self, row: Deployment) -> None:
+        messenger, place = await self._conversation(row)
+        if messenger is None:
+            return
+        minutes = int(self._timing.follow_for.total_seconds() // 60)
+        await messenger.reply(
+            place,
+            messages.thread_reply(
+                emoji="🕓",
+                headline=f"Still pending after {minutes} minutes; deploybot stopped following it.",
+                next_step="Press *Refresh* to check again, or *Stop* it.",
+            ),
+        )
+
+    async def _conversation(self, row: Deployment) -> tuple[Messenger | None, Place | None]:
+        client = await self._client_for(row.enterprise_id, row.team_id)
+        if client is None:
+            log.warning("no Slack client for team %s; cannot report", row.team_id)
+            return None, None
+        messenger = Messenger(client, user_id=row.user_id, response_url=row.response_url)
+        return messenger, place_of(row)
+
+
+def place_of(row: Deployment) -> Place | None:
+    """Where the deployment's conversation lives, as recorded."""
+    if row.message_channel and row.message_ts:
+        return Place(channel=row.message_channel, ts=row.message_ts)
+    if row.response_url:
+        return Place(response_url=row.response_url)
+    return None
+
+
+def _buttons_for(vendor_status: str) -> tuple[str, ...]:
+    """Settled deployments can only be redeployed; live ones can be refreshed and stopped too."""
+    if vendor_status in cards.SETTLED:
+        return (ids.REDEPLOY,)
+    return ids.ALL_DEPLOYMENT_BUTTONS
+
+
+def _stop_reply(emoji: str, headline: str, next_step: str | None) -> messages.Message:
+    return messages.thread_reply(emoji=emoji, headline=headline, next_step=next_step)

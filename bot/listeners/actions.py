@@ -1,0 +1,183 @@
+"""Buttons on a deployment's message (Refresh, Redeploy, Stop) and on the App Home."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
+from slack_sdk.web.async_client import AsyncWebClient
+
+from blocks import ids, messages
+from blocks.text import code, escape
+from bot.admins import is_admin
+from bot.form import prefill_from
+from bot.listeners import Deps
+from bot.listeners.modal import open_deploy_modal
+from bot.messenger import Messenger
+from bot.store import Deployment
+
+log = logging.getLogger(__name__)
+
+
+def register(app: AsyncApp, deps: Deps) -> None:
+    """Wire the buttons; each acks at once and reports in the deployment's thread."""
+
+    async def refresh_deployment(
+        ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
+    ) -> None:
+        await ack()
+        asked = Asked.of(body, context, client)
+        deps.tasks.spawn(refresh(deps, asked), name=f"refresh-{asked.value}")
+
+    async def stop_deployment(
+        ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
+    ) -> None:
+        await ack()
+        asked = Asked.of(body, context, client)
+        deps.tasks.spawn(stop(deps, asked), name=f"stop-{asked.value}")
+
+    async def redeploy(
+        ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
+    ) -> None:
+        await ack()
+        asked = Asked.of(body, context, client)
+        deps.tasks.spawn(open_redeploy_modal(deps, asked), name=f"redeploy-{asked.value}")
+
+    async def new_deployment(
+        ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
+    ) -> None:
+        await ack()
+        asked = Asked.of(body, context, client)
+        deps.tasks.spawn(
+            open_deploy_modal(
+                deps,
+                client=client,
+                enterprise_id=asked.enterprise_id,
+                team_id=asked.team_id,
+                user_id=asked.user_id,
+                trigger_id=asked.trigger_id,
+                channel_id=None,  # from the App Home the outcome goes to the user's DM
+                response_url=None,
+                prefill={},
+            ),
+            name=f"new-deployment-{asked.trigger_id}",
+        )
+
+    app.action(ids.REFRESH_DEPLOYMENT)(refresh_deployment)
+    app.action(ids.STOP_DEPLOYMENT)(stop_deployment)
+    app.action(ids.REDEPLOY)(redeploy)
+    app.action(ids.NEW_DEPLOYMENT)(new_deployment)
+
+
+class Asked:
+    """Who asked about which deployment (a button or a subcommand), where; the team comes from
+    Bolt's verified context, never from the payload."""
+
+    def __init__(  # noqa: PLR0913 — the facts of one click
+        self,
+        *,
+        client: AsyncWebClient,
+        enterprise_id: str | None,
+        team_id: str,
+        user_id: str,
+        value: str,
+        trigger_id: str,
+        channel_id: str | None,
+        response_url: str | None,
+    ) -> None:
+        self.client = client
+        self.enterprise_id = enterprise_id
+        self.team_id = team_id
+        self.user_id = user_id
+        self.value = value
+        self.trigger_id = trigger_id
+        self.channel_id = channel_id
+        self.response_url = response_url
+
+    @classmethod
+    def of(cls, body: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient) -> Asked:
+        actions = body.get("actions") or [{}]
+        return cls(
+            client=client,
+            enterprise_id=context.enterprise_id,
+            team_id=context.team_id or "",
+            user_id=context.user_id or "",
+            value=str(actions[0].get("value") or ""),
+            trigger_id=str(body.get("trigger_id") or ""),
+            channel_id=(body.get("channel") or {}).get("id"),
+            response_url=body.get("response_url"),
+        )
+
+    @property
+    def messenger(self) -> Messenger:
+        """Ephemeral answers to the clicker go through the click's response_url."""
+        return Messenger(self.client, user_id=self.user_id, response_url=self.response_url)
+
+
+async def find(deps: Deps, asked: Asked) -> Deployment | None:
+    """The asked deployment in the clicker's own workspace, or a notice that it is unknown."""
+    row = await deps.store.find_by_any_id(team_id=asked.team_id, any_id=asked.value)
+    if row is None:
+        await asked.messenger.tell_user(
+            messages.notice(
+                text=f"deploybot has no deployment {code(asked.value)} in this workspace."
+            )
+        )
+    return row
+
+
+async def refresh(deps: Deps, asked: Asked) -> None:
+    """Fetch the status now; the answer goes to the thread."""
+    row = await find(deps, asked)
+    if row is None:
+        return
+    if not row.deployment_id:
+        await asked.messenger.tell_user(
+            messages.notice(text="This deployment never started, so it has no status to fetch.")
+        )
+        return
+    await deps.follower.refresh(row, by=asked.user_id)
+
+
+async def stop(deps: Deps, asked: Asked) -> None:
+    """Stop it, if the clicker started it or is an admin; others are told who may."""
+    row = await find(deps, asked)
+    if row is None:
+        return
+    if not await may_stop(deps, asked.client, row, asked.user_id):
+        await asked.messenger.tell_user(messages.notice(text=refusal(row)))
+        return
+    await deps.follower.stop(row, by=asked.user_id)
+
+
+async def may_stop(deps: Deps, client: AsyncWebClient, row: Deployment, user_id: str) -> bool:
+    """Only the requester, workspace admins/owners and `DEPLOYBOT_ADMINS` may stop it."""
+    return row.user_id == user_id or await is_admin(client, user_id, deps.admins)
+
+
+def refusal(row: Deployment) -> str:
+    """Why someone else may not stop it, and whom to ask."""
+    which = code(row.deployment_id or row.external_deployment_id)
+    return (
+        f"Only <@{escape(row.user_id)}>, who started {which}, or a workspace admin can stop it. "
+        "Ask one of them."
+    )
+
+
+async def open_redeploy_modal(deps: Deps, asked: Asked) -> None:
+    """The deploy modal again, prefilled from this deployment (new ID, secrets left empty)."""
+    row = await find(deps, asked)
+    if row is None:
+        return
+    await open_deploy_modal(
+        deps,
+        client=asked.client,
+        enterprise_id=asked.enterprise_id,
+        team_id=asked.team_id,
+        user_id=asked.user_id,
+        trigger_id=asked.trigger_id,
+        channel_id=row.channel_id,
+        response_url=asked.response_url,
+        prefill=prefill_from(row.request),
+    )
