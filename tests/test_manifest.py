@@ -48,3 +48,12 @@ def test_display_information_fits_slack_limits() -> None:
     assert 0 < len(info["name"]) <= 35
     assert 0 < len(info["description"]) <= 140
     assert len(_manifest()["features"]["bot_user"]["display_name"]) <= 80
+
+
+def test_the_app_home_tab_and_its_event_are_enabled() -> None:
+    """The Home tab is on and `app_home_opened` reaches `/slack/events`, so it can be published."""
+    manifest = _manifest()
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
+    events = manifest["settings"]["event_subscriptions"]
+    assert events["bot_events"] == ["app_home_opened"]
+    assert events["request_url"].endswith("/slack/events")
