@@ -51,6 +51,11 @@ def card(  # noqa: PLR0913 — one keyword per fact on the card
     )
 
 
+def current_state(row: Deployment) -> str:
+    """The word for where a deployment is now: Hiveon's last status, else the start's outcome."""
+    return state_word(row.vendor_status) if row.vendor_status else row.status
+
+
 def state_word(vendor_status: str) -> str:
     """`STATUS_RUNNING` → `running`; unknown states keep their own name."""
     return VENDOR_STATES.get(vendor_status, vendor_status.removeprefix("STATUS_").lower())
@@ -107,7 +112,7 @@ def history_lines(rows: list[Deployment]) -> list[str]:
             user_id=row.user_id,
             image=str((row.request.get("container_config") or {}).get("image", "")),
             machine_id=str(row.request.get("machine_id", "")),
-            status=state_word(row.vendor_status) if row.vendor_status else row.status,
+            status=current_state(row),
             link=thread_link(row),
         )
         for row in rows

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
@@ -20,54 +21,26 @@ from bot.store import Deployment
 log = logging.getLogger(__name__)
 
 
+Work = Callable[[Deps, "Asked"], Coroutine[Any, Any, None]]
+
+
 def register(app: AsyncApp, deps: Deps) -> None:
-    """Wire the buttons; each acks at once and reports in the deployment's thread."""
+    """Wire the buttons; each acks at once and does its work after, reporting in the thread."""
 
-    async def refresh_deployment(
-        ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
-    ) -> None:
-        await ack()
-        asked = Asked.of(body, context, client)
-        deps.tasks.spawn(refresh(deps, asked), name=f"refresh-{asked.value}")
+    def button(work: Work) -> Callable[..., Awaitable[None]]:
+        async def listener(
+            ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
+        ) -> None:
+            await ack()
+            asked = Asked.of(body, context, client)
+            deps.tasks.spawn(work(deps, asked), name=f"{work.__name__}-{asked.value}")
 
-    async def stop_deployment(
-        ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
-    ) -> None:
-        await ack()
-        asked = Asked.of(body, context, client)
-        deps.tasks.spawn(stop(deps, asked), name=f"stop-{asked.value}")
+        return listener
 
-    async def redeploy(
-        ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
-    ) -> None:
-        await ack()
-        asked = Asked.of(body, context, client)
-        deps.tasks.spawn(open_redeploy_modal(deps, asked), name=f"redeploy-{asked.value}")
-
-    async def new_deployment(
-        ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
-    ) -> None:
-        await ack()
-        asked = Asked.of(body, context, client)
-        deps.tasks.spawn(
-            open_deploy_modal(
-                deps,
-                client=client,
-                enterprise_id=asked.enterprise_id,
-                team_id=asked.team_id,
-                user_id=asked.user_id,
-                trigger_id=asked.trigger_id,
-                channel_id=None,  # from the App Home the outcome goes to the user's DM
-                response_url=None,
-                prefill={},
-            ),
-            name=f"new-deployment-{asked.trigger_id}",
-        )
-
-    app.action(ids.REFRESH_DEPLOYMENT)(refresh_deployment)
-    app.action(ids.STOP_DEPLOYMENT)(stop_deployment)
-    app.action(ids.REDEPLOY)(redeploy)
-    app.action(ids.NEW_DEPLOYMENT)(new_deployment)
+    app.action(ids.REFRESH_DEPLOYMENT)(button(refresh))
+    app.action(ids.STOP_DEPLOYMENT)(button(stop))
+    app.action(ids.REDEPLOY)(button(open_redeploy_modal))
+    app.action(ids.NEW_DEPLOYMENT)(button(open_new_deployment_modal))
 
 
 class Asked:
@@ -180,4 +153,19 @@ async def open_redeploy_modal(deps: Deps, asked: Asked) -> None:
         channel_id=row.channel_id,
         response_url=asked.response_url,
         prefill=prefill_from(row.request),
+    )
+
+
+async def open_new_deployment_modal(deps: Deps, asked: Asked) -> None:
+    """The App Home's New deployment: the modal, "same again" prefilled; outcome to the DM."""
+    await open_deploy_modal(
+        deps,
+        client=asked.client,
+        enterprise_id=asked.enterprise_id,
+        team_id=asked.team_id,
+        user_id=asked.user_id,
+        trigger_id=asked.trigger_id,
+        channel_id=None,
+        response_url=None,
+        prefill={},
     )

@@ -132,7 +132,7 @@ async def status(deps: Deps, asked: Asked) -> None:
         return
     await refresh(deps, asked)
     row = await deps.store.get(row.id) or row
-    state = cards.state_word(row.vendor_status) if row.vendor_status else row.status
+    state = cards.current_state(row)
     link = cards.thread_link(row)
     where = f" Details in <{link}|its thread>." if link else ""
     which = code(row.deployment_id or row.external_deployment_id)
@@ -152,7 +152,7 @@ async def confirm_stop(deps: Deps, asked: Asked) -> None:
             user_id=row.user_id,
             request=row.request,
             external_id=row.external_deployment_id,
-            status=cards.state_word(row.vendor_status) if row.vendor_status else row.status,
+            status=cards.current_state(row),
             deployment_id=row.deployment_id,
             detail="Press *Stop* to stop it; you will be asked to confirm.",
             buttons=(ids.STOP_DEPLOYMENT,),
