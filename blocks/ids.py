@@ -40,3 +40,12 @@ REDEPLOY: Final = "redeploy"
 REFRESH_DEPLOYMENT: Final = "refresh_deployment"
 ALL_DEPLOYMENT_BUTTONS: Final = (REFRESH_DEPLOYMENT, REDEPLOY, STOP_DEPLOYMENT)
 NEW_DEPLOYMENT: Final = "new_deployment"
+
+# Admin: the workspace's API key and who may deploy
+API_KEY_MODAL: Final = "api_key_modal"
+API_KEY: Final = "api_key"
+REMOVE_API_KEY: Final = "remove_api_key"
+SETTINGS_MODAL: Final = "deploy_settings_modal"
+ALLOWED_CHANNELS: Final = "allowed_channels"
+ALLOWED_USERS: Final = "allowed_users"
+ALLOWED_USERGROUPS: Final = "allowed_usergroups"

@@ -12,10 +12,11 @@ from pydantic import ValidationError
 from bot import logs
 from bot.app import build_bot
 from bot.config import Mode, Settings
+from bot.playground import local
 from bot.server import create_asgi_app, create_socket_mode_app
 
 SETUP = """\
-deploybot has no Slack credentials yet, so there is nothing to serve.
+deploybot's Slack credentials are incomplete, so it cannot connect to Slack.
 
 1. Create the Slack app: https://api.slack.com/apps → Create New App → From a manifest,
    pick your workspace and paste manifest.json from this repository. For HTTP mode,
@@ -68,8 +69,11 @@ def main() -> int:
     ]
     logs.configure(secrets=secrets)
     if settings.mode is Mode.UNCONFIGURED:
-        sys.stderr.write(SETUP)
-        return 1
+        if _has_slack_credentials(settings):
+            sys.stderr.write(SETUP)  # some set, not enough: say what a real Slack app needs
+            return 1
+        # No Slack app at all: the local playground on the sandbox vendor (design §8).
+        return local.run(settings, announce=_say)
     # Socket Mode needs no public URL, but $PORT still serves /healthz for probes; uvicorn
     # runs both modes, so SIGTERM and Ctrl-C stop either one gracefully.
     serve = create_socket_mode_app if settings.mode is Mode.SOCKET else create_asgi_app
@@ -82,6 +86,25 @@ def main() -> int:
         timeout_graceful_shutdown=30,
     )
     return 0
+
+
+def _has_slack_credentials(settings: Settings) -> bool:
+    """True when any Slack credential is set, even if too few to connect."""
+    return any(
+        value is not None
+        for value in (
+            settings.slack_bot_token,
+            settings.slack_signing_secret,
+            settings.slack_app_token,
+            settings.slack_client_id,
+            settings.slack_client_secret,
+        )
+    )
+
+
+def _say(text: str) -> None:
+    sys.stdout.write(text)
+    sys.stdout.flush()
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+import aiohttp
 import httpx
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
@@ -18,15 +19,20 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.access import DeployGate
 from bot.config import Settings
 from bot.follow import Follower, FollowTiming
 from bot.listeners import Deps, actions, commands, events, views
+from bot.listeners import admin as admin_listeners
+from bot.listeners.admin import AdminDeps
 from bot.messenger import SLACK_FAILURES
+from bot.oauth import OAuth, configure_oauth
 from bot.sandbox import SandboxVendor
 from bot.service import DeploymentService
 from bot.store import Store
 from bot.tasks import BackgroundTasks
 from bot.vendor import HiveonClient
+from bot.workspaces import Workspaces, key_box_for
 
 log = logging.getLogger(__name__)
 
@@ -76,15 +82,30 @@ class Bot:
     tasks: BackgroundTasks
     service: DeploymentService
     follower: Follower
+    workspaces: Workspaces | None = None
+    oauth: OAuth | None = None  # multi-workspace installs, when configured
     _poller: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         """Prepare storage, check the Slack token, settle what a crash interrupted, follow."""
+        # One connection pool for every Web API call. Without a session slack_sdk opens a new
+        # one, and a new connection, per call; Bolt hands this one to each request's client.
+        # It is made here because an aiohttp session belongs to the running event loop.
+        self.client.session = aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=self.client.timeout)
+        )
         await self.store.create_tables()
+        if self.oauth is not None:
+            await self.oauth.create_tables()
+        if self.workspaces is not None:
+            await self.workspaces.reencrypt()  # rotation: old encryption keys can then go
         # Submissions a crash left mid-flight are reconciled and reported; followed
         # deployments resume with the poll loop (their state is in the database).
         self.tasks.spawn(self.service.recover(), name="recover-interrupted-submissions")
         self._poller = asyncio.create_task(self.follower.run(), name="follow-deployments")
+        if self.client.token is None:
+            log.info("OAuth: each workspace that installs deploybot is served with its own token")
+            return
         try:
             identity = await self.client.auth_test()
         except SLACK_FAILURES as exc:
@@ -102,6 +123,8 @@ class Bot:
         await self.tasks.drain(SHUTDOWN_GRACE_S)
         await self.vendor.aclose()
         await self.store.close()
+        if self.client.session is not None:
+            await self.client.session.close()
 
 
 def build_bot(settings: Settings, *, vendor: HiveonClient | None = None) -> Bot:
@@ -113,14 +136,23 @@ def build_bot(settings: Settings, *, vendor: HiveonClient | None = None) -> Bot:
     if default_key is None and settings.uses_sandbox_vendor:
         default_key = SANDBOX_API_KEY
 
-    async def api_key_for(_enterprise_id: str | None, _team_id: str) -> str | None:
-        return default_key
+    tasks = BackgroundTasks()
+    oauth = configure_oauth(settings, engine=store.engine, client=client, tasks=tasks)
+    workspaces = Workspaces(
+        store.engine,
+        box=key_box_for(settings),
+        default_key=default_key,
+        installations=oauth.installations if oauth is not None else None,
+    )
+    # Each workspace deploys with its own key, else the default (bot.workspaces).
+    api_key_for = workspaces.api_key_for
 
-    async def client_for(_enterprise_id: str | None, _team_id: str) -> AsyncWebClient | None:
+    async def client_for(enterprise_id: str | None, team_id: str) -> AsyncWebClient | None:
         # Work outside a request (following, recovery) posts with the installation's client.
+        if oauth is not None:
+            return await oauth.client_for(enterprise_id, team_id)
         return client
 
-    tasks = BackgroundTasks()
     follower = Follower(
         store=store,
         vendor=vendor,
@@ -143,13 +175,34 @@ def build_bot(settings: Settings, *, vendor: HiveonClient | None = None) -> Bot:
         store=store,
         follower=follower,
         admins=settings.admins,
+        gate=DeployGate(workspaces, command=settings.command),
     )
-    app = create_app(settings, client=client, deps=deps)
-    return Bot(settings, app, client, store, vendor, tasks, service, follower)
+    app = create_app(
+        settings, client=client, deps=deps, admin=AdminDeps(workspaces, vendor), oauth=oauth
+    )
+    return Bot(
+        settings,
+        app,
+        client,
+        store,
+        vendor,
+        tasks,
+        service,
+        follower,
+        workspaces=workspaces,
+        oauth=oauth,
+    )
 
 
-def create_app(settings: Settings, *, client: AsyncWebClient, deps: Deps) -> AsyncApp:
-    """The Bolt app: signature checks, single-workspace authorization, listeners, error handler."""
+def create_app(
+    settings: Settings,
+    *,
+    client: AsyncWebClient,
+    deps: Deps,
+    admin: AdminDeps | None = None,
+    oauth: OAuth | None = None,
+) -> AsyncApp:
+    """The Bolt app: signature checks, authorization (one workspace or OAuth), listeners."""
     bot_token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else ""
     signing_secret = settings.slack_signing_secret
 
@@ -161,7 +214,12 @@ def create_app(settings: Settings, *, client: AsyncWebClient, deps: Deps) -> Asy
         client=client,
         signing_secret=signing_secret.get_secret_value() if signing_secret else None,
         request_verification_enabled=signing_secret is not None,
-        authorize=authorize,
+        # Many workspaces: each request is authorized with its own workspace's installation.
+        **(
+            {"authorize": oauth.authorize, "oauth_settings": oauth.settings}
+            if oauth is not None
+            else {"authorize": authorize}
+        ),
         # Listeners ack and hand slow work to background tasks, so the response can leave as
         # soon as they return instead of Bolt polling for the ack every 10 ms.
         process_before_response=True,
@@ -170,6 +228,8 @@ def create_app(settings: Settings, *, client: AsyncWebClient, deps: Deps) -> Asy
     views.register(app, deps)
     actions.register(app, deps)
     events.register(app, deps)
+    if admin is not None:
+        admin_listeners.register(app, deps, admin)
 
     @app.error
     async def report_unexpected(error: Exception, body: dict[str, Any]) -> BoltResponse | None:

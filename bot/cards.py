@@ -90,6 +90,8 @@ def status_reply(
         reason = f" {escape(fail_reason)}" if fail_reason else ""
         headline = f"Failed: {code(deployment_id)} did not run.{reason}"
         next_step = "Check the image, registry login and startup script, then *Redeploy*."
+    elif vendor_status == "STATUS_STOPPED" and fail_reason:
+        headline += f" {escape(fail_reason)}"
     if by:
         headline += f" (checked by <@{escape(by)}>)"
     return messages.thread_reply(emoji=emoji, headline=headline, next_step=next_step)

@@ -8,6 +8,7 @@ from typing import Annotated, Self
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, field_validator
 
+from bot.crypto import parse_keys
 from bot.vendor import HiveonClient
 
 SANDBOX = "sandbox"
@@ -61,6 +62,14 @@ class Settings(BaseModel):
                 raise ValueError("must be printable ASCII without spaces")
         return value
 
+    @field_validator("encryption_key", mode="after")
+    @classmethod
+    def _check_encryption_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        """Refuse at start-up what is not a comma-separated list of Fernet keys."""
+        if value is not None:
+            parse_keys(value.get_secret_value())
+        return value
+
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Self:
         """Build settings from an environment; empty values count as unset."""
@@ -69,13 +78,18 @@ class Settings(BaseModel):
     @property
     def mode(self) -> Mode:
         """Socket Mode with an app token, HTTP with a signing secret, else unconfigured."""
-        if self.slack_bot_token is None:
+        if self.slack_bot_token is None and not self.oauth_enabled:
             return Mode.UNCONFIGURED
         if self.slack_app_token is not None:
             return Mode.SOCKET
         if self.slack_signing_secret is not None:
             return Mode.HTTP
         return Mode.UNCONFIGURED
+
+    @property
+    def oauth_enabled(self) -> bool:
+        """True when the bot installs into many workspaces with Slack's OAuth flow."""
+        return self.slack_client_id is not None and self.slack_client_secret is not None
 
     @property
     def uses_sandbox_vendor(self) -> bool:

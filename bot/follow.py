@@ -70,15 +70,17 @@ class Follower:
         self._clock = clock
         self._limit = asyncio.Semaphore(concurrency)
         self._in_flight: set[int] = set()
+        self._poll_ended = asyncio.Condition()
+
+    def follow_window(self) -> tuple[datetime, datetime]:
+        """When to look first, and until when to keep looking, from now."""
+        now = self._clock()
+        return now + timedelta(seconds=self._timing.first_interval_s), now + self._timing.follow_for
 
     async def start_following(self, row_id: int) -> None:
         """Look at this deployment soon and keep looking until it settles or time runs out."""
-        now = self._clock()
-        await self._store.follow(
-            row_id,
-            first_poll_at=now + timedelta(seconds=self._timing.first_interval_s),
-            until=now + self._timing.follow_for,
-        )
+        first_poll_at, until = self.follow_window()
+        await self._store.follow(row_id, first_poll_at=first_poll_at, until=until)
 
     async def run(self) -> None:
         """The poll loop: runs until cancelled; one failing poll never stops it."""
@@ -97,7 +99,11 @@ class Follower:
 
     async def refresh(self, row: Deployment, *, by: str) -> None:
         """Fetch the status now (the Refresh button, `/deploy status`); report it either way."""
-        await self._guarded(row, lambda r: self._poll(r, by=by))
+        # A poll already under way would make the guard skip this one: wait for it to end.
+        async with self._poll_ended:
+            await self._poll_ended.wait_for(lambda: row.id not in self._in_flight)
+        # Compared with what is stored now, not with `row`: a poll may have changed it since.
+        await self._guarded(row, lambda r: self._poll(r, by=by, fresh=True))
 
     async def stop(self, row: Deployment, *, by: str) -> None:
         """Ask Hiveon to stop the deployment; report in its thread and follow it to the end."""
@@ -154,8 +160,12 @@ class Follower:
                 await poll(row)
         finally:
             self._in_flight.discard(row.id)
+            async with self._poll_ended:
+                self._poll_ended.notify_all()
 
-    async def _poll(self, row: Deployment, *, by: str | None = None) -> None:
+    async def _poll(self, row: Deployment, *, by: str | None = None, fresh: bool = False) -> None:
+        if fresh:
+            row = await self._store.get(row.id) or row
         api_key = await self._api_key_for(row.enterprise_id, row.team_id)
         if api_key is None or not row.deployment_id:
             await self._store.record_status(
@@ -279,12 +289,12 @@ class Follower:
         messenger, place = await self._conversation(row)
         if messenger is None:
             return
-        minutes = int(self._timing.follow_for.total_seconds() // 60)
         await messenger.reply(
             place,
             messages.thread_reply(
                 emoji="🕓",
-                headline=f"Still pending after {minutes} minutes; deploybot stopped following it.",
+                headline=f"Still pending after {_duration(self._timing.follow_for)}; "
+                "deploybot stopped following it.",
                 next_step="Press *Refresh* to check again, or *Stop* it.",
             ),
         )
@@ -296,6 +306,18 @@ class Follower:
             return None, None
         messenger = Messenger(client, user_id=row.user_id, response_url=row.response_url)
         return messenger, place_of(row)
+
+
+def _duration(span: timedelta) -> str:
+    """`30 minutes`, `1 minute`, `45 seconds`: how long following lasted, in words."""
+    seconds = round(span.total_seconds())
+    value, unit = (seconds, "second")
+    if seconds >= _MINUTE and seconds % _MINUTE == 0:
+        value, unit = (seconds // _MINUTE, "minute")
+    return f"{value} {unit}{'' if value == 1 else 's'}"
+
+
+_MINUTE = 60
 
 
 def place_of(row: Deployment) -> Place | None:

@@ -80,7 +80,7 @@ def rejected(
     return Outcome(
         Result.FAILED,
         f"{headline}{quoted}",
-        next_step.format(command=f"`{command}`"),
+        next_step.format(command=f"`{command}`", admin_command=f"`{command} api-key`"),
         external_id,
         http_status=status,
         error=f"HTTP {status}" + (f": {vendor_message}" if vendor_message else ""),
@@ -94,7 +94,10 @@ _REJECTIONS: dict[int, tuple[str, str]] = {
     ),
     401: (
         "Hiveon refused this workspace's API key, nothing was started.",
-        "Whoever runs deploybot must set a valid `HIVEON_API_KEY`.",
+        (
+            "A workspace admin can set a valid key with {admin_command} (or whoever runs "
+            "deploybot, the default `HIVEON_API_KEY`)."
+        ),
     ),
     403: (
         "This workspace's API key lacks the role to deploy on machine {machine}; nothing started.",
@@ -157,15 +160,18 @@ def unknown(
     )
 
 
-def no_api_key(*, external_id: str) -> Outcome:
+def no_api_key(*, external_id: str, command: str = "/deploy") -> Outcome:
     """The workspace has no API key of its own and there is no default: nothing was sent."""
     return Outcome(
         Result.FAILED,
         "This workspace has no Hiveon API key, so nothing was sent to Hiveon.",
-        NO_KEY_NEXT_STEP,
+        NO_KEY_NEXT_STEP.format(admin_command=f"`{command} api-key`"),
         external_id,
         error="no API key",
     )
 
 
-NO_KEY_NEXT_STEP = "Whoever runs deploybot must set `HIVEON_API_KEY`."
+NO_KEY_NEXT_STEP = (
+    "A workspace admin must set one with {admin_command} (or whoever runs deploybot, a default "
+    "`HIVEON_API_KEY`)."
+)

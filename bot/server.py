@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from bot.app import Bot
+from bot.oauth import oauth_routes
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ def create_asgi_app(bot: Bot) -> Starlette:
         routes=[
             Route("/slack/events", slack_events, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
+            *oauth_routes(bot.app),  # /slack/install and /slack/oauth_redirect, with OAuth
         ],
         lifespan=lifespan,
     )
@@ -79,4 +81,7 @@ def create_socket_mode_app(bot: Bot) -> Starlette:
         await handler.close_async()
         await bot.stop()
 
-    return Starlette(routes=[Route("/healthz", healthz, methods=["GET"])], lifespan=lifespan)
+    return Starlette(
+        routes=[Route("/healthz", healthz, methods=["GET"]), *oauth_routes(bot.app)],
+        lifespan=lifespan,
+    )

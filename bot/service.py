@@ -108,7 +108,7 @@ class DeploymentService:
     @property
     def no_api_key_text(self) -> str:
         """What a user of a workspace without a key reads."""
-        result = outcome.no_api_key(external_id="")
+        result = outcome.no_api_key(external_id="", command=self._command)
         return f"{result.emoji} {result.headline} {result.next_step}"
 
     async def submit(self, submission: Submission, messenger: Messenger) -> None:
@@ -204,13 +204,15 @@ class DeploymentService:
         place: Place | None,
         messenger: Messenger,
     ) -> None:
-        """Record the outcome, start following a started deployment, and report it."""
+        """Record the outcome (following a started deployment from then on), and report it."""
+        started = result.result is Result.STARTED
         await self._store.record_outcome(
             row,
             status=result.result.value,
             deployment_id=result.deployment_id,
             http_status=result.http_status,
             error=result.error,
+            follow=self._follower.follow_window() if started else None,
         )
         log.info(
             "deployment %s: %s (HTTP %s)",
@@ -218,9 +220,6 @@ class DeploymentService:
             result.result,
             result.http_status,
         )
-        started = result.result is Result.STARTED
-        if started:
-            await self._follower.start_following(row)
         reply = messages.thread_reply(
             emoji=result.emoji,
             headline=result.headline,

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    insert,
     select,
     update,
 )
@@ -118,9 +119,23 @@ class Store:
         """Open the store at `DATABASE_URL`."""
         url = async_url(database_url)
         # SQLite serialises writers: one pooled connection avoids "database is locked" in bursts.
-        engine = create_async_engine(url, pool_size=1, max_overflow=0, pool_timeout=60)
+        engine = create_async_engine(
+            url,
+            pool_size=1,
+            max_overflow=0,
+            pool_timeout=60,
+            # Connections come back clean: SQLAlchemy's Connection rolls back whatever is left
+            # open when it closes. The pool's own rollback on top is one more trip to the
+            # database thread per statement, while the pool's one connection is held.
+            pool_reset_on_return=None,
+        )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return cls(engine)
+
+    @property
+    def engine(self) -> AsyncEngine:
+        """The engine, shared by the workspace tables and Slack's installation store."""
+        return self._engine
 
     async def create_tables(self) -> None:
         """Create missing tables (start-up)."""
@@ -134,30 +149,36 @@ class Store:
     async def record_submission(self, submission: NewSubmission) -> int | None:
         """Record a submission as `submitting`; None when this external ID was already submitted."""
         now = datetime.now(UTC)
-        row = Deployment(
-            team_id=submission.team_id,
-            enterprise_id=submission.enterprise_id,
-            user_id=submission.user_id,
-            channel_id=submission.channel_id,
-            external_deployment_id=submission.external_deployment_id,
-            request=submission.request,
-            response_url=submission.response_url,
-            status=SUBMITTING,
-            created_at=now,
-            updated_at=now,
+        # Writes go through Core, not an ORM session: half the CPU, and a burst of
+        # submissions writes several rows each while the event loop also acks.
+        statement = (
+            insert(Deployment)
+            .values(
+                team_id=submission.team_id,
+                enterprise_id=submission.enterprise_id,
+                user_id=submission.user_id,
+                channel_id=submission.channel_id,
+                external_deployment_id=submission.external_deployment_id,
+                request=submission.request,
+                response_url=submission.response_url,
+                status=SUBMITTING,
+                created_at=now,
+                updated_at=now,
+            )
+            .returning(Deployment.id)
         )
         try:
-            async with self._sessions.begin() as session:
-                session.add(row)
+            async with self._engine.begin() as connection:
+                row_id: int = (await connection.execute(statement)).scalar_one()
         except IntegrityError:
             return None
-        return row.id
+        return row_id
 
     async def record_message(self, deployment: int, *, channel: str | None, ts: str | None) -> None:
         """Remember where the deployment's message and thread are."""
         await self._update(deployment, message_channel=channel, message_ts=ts)
 
-    async def record_outcome(
+    async def record_outcome(  # noqa: PLR0913 — one keyword per column the outcome writes
         self,
         deployment: int,
         *,
@@ -165,14 +186,18 @@ class Store:
         deployment_id: str | None,
         http_status: int | None,
         error: str | None,
+        follow: tuple[datetime, datetime] | None = None,
     ) -> None:
-        """Record how the start attempt ended."""
+        """Record how the start attempt ended; `follow` (first poll, until) starts following
+        in the same write, so no crash can leave a started deployment unfollowed."""
+        following = {} if follow is None else {"next_poll_at": follow[0], "follow_until": follow[1]}
         await self._update(
             deployment,
             status=status,
             deployment_id=deployment_id,
             http_status=http_status,
             error=error,
+            **following,
         )
 
     async def get(self, deployment: int) -> Deployment | None:
@@ -278,8 +303,8 @@ class Store:
             .where(Deployment.id == deployment)
             .values(**values, updated_at=datetime.now(UTC))
         )
-        async with self._sessions.begin() as session:
-            await session.execute(statement)
+        async with self._engine.begin() as connection:
+            await connection.execute(statement)
 
 
 def _sqlite_pragmas(connection: Any, _record: ConnectionPoolEntry) -> None:

@@ -41,6 +41,10 @@ START_PATH = f"{DEPLOYMENTS_PATH}/start"
 MAX_MESSAGE_CHARS = 300
 _MAX_MESSAGE_LINES = 3
 _DEFAULT_RETRY_AFTER_S = 1.0
+# Each start holds a connection for as long as the vendor takes: a burst of 200 submissions to
+# a vendor that takes 2 s needs 200 at once, and httpx's default of 100 would queue the rest
+# for a whole vendor latency. The cap still bounds the sockets a runaway loop could open.
+CONNECTION_LIMITS = httpx.Limits(max_connections=500, max_keepalive_connections=50)
 _HTML_TAG = re.compile(r"<\s*[a-zA-Z!/]")
 _HEADER_SAFE_KEY = re.compile(r"[\x21-\x7e]+")
 
@@ -162,7 +166,7 @@ class HiveonClient:
         self._http = httpx.AsyncClient(
             base_url=base_url,
             timeout=httpx.Timeout(timeout_s),
-            transport=transport or httpx.AsyncHTTPTransport(retries=2),
+            transport=transport or httpx.AsyncHTTPTransport(retries=2, limits=CONNECTION_LIMITS),
             headers={"Accept": "application/json", "User-Agent": USER_AGENT},
             follow_redirects=False,
             trust_env=False,

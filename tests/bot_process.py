@@ -80,6 +80,13 @@ class BotProcess:
                 self._process.kill()
                 self._process.wait()
 
+    def kill(self) -> None:
+        """SIGKILL the process and wait for it: a crash, with no shutdown code run at all."""
+        if self._process is None:
+            raise RuntimeError("the bot was never started: use it as a context manager")
+        self._process.send_signal(signal.SIGKILL)
+        self._process.wait(timeout=10)
+
     @property
     def logs(self) -> str:
         """Everything the process printed so far."""

@@ -1,4 +1,4 @@
-"""Signed requests shaped like the ones Slack sends to the app: slash commands and interactions.
+"""Signed requests shaped like the ones Slack sends to the app: commands, interactions, events.
 
 Each builder returns the raw body and the headers Slack would send, signed with
 `SIGNING_SECRET`, ready for an HTTP post to the app or for `AsyncBoltRequest(body=…, headers=…)`.
@@ -172,6 +172,7 @@ def block_action(
     response_url: str = "https://hooks.slack.com/actions/T111/1/x",
     block_id: str = "actions",
     message: Mapping[str, Any] | None = None,
+    trigger_id: str | None = None,
     signing_secret: str = SIGNING_SECRET,
     timestamp: int | None = None,
 ) -> SlackRequest:
@@ -188,7 +189,7 @@ def block_action(
             "channel_id": channel_id,
             "is_ephemeral": False,
         },
-        "trigger_id": _new_trigger_id(),
+        "trigger_id": trigger_id or _new_trigger_id(),
         "team": {"id": team_id, "domain": TEAM_DOMAIN},
         "enterprise": None,
         "is_enterprise_install": False,
@@ -208,6 +209,102 @@ def block_action(
         ],
     }
     return _interaction(payload, signing_secret=signing_secret, timestamp=timestamp)
+
+
+def view_action(
+    *,
+    action_id: str,
+    value: str,
+    view_id: str = "VHOME",
+    view_type: str = "home",
+    team_id: str = "T111",
+    user_id: str = "U111",
+    block_id: str = "actions",
+    trigger_id: str | None = None,
+    signing_secret: str = SIGNING_SECRET,
+    timestamp: int | None = None,
+) -> SlackRequest:
+    """A button click in a view (the App Home tab by default): no channel, no response_url."""
+    payload: dict[str, Any] = {
+        "type": "block_actions",
+        "user": _user(user_id, team_id),
+        "api_app_id": API_APP_ID,
+        "token": VERIFICATION_TOKEN,
+        "container": {"type": "view", "view_id": view_id},
+        "trigger_id": trigger_id or _new_trigger_id(),
+        "team": {"id": team_id, "domain": TEAM_DOMAIN},
+        "enterprise": None,
+        "is_enterprise_install": False,
+        "view": {
+            "id": view_id,
+            "team_id": team_id,
+            "type": view_type,
+            "blocks": [],
+            "private_metadata": "",
+            "callback_id": "",
+            "state": {"values": {}},
+            "hash": f"{int(time.time())}.abcd1234",
+            "app_id": API_APP_ID,
+            "app_installed_team_id": team_id,
+            "bot_id": "BBOT",
+        },
+        "state": {"values": {}},
+        "actions": [
+            {
+                "action_id": action_id,
+                "block_id": block_id,
+                "text": {"type": "plain_text", "text": "Button", "emoji": True},
+                "value": value,
+                "type": "button",
+                "action_ts": f"{time.time():.6f}",
+            }
+        ],
+    }
+    return _interaction(payload, signing_secret=signing_secret, timestamp=timestamp)
+
+
+def app_home_opened(
+    *,
+    team_id: str = "T111",
+    user_id: str = "U111",
+    channel_id: str = "D111",
+    tab: str = "home",
+    signing_secret: str = SIGNING_SECRET,
+    timestamp: int | None = None,
+) -> SlackRequest:
+    """The Events API's `app_home_opened`, as Slack posts it: a signed JSON `event_callback`."""
+    now = int(time.time())
+    body = {
+        "token": VERIFICATION_TOKEN,
+        "team_id": team_id,
+        "api_app_id": API_APP_ID,
+        "event": {
+            "type": "app_home_opened",
+            "user": user_id,
+            "channel": channel_id,
+            "tab": tab,
+            "event_ts": f"{now}.000100",
+        },
+        "type": "event_callback",
+        "event_id": f"Ev{next(_trigger_counter):010d}",
+        "event_time": now,
+        "authorizations": [
+            {
+                "enterprise_id": None,
+                "team_id": team_id,
+                "user_id": "UBOT",
+                "is_bot": True,
+                "is_enterprise_install": False,
+            }
+        ],
+        "is_ext_shared_channel": False,
+    }
+    return sign(
+        json.dumps(body).encode(),
+        content_type="application/json",
+        signing_secret=signing_secret,
+        timestamp=timestamp,
+    )
 
 
 def _interaction(

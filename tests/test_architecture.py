@@ -46,9 +46,18 @@ def test_only_the_entry_point_reads_the_environment() -> None:
 
 
 def test_only_listeners_and_the_app_import_bolt() -> None:
-    """slack_bolt stays in the listeners, the app factory, the server and the entry point."""
-    allowed = {"app.py", "server.py", "__main__.py"}
+    """slack_bolt stays in the listeners, the app factory (and its OAuth wiring), the server and
+    the entry point."""
+    allowed = {"app.py", "oauth.py", "server.py", "__main__.py"}
     for path in (ROOT / "bot").rglob("*.py"):
         if path.parent.name == "listeners" or path.name in allowed:
             continue
         assert "slack_bolt" not in _top(_imports(path)), path.name
+
+
+def test_the_bot_does_not_know_the_playground() -> None:
+    """Only the entry point imports bot.playground: local mode is configuration to the bot."""
+    for path in (ROOT / "bot").rglob("*.py"):
+        if path.name == "__main__.py" or path.parent.name == "playground":
+            continue
+        assert not any(name.startswith("bot.playground") for name in _imports(path)), path.name

@@ -68,3 +68,11 @@ def test_status_replies_name_the_deployment_and_the_next_step_on_failure() -> No
     )
     assert reply["text"] == "❌ Failed: `dep-1` did not run. code 3: pull failed"
     assert "*Redeploy*" in str(reply["blocks"])
+
+
+def test_a_stop_with_a_reason_shows_it() -> None:
+    """STATUS_STOPPED carries Hiveon's fail_reason when it gives one, like STATUS_FAILED."""
+    reply = cards.status_reply(
+        vendor_status="STATUS_STOPPED", deployment_id="dep-1", fail_reason="code 9: preempted"
+    )
+    assert reply["text"] == "⏹️ Stopped: `dep-1` is stopped. code 9: preempted"

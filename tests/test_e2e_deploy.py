@@ -17,6 +17,7 @@ from tests.bot_process import API_KEY, BOT_TOKEN, ROOT, BotProcess
 from tests.e2e_support import (
     DB_PASSWORD,
     REGISTRY_PASSWORD,
+    VENDOR_START,
     channel,
     form,
     parent_posts,
@@ -26,6 +27,7 @@ from tests.e2e_support import (
 )
 from tests.fakes.loopback import LoopbackServer
 from tests.fakes.slack import FakeSlack
+from tests.playground_process import PlaygroundProcess
 from tests.slack_requests import SIGNING_SECRET, slash_command, view_submission
 
 
@@ -458,6 +460,7 @@ def test_without_an_api_key_nothing_is_sent_and_the_user_is_told(
     """With no key for the workspace, `/deploy` opens no modal and says who must set one."""
     sandbox, origin = vendor
     settings = {"SLACK_API_URL": slack.url, "HIVEON_API_URL": origin, "HIVEON_API_KEY": ""}
+    # The module's other bot keeps polling its own deployments here: count what this one sends.
     before = len(sandbox.requests)
     with BotProcess(tmp_path, settings) as bot:
         channel_id = channel()
@@ -475,12 +478,28 @@ def test_without_an_api_key_nothing_is_sent_and_the_user_is_told(
         submit(bot, slack, form(), channel_id)
         slack.wait_for(f"response_url:{channel_id}", count=2)
     assert not [c for c in slack.calls_to("views.open") if c.params["trigger_id"] == trigger]
-    assert len(sandbox.requests) == before
+    sent_since = sandbox.requests[before:]
+    assert all(r.headers.get("x-api-key") == API_KEY for r in sent_since)
+    assert [r for r in sent_since if r.path == VENDOR_START] == []
 
 
-def test_make_run_without_slack_credentials_explains_the_setup(tmp_path: Path) -> None:
-    """Without credentials the entry point prints what to set and how to create the app."""
-    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}
+def test_make_run_without_slack_credentials_starts_the_playground(tmp_path: Path) -> None:
+    """With no Slack credentials at all, `make run` serves the local playground on $PORT,
+    prints the address to open, and the bot inside reaches the stand-in Slack."""
+    with PlaygroundProcess(tmp_path) as playground:
+        page = playground.http.get("/")
+        logs = playground.logs
+    assert f"Open http://localhost:{playground.port}/ and type /deploy" in logs
+    assert "README.md" in logs
+    assert "connected to Slack workspace deploybot playground" in logs
+    assert page.status_code == 200
+    assert "<title>deploybot playground</title>" in page.text
+
+
+def test_incomplete_slack_credentials_explain_the_setup(tmp_path: Path) -> None:
+    """Some Slack credentials but too few: the entry point prints what to set and how to
+    create the app, and exits 1 (no playground for someone who meant a real Slack)."""
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "SLACK_BOT_TOKEN": BOT_TOKEN}
     result = subprocess.run(
         [sys.executable, "-m", "bot"],
         cwd=tmp_path,

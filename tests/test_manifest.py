@@ -4,6 +4,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from bot.oauth import BOT_SCOPES
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -33,6 +35,7 @@ def test_the_scopes_cover_what_the_bot_calls() -> None:
         "channels:join",
         "im:write",
         "users:read",
+        "usergroups:read",
     } <= scopes
 
 
@@ -55,5 +58,21 @@ def test_the_app_home_tab_and_its_event_are_enabled() -> None:
     manifest = _manifest()
     assert manifest["features"]["app_home"]["home_tab_enabled"] is True
     events = manifest["settings"]["event_subscriptions"]
-    assert events["bot_events"] == ["app_home_opened"]
+    assert "app_home_opened" in events["bot_events"]
     assert events["request_url"].endswith("/slack/events")
+
+
+def test_an_oauth_install_asks_for_exactly_the_manifests_scopes() -> None:
+    """`/slack/install` requests the scopes the manifest grants, no more, no fewer."""
+    assert set(BOT_SCOPES) == set(_manifest()["oauth_config"]["scopes"]["bot"])
+
+
+def test_uninstalls_reach_the_bot_and_oauth_redirects_to_it() -> None:
+    """`app_uninstalled` and `tokens_revoked` are subscribed, so a workspace's key is deleted
+    with its installation; the redirect URL is the bot's `/slack/oauth_redirect`."""
+    manifest = _manifest()
+    assert {"app_uninstalled", "tokens_revoked"} <= set(
+        manifest["settings"]["event_subscriptions"]["bot_events"]
+    )
+    [redirect] = manifest["oauth_config"]["redirect_urls"]
+    assert redirect.endswith("/slack/oauth_redirect")

@@ -694,7 +694,8 @@ async def test_without_an_api_key_nothing_is_sent_stored_or_posted(bot: Harness)
     assert told.params["response_type"] == "ephemeral"
     assert told.params["text"] == (
         "❌ This workspace has no Hiveon API key, so nothing was sent to Hiveon. "
-        "Whoever runs deploybot must set `HIVEON_API_KEY`."
+        "A workspace admin must set one with `/deploy api-key` (or whoever runs deploybot, "
+        "a default `HIVEON_API_KEY`)."
     )
 
 

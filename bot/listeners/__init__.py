@@ -9,6 +9,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.access import DeployGate
 from bot.follow import Follower
 from bot.service import DeploymentService
 from bot.store import Store
@@ -48,6 +49,8 @@ class Deps:
     store: Store
     follower: Follower
     admins: frozenset[str] = frozenset()
+    # Who may deploy where (the workspace's settings); None lets everyone deploy anywhere.
+    gate: DeployGate | None = None
     subcommands: dict[str, Subcommand] = field(default_factory=dict)
 
     def add_subcommand(

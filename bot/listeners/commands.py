@@ -20,7 +20,7 @@ from bot.form import (
     parse_command_text,
 )
 from bot.listeners import Deps, SubcommandCall
-from bot.listeners.actions import Asked, find, may_stop, refresh, refusal
+from bot.listeners.actions import Asked, find, may_stop, refusal
 from bot.listeners.modal import open_deploy_modal
 
 log = logging.getLogger(__name__)
@@ -130,8 +130,9 @@ async def status(deps: Deps, asked: Asked) -> None:
     row = await find(deps, asked)
     if row is None:
         return
-    await refresh(deps, asked)
-    row = await deps.store.get(row.id) or row
+    if row.deployment_id:
+        await deps.follower.refresh(row, by=asked.user_id)
+        row = await deps.store.get(row.id) or row
     state = cards.current_state(row)
     link = cards.thread_link(row)
     where = f" Details in <{link}|its thread>." if link else ""

@@ -35,6 +35,17 @@ async def open_deploy_modal(  # noqa: PLR0913 — everything the modal needs fro
     workspace ("same again"), secrets excepted.
     """
     messenger = Messenger(client, user_id=user_id, response_url=response_url)
+    if deps.gate is not None and (
+        refused := await deps.gate.refusal(
+            client,
+            enterprise_id=enterprise_id,
+            team_id=team_id,
+            user_id=user_id,
+            channel_id=channel_id,
+        )
+    ):
+        await messenger.tell_user(refused)
+        return
     if not await deps.service.has_api_key(enterprise_id, team_id):
         await messenger.tell_user(messages.notice(text=deps.service.no_api_key_text))
         return

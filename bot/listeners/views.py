@@ -39,7 +39,26 @@ def register(app: AsyncApp, deps: Deps) -> None:
         )
         messenger = Messenger(client, user_id=user_id, response_url=where.response_url)
         deps.tasks.spawn(
-            deps.service.submit(submission, messenger), name=f"submit-{submission.external_id}"
+            submit_if_allowed(deps, client, submission, messenger),
+            name=f"submit-{submission.external_id}",
         )
 
     app.view(ids.DEPLOY_MODAL)(submit_deployment)
+
+
+async def submit_if_allowed(
+    deps: Deps, client: AsyncWebClient, submission: Submission, messenger: Messenger
+) -> None:
+    """Start the deployment, unless the workspace's settings refuse this user or channel."""
+    if deps.gate is not None:
+        refused = await deps.gate.refusal(
+            client,
+            enterprise_id=submission.enterprise_id,
+            team_id=submission.team_id,
+            user_id=submission.user_id,
+            channel_id=submission.channel_id,
+        )
+        if refused is not None:
+            await messenger.tell_user(refused)
+            return
+    await deps.service.submit(submission, messenger)

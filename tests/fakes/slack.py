@@ -18,9 +18,15 @@ then whatever envelopes the test pushes, and its acks are kept for the test to r
     slack.socket_connected()
     slack.socket_send({"envelope_id": "e1", "type": "slash_commands", "payload": {...}})
     assert slack.socket_wait_ack("e1") == {"envelope_id": "e1"}
+
+OAuth installs work too: `oauth.v2.access`, called with the app's client ID and secret (HTTP
+Basic auth, as slack_sdk sends them), exchanges a code the test programmed for a bot token.
+
+    slack.add_oauth_code("code-1", team_id="T222", bot_token="xoxb-t222")
 """
 
 import asyncio
+import base64
 import copy
 import itertools
 import json
@@ -43,6 +49,8 @@ TEAM_DOMAIN = "test-team"
 BOT_USER_ID = "UBOT"
 BOT_ID = "BBOT"
 APP_ID = "A111"
+CLIENT_ID = "111.222"
+CLIENT_SECRET = "test-client-secret"
 
 # Fields Slack parses as JSON text when they arrive as form fields (or as strings in JSON).
 _JSON_FIELDS = frozenset(
@@ -54,6 +62,8 @@ _TS_STEP_MICROS = 100
 _POLL_INTERVAL = 0.01
 # apps.connections.open takes the app-level token; every other method takes the bot token.
 _APP_TOKEN_METHODS = frozenset({"apps.connections.open"})
+# oauth.v2.access takes the app's client credentials instead of a token.
+_CLIENT_CREDENTIAL_METHODS = frozenset({"oauth.v2.access"})
 _TOKEN_PREFIXES = ("Bearer xoxb-", "Bearer xapp-")
 _SOCKET_PATH = "/link/"
 _SOCKET_SEND_TIMEOUT = 5.0
@@ -171,6 +181,9 @@ class FakeSlack:
         """Private channels the bot is not in: posting answers `channel_not_found`."""
         self.not_joined: set[str] = set()
         """Public channels the bot is not in: posting answers `not_in_channel` until joined."""
+        self.usergroups: dict[str, dict[str, Any]] = {}
+        """User groups by ID, `{"handle": …, "name": …, "users": [...]}`, for `usergroups.*`."""
+        self._oauth_codes: dict[str, dict[str, Any]] = {}
         self._methods: dict[str, Callable[[Params], dict[str, Any]]] = {
             "apps.connections.open": self._apps_connections_open,
             "auth.test": self._auth_test,
@@ -180,6 +193,8 @@ class FakeSlack:
             "conversations.join": self._conversations_join,
             "conversations.open": self._conversations_open,
             "users.info": self._users_info,
+            "usergroups.list": self._usergroups_list,
+            "usergroups.users.list": self._usergroups_users_list,
             "views.open": self._views_open,
             "views.push": self._views_open,
             "views.update": self._views_update,
@@ -304,6 +319,8 @@ class FakeSlack:
             self.users.clear()
             self.private_channels.clear()
             self.not_joined.clear()
+            self.usergroups.clear()
+            self._oauth_codes.clear()
 
     # -- Socket Mode -----------------------------------------------------------------------
 
@@ -382,6 +399,29 @@ class FakeSlack:
         """Answer the next `times` matching calls with HTTP 429, `Retry-After`, `ratelimited`."""
         answer = _Answer(429, _error("ratelimited"), {"Retry-After": str(retry_after)})
         self._add_rule(method, answer, times, where)
+
+    def add_oauth_code(
+        self,
+        code: str,
+        *,
+        team_id: str,
+        bot_token: str,
+        installer: str = "U111",
+        enterprise_id: str | None = None,
+        org_wide: bool = False,
+    ) -> None:
+        """Let `oauth.v2.access` exchange `code` (once) for an install of this workspace or org."""
+        install = {
+            "access_token": bot_token,
+            "scope": "commands,chat:write,users:read",
+            "bot_user_id": BOT_USER_ID,
+            "authed_user": {"id": installer},
+            "team": None if org_wide else {"id": team_id, "name": f"Team {team_id}"},
+            "enterprise": {"id": enterprise_id, "name": "Org"} if enterprise_id else None,
+            "is_enterprise_install": org_wide,
+        }
+        with self._lock:
+            self._oauth_codes[code] = install
 
     def fail_response_url(
         self, name: str, *, status: int = 404, body: str = "expired_url", times: int | None = 1
@@ -475,6 +515,9 @@ class FakeSlack:
     def _answer_api(self, method: str, params: Params | None, authorization: str) -> _Answer:
         if params is None:
             return _Answer(200, _error("invalid_json"))
+        if method in _CLIENT_CREDENTIAL_METHODS:
+            programmed = self._take_rule(method, params)
+            return programmed or _Answer(200, self._oauth_v2_access(params, authorization))
         if not authorization:
             return _Answer(200, _error("not_authed"))
         wanted = "Bearer xapp-" if method in _APP_TOKEN_METHODS else "Bearer xoxb-"
@@ -661,6 +704,36 @@ class FakeSlack:
             "tz": "Etc/UTC",
         }
         return {"ok": True, "user": user | self.users.get(user_id, {})}
+
+    def _usergroups_list(self, _params: Params) -> dict[str, Any]:
+        groups = [
+            {
+                "id": group_id,
+                "team_id": TEAM_ID,
+                "handle": group.get("handle", group_id.lower()),
+                "name": group.get("name", group_id),
+                "is_usergroup": True,
+                "user_count": len(group.get("users", [])),
+            }
+            for group_id, group in self.usergroups.items()
+        ]
+        return {"ok": True, "usergroups": groups}
+
+    def _usergroups_users_list(self, params: Params) -> dict[str, Any]:
+        group = self.usergroups.get(params.get("usergroup", ""))
+        if group is None:
+            return _error("no_such_subteam")
+        return {"ok": True, "users": list(group.get("users", []))}
+
+    def _oauth_v2_access(self, params: Params, authorization: str) -> dict[str, Any]:
+        credentials = base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
+        if authorization != f"Basic {credentials}":
+            return _error("invalid_client_id")
+        # Slack's codes work once.
+        install = self._oauth_codes.pop(str(params.get("code", "")), None)
+        if install is None:
+            return _error("invalid_code")
+        return {"ok": True, "app_id": APP_ID, "token_type": "bot"} | install
 
     def _views_open(self, params: Params) -> dict[str, Any]:
         view = params.get("view")

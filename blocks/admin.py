@@ -1,0 +1,390 @@
+"""Admin views and notices: the API key modal, who may deploy, the change log and refusals."""
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any, Final
+
+from blocks import ids
+from blocks.messages import Message, notice
+from blocks.text import code, escape, mention, mrkdwn, plain_text, truncate
+
+SECTION_TEXT_LIMIT: Final = 3000
+OPTION_TEXT_LIMIT: Final = 75
+OPTION_VALUE_LIMIT: Final = 150
+MAX_OPTIONS: Final = 100
+API_KEY_MAX_LENGTH: Final = 500
+_TITLE_KEY: Final = "Hiveon API key"
+_TITLE_ACCESS: Final = "Who may deploy"
+
+KEY_VERDICTS: Final[Mapping[str, str]] = {
+    "accepted": "Hiveon accepted it",
+    "refused": "Hiveon refused it",
+    "unchecked": "Hiveon could not check it",
+}
+
+
+def when(moment: datetime) -> str:
+    """A date Slack shows in the reader's time zone, with a UTC fallback."""
+    fallback = moment.strftime("%Y-%m-%d %H:%M UTC")
+    return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} at {{time}}|{fallback}>"
+
+
+def key_name(hint: str | None) -> str:
+    """How a stored key is named: by its last 4 characters, never more."""
+    return f"ending in {code(hint)}" if hint else "a key too short to show its end"
+
+
+def channels_text(channel_ids: Sequence[str]) -> str:
+    """Channel mentions, or "any channel"."""
+    return ", ".join(f"<#{escape(c)}>" for c in channel_ids) or "any channel"
+
+
+def people_text(user_ids: Sequence[str], usergroup_ids: Sequence[str]) -> str:
+    """User and user group mentions, or "everyone"."""
+    named = [mention(u) for u in user_ids] + [f"<!subteam^{escape(g)}>" for g in usergroup_ids]
+    return ", ".join(named) or "everyone"
+
+
+def change_line(*, user_id: str, at: datetime, action: str, detail: Mapping[str, Any]) -> str:
+    """One entry of the change log as a line: when, who, what; never a key."""
+    who = "Slack" if user_id == "slack" else mention(user_id)
+    verdict = KEY_VERDICTS.get(str(detail.get("check")), "")
+    checked = f"; {verdict}" if verdict else ""
+    if action == "api_key_set":
+        what = f"set the Hiveon API key ({key_name(detail.get('hint'))}{checked})"
+    elif action == "api_key_rotated":
+        what = (
+            f"replaced the Hiveon API key ({key_name(detail.get('previous_hint'))} → "
+            f"{key_name(detail.get('hint'))}{checked})"
+        )
+    elif action == "api_key_removed":
+        what = f"removed the Hiveon API key ({key_name(detail.get('hint'))})"
+    elif action == "access_changed":
+        what = "changed who may deploy: " + _access_changes(detail)
+    elif action == "uninstalled":
+        what = "uninstalled deploybot; the installation, the key and the settings were deleted"
+    else:
+        what = escape(action)
+    return f"{when(at)} · {who} {what}"
+
+
+def _access_changes(detail: Mapping[str, Any]) -> str:
+    parts = []
+    if "channels" in detail:
+        old, new = detail["channels"]
+        parts.append(f"channels {channels_text(old)} → {channels_text(new)}")
+    if "users" in detail:
+        old, new = detail["users"]
+        parts.append(f"people {people_text(old, ())} → {people_text(new, ())}")
+    if "usergroups" in detail:
+        old, new = detail["usergroups"]
+        parts.append(f"user groups {_groups_text(old)} → {_groups_text(new)}")
+    return "; ".join(parts) or "saved without changes"
+
+
+def _groups_text(group_ids: Sequence[str]) -> str:
+    return people_text((), group_ids) if group_ids else "none"
+
+
+def api_key_modal(  # noqa: PLR0913 — one keyword per fact shown, all keyword-only
+    *,
+    private_metadata: str,
+    hint: str | None,
+    set_by: str | None,
+    set_at: datetime | None,
+    has_own_key: bool,
+    readable: bool = True,
+    has_default_key: bool,
+    can_store: bool,
+    org_wide: bool = False,
+    history: Sequence[str] = (),
+    error: str | None = None,
+) -> dict[str, Any]:
+    """Set, rotate or remove the workspace's key; the key itself is never shown or prefilled."""
+    where = "your organization's workspaces" if org_wide else "this workspace"
+    if has_own_key and not readable:
+        status = (
+            f"⚠️ A key is stored for {where} but cannot be decrypted with the current "
+            "`DEPLOYBOT_ENCRYPTION_KEY`, so deployments are refused. Set a new key or remove it."
+        )
+    elif has_own_key:
+        status = f"🔑 Deployments from {where} use the key {key_name(hint)}"
+        if set_by and set_at:
+            status += f", set by {mention(set_by)} on {when(set_at)}"
+        status += "."
+    elif has_default_key:
+        status = (
+            f"No key of its own: deployments from {where} use the default key of whoever runs "
+            "deploybot (`HIVEON_API_KEY`)."
+        )
+    else:
+        status = f"No key yet: nobody in {where} can deploy until one is set."
+    status_block: dict[str, Any] = {"type": "section", "text": mrkdwn(status)}
+    if has_own_key:
+        status_block["accessory"] = _remove_button()
+    blocks: list[dict[str, Any]] = [status_block]
+    if error:
+        blocks.append({"type": "section", "text": mrkdwn(_section(f"❌ {error}"))})
+    view: dict[str, Any] = {
+        "type": "modal",
+        "callback_id": ids.API_KEY_MODAL,
+        "title": plain_text(_TITLE_KEY),
+        "close": plain_text("Close"),
+        "private_metadata": private_metadata,
+        "blocks": blocks,
+    }
+    if can_store:
+        label = "New key" if has_own_key else "Key"
+        blocks.append(
+            {
+                "type": "input",
+                "block_id": ids.API_KEY,
+                "label": plain_text(label),
+                "hint": plain_text(
+                    "Checked with Hiveon before it is saved, without starting anything. Stored "
+                    "encrypted; only its last 4 characters are ever shown."
+                ),
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": ids.API_KEY,
+                    "placeholder": plain_text("Paste the Hiveon API key"),
+                    "max_length": API_KEY_MAX_LENGTH,
+                    "focus_on_load": True,
+                },
+            }
+        )
+        view["submit"] = plain_text("Check and save")
+    else:
+        blocks.append(
+            {
+                "type": "section",
+                "text": mrkdwn(
+                    "⚠️ deploybot cannot store workspace keys yet: whoever runs it must set "
+                    "`DEPLOYBOT_ENCRYPTION_KEY` (see the README's admin guide)."
+                ),
+            }
+        )
+    if history:
+        blocks += _history_blocks(history)
+    return view
+
+
+def _remove_button() -> dict[str, Any]:
+    return {
+        "type": "button",
+        "action_id": ids.REMOVE_API_KEY,
+        "text": plain_text("Remove key"),
+        "style": "danger",
+        "value": "remove",
+        "confirm": {
+            "title": plain_text("Remove the key?"),
+            "text": plain_text(
+                "Deployments will use the default key of whoever runs deploybot, if there is "
+                "one; otherwise nobody can deploy until a key is set again."
+            ),
+            "confirm": plain_text("Remove"),
+            "deny": plain_text("Keep it"),
+            "style": "danger",
+        },
+    }
+
+
+def _history_blocks(history: Sequence[str]) -> list[dict[str, Any]]:
+    return [
+        {"type": "divider"},
+        {
+            "type": "context",
+            "elements": [mrkdwn(_section("*Recent changes*\n" + "\n".join(history)))],
+        },
+    ]
+
+
+def progress_view(*, title: str, text: str) -> dict[str, Any]:
+    """A modal that only says something (checking, saved, refused); it has no inputs."""
+    return {
+        "type": "modal",
+        "callback_id": ids.API_KEY_MODAL,
+        "title": plain_text(truncate(title, 24)),
+        "close": plain_text("Close"),
+        "blocks": [{"type": "section", "text": mrkdwn(_section(text))}],
+    }
+
+
+def checking_view() -> dict[str, Any]:
+    """Shown while Hiveon checks a key (the submission's ack)."""
+    return progress_view(title=_TITLE_KEY, text="⏳ Checking the key with Hiveon…")
+
+
+def key_saved_text(*, hint: str | None, verdict: str, reason: str | None, rotated: bool) -> str:
+    """What the admin reads once a key is stored."""
+    did = "replaced" if rotated else "set"
+    text = f"🔑 You {did} the workspace's Hiveon API key: {key_name(hint)}."
+    if verdict == "accepted":
+        return text + " Hiveon accepted it; deployments use it from now on."
+    because = f" ({escape(reason)})" if reason else ""
+    return (
+        f"⚠️ You {did} the workspace's Hiveon API key: {key_name(hint)}. Hiveon could not check "
+        f"it{because}, so it was saved anyway; if Hiveon refuses it, deployments will say so."
+    )
+
+
+def key_refused_text(*, status: int | None) -> str:
+    """Why a key was not saved: Hiveon refused it."""
+    http = f" (HTTP {status})" if status else ""
+    return f"Hiveon refused this key{http}, so nothing was saved. Check the key and paste it again."
+
+
+def settings_modal(  # noqa: PLR0913 — one keyword per setting, all keyword-only
+    *,
+    private_metadata: str,
+    channels: Sequence[str],
+    users: Sequence[str],
+    usergroups: Sequence[str],
+    usergroup_options: Sequence[tuple[str, str]],
+    groups_note: str | None = None,
+    org_wide: bool = False,
+    history: Sequence[str] = (),
+) -> dict[str, Any]:
+    """Who may deploy, and where: channels, people and user groups; empty means everyone.
+
+    `usergroup_options` are `(id, label)` pairs; selected groups missing from them are shown
+    under their ID so that saving never drops them silently.
+    """
+    where = "your organization's workspaces" if org_wide else "this workspace"
+    blocks: list[dict[str, Any]] = [
+        {
+            "type": "section",
+            "text": mrkdwn(
+                f"Choose who may deploy from {where}. Leave a list empty to allow everyone; "
+                "channels and people restrict separately (both must allow a deployment)."
+            ),
+        },
+        _multi_input(
+            ids.ALLOWED_CHANNELS,
+            "Only in these channels",
+            "Deployments started anywhere else are refused.",
+            {
+                "type": "multi_conversations_select",
+                "placeholder": plain_text("Any channel"),
+                "filter": {"include": ["public", "private"], "exclude_bot_users": True},
+                **({"initial_conversations": list(channels)} if channels else {}),
+            },
+        ),
+        _multi_input(
+            ids.ALLOWED_USERS,
+            "Only these people",
+            "Together with the user groups below; leave both empty to allow everyone.",
+            {
+                "type": "multi_users_select",
+                "placeholder": plain_text("Everyone"),
+                **({"initial_users": list(users)} if users else {}),
+            },
+        ),
+    ]
+    options = _group_options(usergroup_options, usergroups)
+    if options:
+        chosen = [option for option in options if option["value"] in set(usergroups)]
+        blocks.append(
+            _multi_input(
+                ids.ALLOWED_USERGROUPS,
+                "…or members of these groups",
+                "Membership is checked when someone deploys.",
+                {
+                    "type": "multi_static_select",
+                    "placeholder": plain_text("No user groups"),
+                    "options": options,
+                    **({"initial_options": chosen} if chosen else {}),
+                },
+            )
+        )
+    if groups_note:
+        blocks.append({"type": "context", "elements": [mrkdwn(_section(groups_note))]})
+    if history:
+        blocks += _history_blocks(history)
+    return {
+        "type": "modal",
+        "callback_id": ids.SETTINGS_MODAL,
+        "title": plain_text(_TITLE_ACCESS),
+        "submit": plain_text("Save"),
+        "close": plain_text("Cancel"),
+        "private_metadata": private_metadata,
+        "blocks": blocks,
+    }
+
+
+def _multi_input(block_id: str, label: str, hint: str, element: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "input",
+        "block_id": block_id,
+        "optional": True,
+        "label": plain_text(label),
+        "hint": plain_text(hint),
+        "element": {"action_id": block_id, **element},
+    }
+
+
+def _group_options(
+    available: Sequence[tuple[str, str]], selected: Sequence[str]
+) -> list[dict[str, Any]]:
+    """Options for the group select: selected ones first (so none is cut), at most 100."""
+    labels = dict(available)
+    ordered = [*selected, *(group for group, _ in available if group not in set(selected))]
+    return [
+        {
+            "text": plain_text(truncate(labels.get(group, group), OPTION_TEXT_LIMIT)),
+            "value": group,
+        }
+        for group in ordered[:MAX_OPTIONS]
+        if 0 < len(group) <= OPTION_VALUE_LIMIT
+    ]
+
+
+def not_admin(*, action: str) -> Message:
+    """The refusal for someone who is not an admin."""
+    return notice(
+        text=f"🔒 Only workspace admins and owners (and people whoever runs deploybot lists in "
+        f"`DEPLOYBOT_ADMINS`) can {escape(action)}. Ask a workspace admin; nothing was changed."
+    )
+
+
+def change_notice(line: str) -> Message:
+    """What an admin reads after a change, ephemerally: the change as recorded."""
+    return notice(text=f"📝 Recorded: {line}")
+
+
+def deploy_refusal(  # noqa: PLR0913 — one keyword per fact of the refusal
+    *,
+    channels: Sequence[str],
+    users: Sequence[str],
+    usergroups: Sequence[str],
+    wrong_channel: bool,
+    ask: str | None,
+    command: str,
+) -> Message:
+    """Why this person may not deploy here, what is allowed, and who to ask."""
+    if wrong_channel:
+        why = f"Deploying from this workspace is limited to {channels_text(channels)}."
+    else:
+        why = f"Deploying from this workspace is limited to {people_text(users, usergroups)}."
+    who = (
+        f"{mention(ask)}, who set this, or another workspace admin" if ask else "a workspace admin"
+    )
+    return notice(
+        text=f"🔒 {why} Nothing was sent to Hiveon. Ask {who} to change it with "
+        f"`{escape(command)} settings`."
+    )
+
+
+def _section(text: str) -> str:
+    return truncate(text, SECTION_TEXT_LIMIT)
+
+
+def welcome_message(*, command: str) -> Message:
+    """The installer's first DM from deploybot: what to set up, and how."""
+    name = escape(command)
+    return notice(
+        text=f"👋 deploybot is installed. Next steps for a workspace admin:\n"
+        f"1. `{name} api-key` sets this workspace's Hiveon API key (checked, stored encrypted).\n"
+        f"2. `{name} settings` chooses who may deploy, and where (default: everyone).\n"
+        f"Then anyone allowed runs `{name}`; `{name} help` explains the rest."
+    )

@@ -1,0 +1,375 @@
+"""What you do on the page, done as Slack does it: a signed request to the bot, its ack applied.
+
+`Playground` plays Slack's servers between you and the app: it turns a command typed, a modal
+submitted or closed, a button clicked or the Home tab opened into the request Slack would send
+to the bot's `POST /slack/events`, over HTTP on loopback, and applies the bot's ack the way
+Slack's client shows it (an ephemeral answer, field errors, a closed modal).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+import httpx
+
+from bot.playground.slack_requests import SignedRequest, SlackRequests
+from bot.playground.slack_standin import (
+    BOT_DM,
+    BOT_USER_ID,
+    SLACKBOT,
+    YOU,
+    Channel,
+    Json,
+    SlackError,
+    SlackStandIn,
+    User,
+)
+
+log = logging.getLogger(__name__)
+
+# Slack gives an app 3 seconds to ack, then tells the user it failed.
+ACK_TIMEOUT_S: Final = 3.0
+# How long a page action waits for a bot that is still starting.
+START_TIMEOUT_S: Final = 30.0
+# What you may pick in an element, copied into the action Slack sends; the rest comes from the
+# element as the bot rendered it, so the page cannot make the bot see a button it never drew.
+_SELECTIONS: Final = frozenset(
+    {
+        "selected_option",
+        "selected_options",
+        "selected_user",
+        "selected_users",
+        "selected_conversation",
+        "selected_conversations",
+        "selected_channel",
+        "selected_channels",
+        "selected_date",
+        "value",
+    }
+)
+_NOT_A_COMMAND: Final = (
+    "`{command}` is not a valid command. In Slack, all messages that start with the "
+    '"/" character are interpreted as commands. The playground knows `{known}`.'
+)
+
+
+@dataclass(frozen=True)
+class SlashCommand:
+    """The app's slash command as its manifest declares it."""
+
+    name: str
+    description: str = ""
+    usage_hint: str = ""
+
+
+@dataclass(frozen=True)
+class AppHome:
+    """The app's Home and Messages tabs, as its manifest sets them up."""
+
+    home_tab_enabled: bool = True
+    messages_tab_enabled: bool = True
+    messages_tab_read_only_enabled: bool = False
+
+
+@dataclass(frozen=True)
+class AppConfig:
+    """What Slack knows of the app from its manifest: its command, tabs and the events it wants.
+
+    Without a manifest (an installed package has none) the playground assumes every surface.
+    """
+
+    command: SlashCommand
+    app_home: AppHome = AppHome()
+    bot_events: frozenset[str] = frozenset({"app_home_opened"})
+
+    @classmethod
+    def from_manifest(cls, manifest: Mapping[str, Any] | None, *, command: str) -> AppConfig:
+        """Read the manifest; `command` is the name the bot answers to (DEPLOYBOT_COMMAND)."""
+        if manifest is None:
+            return cls(SlashCommand(command))
+        features = manifest.get("features", {})
+        spec: Mapping[str, str] = next(
+            (c for c in features.get("slash_commands", []) if c.get("command") == command), {}
+        )
+        home = features.get("app_home", {})
+        events = manifest.get("settings", {}).get("event_subscriptions", {}).get("bot_events", [])
+        return cls(
+            SlashCommand(command, spec.get("description", ""), spec.get("usage_hint", "")),
+            AppHome(
+                home_tab_enabled=bool(home.get("home_tab_enabled", False)),
+                messages_tab_enabled=bool(home.get("messages_tab_enabled", True)),
+                messages_tab_read_only_enabled=bool(
+                    home.get("messages_tab_read_only_enabled", False)
+                ),
+            ),
+            frozenset(str(event) for event in events),
+        )
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """The bot's answer to one request: its body, or why Slack would report a failure."""
+
+    status: int | None = None
+    body: bytes = b""
+    content_type: str = ""
+    error: str | None = None
+
+    def json(self) -> Json | None:
+        """The ack's JSON object, if it sent one."""
+        if not self.body or not self.content_type.startswith("application/json"):
+            return None
+        try:
+            parsed = json.loads(self.body)
+        except ValueError:
+            return None
+        return parsed if isinstance(parsed, dict) else None
+
+
+class Playground:
+    """Slack's side of every interaction on the page, for you (the workspace's only human)."""
+
+    def __init__(  # noqa: PLR0913 — its collaborators and one timing, all keyword-only
+        self,
+        *,
+        standin: SlackStandIn,
+        requests: SlackRequests,
+        app: AppConfig,
+        http: httpx.AsyncClient,
+        events_url: str,
+        ack_timeout_s: float = ACK_TIMEOUT_S,
+    ) -> None:
+        self._standin = standin
+        self._requests = requests
+        self.app = app
+        self._http = http
+        self._events_url = events_url
+        self._ack_timeout_s = ack_timeout_s
+        self._bot_started = asyncio.Event()
+
+    def bot_started(self) -> None:
+        """The bot serves: what you do now reaches it (until then, actions wait)."""
+        self._bot_started.set()
+
+    @property
+    def _you(self) -> User:
+        return self._standin.users[YOU]
+
+    async def send_message(
+        self, channel_id: str, text: str, *, thread_ts: str | None = None
+    ) -> Json:
+        """Something typed in a message box: a slash command goes to the bot, the rest is
+        posted as your message."""
+        channel = self._standin.channel(channel_id)
+        if not text.strip():
+            return {"ok": False, "error": "no_text"}
+        if channel.is_im and self.app.app_home.messages_tab_read_only_enabled:
+            return {"ok": False, "error": "Sending messages to this app has been turned off."}
+        if not text.startswith("/"):
+            self._standin.post_as_you(channel.id, text, thread_ts=thread_ts)
+            return {"ok": True}
+        return await self._run_command(channel, text, thread_ts=thread_ts)
+
+    async def _run_command(self, channel: Channel, typed: str, *, thread_ts: str | None) -> Json:
+        """A slash command, as Slack runs it, or Slackbot's word on why it does not."""
+        command, _, arguments = typed.partition(" ")
+        if thread_ts is not None:
+            # Slack runs no app's slash command in a thread.
+            refusal = f"`{command}` is not supported in threads. Sorry!"
+            self._slackbot_says(channel, refusal, thread_ts=thread_ts)
+            return {"ok": False, "error": "not_in_thread"}
+        if command != self.app.command.name:
+            known = self.app.command.name
+            self._slackbot_says(channel, _NOT_A_COMMAND.format(command=command, known=known))
+            return {"ok": False, "error": "unknown_command"}
+        delivery = await self._deliver(
+            self._requests.slash_command(
+                command=command,
+                text=arguments.strip(),
+                channel=channel,
+                user=self._you,
+                trigger_id=self._standin.issue_trigger(YOU),
+                response_url=self._standin.issue_hook(channel.id, YOU),
+            )
+        )
+        if delivery.error is not None:
+            self._slackbot_says(channel, f'`{command}` failed with the error "{delivery.error}"')
+            return {"ok": False, "error": delivery.error}
+        self._show_command_ack(channel, typed, delivery)
+        return {"ok": True}
+
+    async def submit_view(self, view_id: str, values: Json) -> Json:
+        """The modal's submit button: `view_submission` with what you typed; its ack applied."""
+        owner, _ = self._owned_view(view_id)
+        view = self._standin.remember_state(view_id, values)
+        delivery = await self._deliver(
+            self._requests.view_submission(
+                view=view, user=self._standin.users[owner], trigger_id=self._trigger()
+            )
+        )
+        if delivery.error is not None:
+            # Slack's own words in a modal when the app does not answer in time.
+            return {"ok": False, "error": "We had some trouble connecting. Try again?"}
+        try:
+            errors = self._standin.settle_submission(view_id, delivery.json())
+        except SlackError as exc:
+            log.warning("the bot's view_submission ack was refused: %s", exc.error)
+            return {"ok": False, "error": f"The app's answer was refused ({exc.error})."}
+        return {"ok": True, "errors": errors}
+
+    async def close_view(self, view_id: str) -> Json:
+        """The modal's close button; the bot hears of it only if the view asked to be told."""
+        self._owned_view(view_id)
+        closed = self._standin.close_view(view_id)
+        if closed.get("notify_on_close"):
+            await self._deliver(
+                self._requests.view_closed(view=closed, user=self._you, is_cleared=False)
+            )
+        return {"ok": True}
+
+    async def use_element(self, container: Mapping[str, Any], chosen: Mapping[str, Any]) -> Json:
+        """A button clicked (after its confirm dialog) or an option picked, in a message or a
+        view: `block_actions` built from the element as the bot drew it."""
+        trigger_id = self._trigger()
+        if container.get("type") == "view":
+            view_id = str(container.get("view_id", ""))
+            self._owned_view(view_id)
+            values = container.get("values")
+            view = (
+                self._standin.remember_state(view_id, dict(values))
+                if isinstance(values, Mapping)
+                else self._owned_view(view_id)[1]
+            )
+            action = _action(view.get("blocks", []), chosen)
+            request = self._requests.view_action(
+                action=action, user=self._you, view=view, trigger_id=trigger_id
+            )
+        else:
+            channel = self._standin.channel(str(container.get("channel", "")))
+            ts = str(container.get("ts", ""))
+            message = self._standin.message(channel.id, ts)
+            if message is None:
+                raise SlackError("message_not_found")
+            action = _action(message.get("blocks", []), chosen)
+            request = self._requests.message_action(
+                action=action,
+                user=self._you,
+                channel=channel,
+                message=message,
+                trigger_id=trigger_id,
+                response_url=self._standin.issue_hook(
+                    channel.id,
+                    YOU,
+                    message_ts=ts,
+                    ephemeral=message.get("subtype") == "ephemeral",
+                ),
+            )
+        delivery = await self._deliver(request)
+        if delivery.error is not None:
+            return {"ok": False, "error": f"deploybot did not answer ({delivery.error})."}
+        return {"ok": True}
+
+    async def open_home(self) -> Json:
+        """You opened the app's Home tab: `app_home_opened`, when the app subscribes to it."""
+        if self.app.app_home.home_tab_enabled and "app_home_opened" in self.app.bot_events:
+            event: Json = {
+                "type": "app_home_opened",
+                "user": YOU,
+                "channel": BOT_DM,
+                "tab": "home",
+            }
+            if home := self._standin.home(YOU):
+                event["view"] = home
+            await self._deliver(self._requests.event(event))
+        return {"ok": True}
+
+    # -- delivery ----------------------------------------------------------------------------
+
+    async def _deliver(self, request: SignedRequest) -> Delivery:
+        """POST to the bot's /slack/events as Slack does; Slack's error names on failure."""
+        try:
+            await asyncio.wait_for(self._bot_started.wait(), START_TIMEOUT_S)
+        except TimeoutError:
+            return Delivery(error="dispatch_failed")
+        try:
+            # Slack's deadline covers the whole exchange, whatever the transport does.
+            async with asyncio.timeout(self._ack_timeout_s):
+                response = await self._http.post(
+                    self._events_url, content=request.body, headers=request.headers
+                )
+        except (TimeoutError, httpx.TimeoutException):
+            log.warning("the bot did not ack within %.1f s", self._ack_timeout_s)
+            return Delivery(error="operation_timeout")
+        except httpx.TransportError as exc:
+            log.warning("the bot could not be reached: %s", type(exc).__name__)
+            return Delivery(error="dispatch_failed")
+        if response.status_code != 200:  # noqa: PLR2004 — Slack wants exactly 200
+            log.warning("the bot answered HTTP %s", response.status_code)
+            return Delivery(status=response.status_code, error="dispatch_failed")
+        return Delivery(
+            status=200,
+            body=response.content,
+            content_type=response.headers.get("content-type", ""),
+        )
+
+    def _show_command_ack(self, channel: Channel, typed: str, delivery: Delivery) -> None:
+        """A command's ack as Slack shows it: nothing, an ephemeral answer, or a channel post."""
+        if not delivery.body.strip():
+            return
+        answer = delivery.json()
+        if answer is None:
+            answer = {"text": delivery.body.decode(errors="replace")}
+        content: Json = {key: answer[key] for key in ("text", "blocks") if key in answer}
+        if answer.get("response_type") == "in_channel":
+            # Slack shows the command you typed above an answer everyone sees.
+            self._standin.post_as_you(channel.id, typed)
+            self._standin.post_from_bot(channel.id, content)
+        else:
+            self._standin.show_ephemeral(channel.id, content, sender=BOT_USER_ID)
+
+    def _slackbot_says(self, channel: Channel, text: str, *, thread_ts: str | None = None) -> None:
+        content: Json = {"text": text} | ({"thread_ts": thread_ts} if thread_ts else {})
+        self._standin.show_ephemeral(channel.id, content, sender=SLACKBOT)
+
+    def _trigger(self) -> str:
+        return self._standin.issue_trigger(YOU)
+
+    def _owned_view(self, view_id: str) -> tuple[str, Json]:
+        found = self._standin.find_view(view_id)
+        if found is None or found[0] != YOU:
+            raise SlackError("not_found")
+        return found
+
+
+def _action(blocks: Sequence[Mapping[str, Any]], chosen: Mapping[str, Any]) -> Json:
+    """The `actions[0]` Slack sends: the element's own fields plus what you picked."""
+    block_id, action_id = chosen.get("block_id"), chosen.get("action_id")
+    for block in blocks:
+        if block.get("block_id") != block_id:
+            continue
+        for element in _elements(block):
+            if element.get("action_id") == action_id:
+                action: Json = {
+                    "type": element.get("type"),
+                    "block_id": block_id,
+                    "action_id": action_id,
+                }
+                for key in ("text", "value", "style", "url"):
+                    if key in element:
+                        action[key] = copy.deepcopy(element[key])
+                if element.get("type") != "button":
+                    action.update({k: v for k, v in chosen.items() if k in _SELECTIONS})
+                return action
+    raise SlackError("invalid_action")
+
+
+def _elements(block: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    found = [block[key] for key in ("accessory", "element") if isinstance(block.get(key), Mapping)]
+    found.extend(e for e in block.get("elements", []) if isinstance(e, Mapping))
+    return found

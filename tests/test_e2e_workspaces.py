@@ -1,0 +1,345 @@
+"""End to end: one bot process serving two workspaces installed by OAuth, each with its own key.
+
+The real server process (`python -m bot`), Slack's OAuth flow against the fake Slack's
+`oauth.v2.access`, the admins' key modal, deployments reaching a fake Hiveon on loopback, and
+an uninstall, all as a new operator and their workspace admins would go through them.
+"""
+
+import json
+import re
+import sqlite3
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import closing
+from typing import Any
+
+import httpx
+import pytest
+from cryptography.fernet import Fernet
+
+from bot.sandbox import SandboxVendor
+from tests.bot_process import BotProcess
+from tests.e2e_support import channel, form, thread_replies, vendor_starts
+from tests.fakes.loopback import LoopbackServer
+from tests.fakes.slack import CLIENT_ID, CLIENT_SECRET, Call, FakeSlack
+from tests.slack_requests import slash_command, view_submission
+from tests.workspace_requests import api_key_submission, event, settings_submission, where
+
+TEAM_A, TEAM_B, TEAM_NEVER = "TAAAA1111", "TBBBB2222", "TCCCC3333"
+TOKEN_A, TOKEN_B = "xoxb-team-a-installed-1111", "xoxb-team-b-installed-2222"
+ADMIN_A, ADMIN_B, MEMBER_A = "UADMINA", "UADMINB", "UMEMBERA"
+KEY_A = "hk-workspace-a-key-0123456789"
+KEY_B = "hk-workspace-b-key-9876543210"
+FERNET = Fernet.generate_key().decode()
+STATE_COOKIE = "slack-app-oauth-state"
+
+
+@pytest.fixture(name="slack", scope="module")
+def _slack() -> Iterator[FakeSlack]:
+    with FakeSlack() as slack:
+        yield slack
+
+
+@pytest.fixture(name="vendor", scope="module")
+def _vendor() -> Iterator[tuple[SandboxVendor, str]]:
+    sandbox = SandboxVendor(api_keys={KEY_A, KEY_B}, pending_s=60)
+    with LoopbackServer(sandbox.aiohttp_app, name="fake-hiveon") as server:
+        yield sandbox, server.origin
+
+
+@pytest.fixture(name="bot", scope="module")
+def _bot(
+    slack: FakeSlack, vendor: tuple[SandboxVendor, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[BotProcess]:
+    settings = {
+        # No bot token: every workspace comes in through /slack/install.
+        "SLACK_BOT_TOKEN": "",
+        "SLACK_CLIENT_ID": CLIENT_ID,
+        "SLACK_CLIENT_SECRET": CLIENT_SECRET,
+        "SLACK_API_URL": slack.url,
+        "HIVEON_API_URL": vendor[1],
+        "HIVEON_API_KEY": "",
+        "HIVEON_TIMEOUT_S": "2",
+        "DEPLOYBOT_ENCRYPTION_KEY": FERNET,
+    }
+    with BotProcess(tmp_path_factory.mktemp("bot"), settings) as bot:
+        install(bot, slack, team_id=TEAM_A, token=TOKEN_A, installer=ADMIN_A, code="code-a")
+        install(bot, slack, team_id=TEAM_B, token=TOKEN_B, installer=ADMIN_B, code="code-b")
+        yield bot
+
+
+def install(
+    bot: BotProcess, slack: FakeSlack, *, team_id: str, token: str, installer: str, code: str
+) -> httpx.Response:
+    """Go through `/slack/install` and `/slack/oauth_redirect` as the installer's browser does."""
+    page = bot.http.get("/slack/install")
+    assert page.status_code == 200
+    [state] = re.findall(r"state=([0-9a-f-]{36})", page.text)
+    assert f"{STATE_COOKIE}={state}" in page.headers["set-cookie"]
+    slack.add_oauth_code(code, team_id=team_id, bot_token=token, installer=installer)
+    # The cookie is Secure, so an http:// client does not send it back by itself.
+    return bot.http.get(
+        "/slack/oauth_redirect",
+        params={"code": code, "state": state},
+        headers={"cookie": f"{STATE_COOKIE}={state}"},
+    )
+
+
+def token_of(call: Call) -> str:
+    """The bot token a Web API call was made with."""
+    return call.headers["authorization"].removeprefix("Bearer ")
+
+
+def set_key(
+    bot: BotProcess, slack: FakeSlack, api_key: str, *, team_id: str, admin: str
+) -> list[Call]:
+    """An admin opens the key modal with `/deploy api-key` and submits `api_key`."""
+    slack.users[admin] = {"is_admin": True}
+    trigger = f"{team_id}.{uuid.uuid4().hex}"
+    name = f"key-{trigger}"
+    url = slack.response_url(name)
+    response = bot.post(
+        slash_command(
+            text="api-key", team_id=team_id, user_id=admin, response_url=url, trigger_id=trigger
+        )
+    )
+    assert (response.status_code, response.text) == (200, "")
+    [opened] = slack.wait_for("views.open", where=lambda c: c.params["trigger_id"] == trigger)
+    assert opened.params["view"]["callback_id"] == "api_key_modal"
+    submitted = bot.post(
+        api_key_submission(
+            api_key, team_id=team_id, user_id=admin, private_metadata=where("C1", url)
+        )
+    )
+    assert submitted.json()["response_action"] == "update"
+    return [opened, *slack.wait_for(f"response_url:{name}")]
+
+
+def deploy(bot: BotProcess, slack: FakeSlack, *, team_id: str, channel_id: str) -> str:
+    """Submit the deploy modal in a channel of `team_id`; the external ID."""
+    values = form()
+    url = slack.response_url(channel_id)
+    bot.post(
+        view_submission(values=values, team_id=team_id, private_metadata=where(channel_id, url))
+    )
+    return values["external_deployment_id"]
+
+
+def database_bytes(bot: BotProcess) -> bytes:
+    """Every byte SQLite wrote: the database file and its write-ahead log."""
+    return b"".join(path.read_bytes() for path in bot.workdir.glob("deploybot.sqlite3*"))
+
+
+def rows(bot: BotProcess, query: str, *params: str) -> list[tuple[Any, ...]]:
+    """Rows of a query on the bot's database, read while it runs."""
+    with closing(sqlite3.connect(bot.workdir / "deploybot.sqlite3")) as db:
+        return db.execute(query, params).fetchall()
+
+
+def test_oauth_installs_store_each_workspaces_token_and_welcome_the_installer(
+    bot: BotProcess, slack: FakeSlack
+) -> None:
+    """Both installs exchanged their code with the app's credentials, stored the bot token of
+    their workspace, and sent the installer the next steps with that token."""
+    exchanges = slack.calls_to("oauth.v2.access")
+    assert [call.params["code"] for call in exchanges] == ["code-a", "code-b"]
+    assert all(call.headers["authorization"].startswith("Basic ") for call in exchanges)
+    installed = rows(bot, "SELECT team_id, bot_token FROM slack_bots ORDER BY team_id")
+    assert installed == [(TEAM_A, TOKEN_A), (TEAM_B, TOKEN_B)]
+    for installer, token in ((ADMIN_A, TOKEN_A), (ADMIN_B, TOKEN_B)):
+        [welcome] = slack.wait_for("chat.postMessage", where=posted_to(installer))
+        assert token_of(welcome) == token
+        assert "`/deploy api-key`" in welcome.params["text"]
+
+
+def posted_to(conversation: str) -> Callable[[Call], bool]:
+    """Matches the posts to one conversation."""
+    return lambda call: call.params.get("channel") == conversation
+
+
+def test_a_forged_oauth_state_is_refused(bot: BotProcess, slack: FakeSlack) -> None:
+    """The redirect needs a state the install page issued: a forged one exchanges no code."""
+    slack.add_oauth_code("code-x", team_id=TEAM_NEVER, bot_token="xoxb-never")
+    forged = bot.http.get(
+        "/slack/oauth_redirect",
+        params={"code": "code-x", "state": "forged"},
+        headers={"cookie": f"{STATE_COOKIE}=forged"},
+    )
+    assert forged.status_code == 401
+    assert not [c for c in slack.calls_to("oauth.v2.access") if c.params["code"] == "code-x"]
+    assert rows(bot, "SELECT * FROM slack_bots WHERE team_id = ?", TEAM_NEVER) == []
+
+
+def test_two_workspaces_deploy_with_their_own_keys_and_tokens(
+    bot: BotProcess, slack: FakeSlack, vendor: tuple[SandboxVendor, str]
+) -> None:
+    """Each workspace's admin sets its key; each workspace's deployment reaches Hiveon with its
+    own key and is posted in Slack with its own workspace's bot token."""
+    sandbox = vendor[0]
+    opened_a, told_a = set_key(bot, slack, KEY_A, team_id=TEAM_A, admin=ADMIN_A)
+    opened_b, told_b = set_key(bot, slack, KEY_B, team_id=TEAM_B, admin=ADMIN_B)
+    assert (token_of(opened_a), token_of(opened_b)) == (TOKEN_A, TOKEN_B)
+    assert told_a.params["text"].endswith(
+        "set the Hiveon API key (ending in `6789`; Hiveon accepted it)"
+    )
+    assert "ending in `3210`" in told_b.params["text"]
+
+    channel_a, channel_b = channel(), channel()
+    from_a = deploy(bot, slack, team_id=TEAM_A, channel_id=channel_a)
+    from_b = deploy(bot, slack, team_id=TEAM_B, channel_id=channel_b)
+    [reply_a] = thread_replies(slack, channel_a)
+    [reply_b] = thread_replies(slack, channel_b)
+    assert reply_a.params["text"].startswith("✅")
+    assert reply_b.params["text"].startswith("✅")
+    [start_a] = [r for r in sandbox.requests if r.json == vendor_starts(sandbox, from_a)[0]]
+    [start_b] = [r for r in sandbox.requests if r.json == vendor_starts(sandbox, from_b)[0]]
+    assert start_a.headers["x-api-key"] == KEY_A
+    assert start_b.headers["x-api-key"] == KEY_B
+    assert (token_of(reply_a), token_of(reply_b)) == (TOKEN_A, TOKEN_B)
+
+
+def test_a_forged_team_in_the_body_cannot_use_another_workspaces_key(
+    bot: BotProcess, slack: FakeSlack, vendor: tuple[SandboxVendor, str]
+) -> None:
+    """A signed submission from workspace A that names workspace B in its private_metadata and
+    in an extra form field still deploys with A's key."""
+    sandbox = vendor[0]
+    set_key(bot, slack, KEY_A, team_id=TEAM_A, admin=ADMIN_A)
+    set_key(bot, slack, KEY_B, team_id=TEAM_B, admin=ADMIN_B)
+    channel_id = channel()
+    values = form()
+    metadata = json.dumps({"channel_id": channel_id, "team_id": TEAM_B})
+    bot.post(
+        view_submission(
+            values={**values, "team_id": TEAM_B}, team_id=TEAM_A, private_metadata=metadata
+        )
+    )
+    thread_replies(slack, channel_id)
+    [start] = vendor_starts(sandbox, values["external_deployment_id"])
+    [request] = [r for r in sandbox.requests if r.json is start]
+    assert request.headers["x-api-key"] == KEY_A
+
+
+def test_a_member_cannot_set_the_key(bot: BotProcess, slack: FakeSlack) -> None:
+    """A member who is no admin is refused privately and no modal opens."""
+    url = slack.response_url("member-a")
+    trigger = "member.a.open"
+    bot.post(
+        slash_command(
+            text="api-key",
+            team_id=TEAM_A,
+            user_id=MEMBER_A,
+            response_url=url,
+            trigger_id=trigger,
+        )
+    )
+    [told] = slack.wait_for("response_url:member-a")
+    assert told.params["text"].startswith("🔒 Only workspace admins")
+    assert not [c for c in slack.calls_to("views.open") if c.params["trigger_id"] == trigger]
+
+
+def test_keys_are_encrypted_at_rest_and_never_logged(bot: BotProcess, slack: FakeSlack) -> None:
+    """Neither workspace's key is in the database files, the log, or anything Slack received."""
+    set_key(bot, slack, KEY_A, team_id=TEAM_A, admin=ADMIN_A)
+    set_key(bot, slack, KEY_B, team_id=TEAM_B, admin=ADMIN_B)
+    stored = dict(rows(bot, "SELECT team_id, api_key_encrypted FROM workspaces"))
+    assert Fernet(FERNET).decrypt(str(stored[TEAM_A]).encode()).decode() == KEY_A
+    on_disk = database_bytes(bot)
+    received = json.dumps([call.params for call in slack.calls])
+    for key in (KEY_A, KEY_B):
+        assert key.encode() not in on_disk
+        assert key not in bot.logs
+        assert key not in received
+    for token in (TOKEN_A, TOKEN_B, CLIENT_SECRET):
+        assert token not in bot.logs
+
+
+def test_a_workspace_that_never_installed_is_not_served(
+    bot: BotProcess, vendor: tuple[SandboxVendor, str]
+) -> None:
+    """A signed request from a team with no installation reaches no listener and no vendor."""
+    before = len(vendor[0].requests)
+    response = bot.post(
+        view_submission(values=form(), team_id=TEAM_NEVER, private_metadata=where("C9", ""))
+    )
+    assert response.status_code == 200
+    assert "no longer available" in response.text
+    assert len(vendor[0].requests) == before
+
+
+def test_each_workspace_has_its_own_settings(
+    bot: BotProcess, slack: FakeSlack, vendor: tuple[SandboxVendor, str]
+) -> None:
+    """Workspace A limits deploying to one channel; that refuses A's other channels and leaves
+    workspace B, in the same process, as it was."""
+    sandbox = vendor[0]
+    set_key(bot, slack, KEY_A, team_id=TEAM_A, admin=ADMIN_A)
+    set_key(bot, slack, KEY_B, team_id=TEAM_B, admin=ADMIN_B)
+    allowed = channel()
+    url = slack.response_url("settings-a")
+    bot.post(
+        settings_submission(
+            channels=[allowed], team_id=TEAM_A, user_id=ADMIN_A, private_metadata=where("C1", url)
+        )
+    )
+    [saved] = slack.wait_for("response_url:settings-a")
+    assert f"channels any channel → <#{allowed}>" in saved.params["text"]
+
+    elsewhere_a, elsewhere_b = channel(), channel()
+    refused = deploy(bot, slack, team_id=TEAM_A, channel_id=elsewhere_a)
+    [told] = slack.wait_for(f"response_url:{elsewhere_a}")
+    assert f"limited to <#{allowed}>" in told.params["text"]
+    assert f"<@{ADMIN_A}>" in told.params["text"]
+    from_b = deploy(bot, slack, team_id=TEAM_B, channel_id=elsewhere_b)
+    thread_replies(slack, elsewhere_b)
+    assert vendor_starts(sandbox, refused) == []
+    assert len(vendor_starts(sandbox, from_b)) == 1
+    # Everyone may deploy again, as the tests after this one expect.
+    bot.post(
+        settings_submission(team_id=TEAM_A, user_id=ADMIN_A, private_metadata=where("C1", url))
+    )
+    slack.wait_for("response_url:settings-a", count=2)
+
+
+def test_uninstalling_deletes_the_installation_and_the_key(
+    bot: BotProcess, slack: FakeSlack, vendor: tuple[SandboxVendor, str]
+) -> None:
+    """`app_uninstalled` deletes workspace B's installation and key (recorded); B's requests
+    are no longer served; workspace A deploys on. (B stays uninstalled: this test comes last.)"""
+    sandbox = vendor[0]
+    set_key(bot, slack, KEY_B, team_id=TEAM_B, admin=ADMIN_B)
+    assert bot.post(event("app_uninstalled", team_id=TEAM_B)).status_code == 200
+    eventually(lambda: not rows(bot, "SELECT * FROM workspaces WHERE team_id = ?", TEAM_B))
+    assert rows(bot, "SELECT * FROM slack_bots WHERE team_id = ?", TEAM_B) == []
+    assert rows(bot, "SELECT * FROM slack_installations WHERE team_id = ?", TEAM_B) == []
+    uninstalls = rows(
+        bot,
+        "SELECT user_id, detail FROM workspace_changes WHERE team_id = ? AND action = ?",
+        TEAM_B,
+        "uninstalled",
+    )
+    assert [(who, json.loads(str(detail))) for who, detail in uninstalls] == [
+        ("slack", {"event": "app_uninstalled", "key_deleted": True})
+    ]
+    before = len(sandbox.requests)
+    refused = bot.post(
+        view_submission(values=form(), team_id=TEAM_B, private_metadata=where("C9", ""))
+    )
+    assert "no longer available" in refused.text
+    assert len(sandbox.requests) == before
+    channel_a = channel()
+    from_a = deploy(bot, slack, team_id=TEAM_A, channel_id=channel_a)
+    thread_replies(slack, channel_a)
+    [start] = vendor_starts(sandbox, from_a)
+    [request] = [r for r in sandbox.requests if r.json is start]
+    assert request.headers["x-api-key"] == KEY_A
+
+
+def eventually(condition: Callable[[], bool], timeout: float = 5.0) -> None:
+    """Wait for background work in the bot process to make `condition` true."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("the condition did not become true in time")
+        time.sleep(0.05)

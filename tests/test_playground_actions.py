@@ -1,0 +1,442 @@
+"""The playground as Slack's side: what you do reaches a real Bolt app as Slack's requests do."""
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.authorization import AuthorizeResult
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from bot.playground.actions import AppConfig, AppHome, Playground, SlashCommand
+from bot.playground.slack_requests import SlackRequests
+from bot.playground.slack_standin import (
+    BOT_DM,
+    DEPLOYS,
+    SLACKBOT,
+    TEAM_ID,
+    YOU,
+    SlackError,
+    SlackStandIn,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "playground-test-signing-secret"
+TOKEN = "xoxb-playground-test"
+ORIGIN = "http://127.0.0.1:3000"
+APP = AppConfig(SlashCommand("/deploy"))
+
+
+class FakeBot:
+    """A real Bolt app that records what it receives and acks as each test needs."""
+
+    def __init__(self) -> None:
+        self.received: list[dict[str, Any]] = []
+        received = self.received
+
+        # Bolt passes listeners their arguments by name, so these are plain functions.
+        async def authorize(enterprise_id: str | None, team_id: str | None) -> AuthorizeResult:
+            return AuthorizeResult(enterprise_id=enterprise_id, team_id=team_id, bot_token=TOKEN)
+
+        async def command(ack: AsyncAck, command: dict[str, Any]) -> None:
+            received.append(command)
+            if command["text"] == "slow":
+                await asyncio.sleep(0.5)
+            await ack(**COMMAND_ACKS.get(command["text"], {}))
+
+        async def submission(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+            received.append(body)
+            image = view["state"]["values"]["image"]["image"]["value"]
+            await ack(**SUBMISSION_ACKS.get(image, {}))
+
+        async def record(ack: AsyncAck, body: dict[str, Any]) -> None:
+            received.append(body)
+            await ack()
+
+        async def home_opened(event: dict[str, Any]) -> None:
+            received.append(event)
+
+        self.app = AsyncApp(
+            signing_secret=SECRET, authorize=authorize, process_before_response=True
+        )
+        self.app.command("/deploy")(command)
+        self.app.view("deploy_modal")(submission)
+        self.app.view_closed("deploy_modal")(record)
+        self.app.action("stop_deployment")(record)
+        self.app.action("machine")(record)
+        self.app.event("app_home_opened")(home_opened)
+
+
+def modal(title: str = "Deploy", *, notify_on_close: bool = False) -> dict[str, Any]:
+    return {
+        "type": "modal",
+        "callback_id": "deploy_modal",
+        "title": {"type": "plain_text", "text": title},
+        "submit": {"type": "plain_text", "text": "Deploy"},
+        "notify_on_close": notify_on_close,
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": "image",
+                "label": {"type": "plain_text", "text": "Image"},
+                "element": {"type": "plain_text_input", "action_id": "image"},
+            },
+            {
+                "type": "actions",
+                "block_id": "picks",
+                "elements": [
+                    {
+                        "type": "static_select",
+                        "action_id": "machine",
+                        "options": [
+                            {"text": {"type": "plain_text", "text": "A"}, "value": "m-a"},
+                        ],
+                    }
+                ],
+            },
+        ],
+    }
+
+
+# The acks the fake bot gives, by the command's text or the image typed in the modal.
+COMMAND_ACKS: dict[str, dict[str, Any]] = {
+    "help": {"text": "How to use /deploy"},
+    "public": {"response_type": "in_channel", "text": "Everyone sees this"},
+}
+SUBMISSION_ACKS: dict[str, dict[str, Any]] = {
+    "bad": {"response_action": "errors", "errors": {"image": "Say which image."}},
+    "again": {"response_action": "update", "view": modal("Updated")},
+}
+
+
+def card() -> dict[str, Any]:
+    """A message with a confirmed Stop button, as the bot posts one."""
+    stop = {
+        "type": "button",
+        "action_id": "stop_deployment",
+        "text": {"type": "plain_text", "text": "Stop"},
+        "value": "ext-1",
+        "style": "danger",
+        "confirm": {
+            "title": {"type": "plain_text", "text": "Stop this deployment?"},
+            "text": {"type": "plain_text", "text": "Sure?"},
+            "confirm": {"type": "plain_text", "text": "Stop"},
+            "deny": {"type": "plain_text", "text": "Keep running"},
+        },
+    }
+    return {
+        "text": "running",
+        "blocks": [{"type": "actions", "block_id": "buttons", "elements": [stop]}],
+    }
+
+
+@pytest.fixture(name="bot")
+def _bot() -> FakeBot:
+    return FakeBot()
+
+
+@pytest.fixture(name="slack")
+def _slack() -> SlackStandIn:
+    return SlackStandIn(bot_token=TOKEN, api_origin=ORIGIN, page_url="http://localhost:3000/")
+
+
+def served(bot: FakeBot) -> httpx.AsyncClient:
+    handler = AsyncSlackRequestHandler(bot.app)
+
+    async def events(request: Request) -> Response:
+        return await handler.handle(request)
+
+    app = Starlette(routes=[Route("/slack/events", events, methods=["POST"])])
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bot")
+
+
+@pytest.fixture(name="playground")
+async def _playground(bot: FakeBot, slack: SlackStandIn) -> AsyncIterator[Playground]:
+    async with served(bot) as http:
+        playground = Playground(
+            standin=slack,
+            requests=SlackRequests(SECRET),
+            app=APP,
+            http=http,
+            events_url="http://bot/slack/events",
+            ack_timeout_s=0.2,
+        )
+        playground.bot_started()
+        yield playground
+
+
+def ephemerals(slack: SlackStandIn, channel: str = DEPLOYS) -> list[dict[str, Any]]:
+    return list(slack.snapshot()["ephemerals"][channel])
+
+
+def open_modal(slack: SlackStandIn, view: dict[str, Any]) -> dict[str, Any]:
+    answer = slack.call(
+        "views.open", {"trigger_id": slack.issue_trigger(YOU), "view": view}, f"Bearer {TOKEN}"
+    )
+    assert answer["ok"], answer
+    opened: dict[str, Any] = answer["view"]
+    return opened
+
+
+def text_state(value: str) -> dict[str, Any]:
+    return {"image": {"image": {"type": "plain_text_input", "value": value}}}
+
+
+class TestCommands:
+    async def test_a_command_reaches_the_bot_signed_with_every_field(
+        self, playground: Playground, bot: FakeBot, slack: SlackStandIn
+    ) -> None:
+        """`/deploy …` typed in a channel is a signed slash command Bolt accepts, with a
+        trigger_id the bot can open a modal with and a response_url on the stand-in."""
+        answer = await playground.send_message(DEPLOYS, "/deploy nginx:latest machine=m-1")
+        assert answer == {"ok": True}
+        [command] = bot.received
+        assert command["command"] == "/deploy"
+        assert command["text"] == "nginx:latest machine=m-1"
+        assert (command["channel_id"], command["channel_name"]) == (DEPLOYS, "deploys")
+        assert (command["user_id"], command["team_id"]) == (YOU, TEAM_ID)
+        assert command["response_url"].startswith(f"{ORIGIN}/slack-hooks/")
+        opened = slack.call(
+            "views.open",
+            {"trigger_id": command["trigger_id"], "view": modal()},
+            f"Bearer {TOKEN}",
+        )
+        assert opened["ok"]
+
+    async def test_an_ephemeral_ack_is_shown_only_to_you(
+        self, playground: Playground, slack: SlackStandIn
+    ) -> None:
+        """Text in the ack is shown to you alone, from the bot."""
+        await playground.send_message(DEPLOYS, "/deploy help")
+        [shown] = ephemerals(slack)
+        assert shown["text"] == "How to use /deploy"
+        assert shown["bot_id"]
+        assert slack.messages(DEPLOYS) == []
+
+    async def test_an_in_channel_ack_shows_the_command_and_the_answer(
+        self, playground: Playground, slack: SlackStandIn
+    ) -> None:
+        """An `in_channel` ack is posted for everyone, under the command you typed."""
+        await playground.send_message(DEPLOYS, "/deploy public")
+        assert [(m["user"], m["text"]) for m in slack.messages(DEPLOYS)] == [
+            (YOU, "/deploy public"),
+            ("ULOCALBOT1", "Everyone sees this"),
+        ]
+
+    async def test_a_late_ack_is_a_timeout(
+        self, playground: Playground, slack: SlackStandIn
+    ) -> None:
+        """An ack later than Slack waits is reported as Slack reports it."""
+        answer = await playground.send_message(DEPLOYS, "/deploy slow")
+        assert answer == {"ok": False, "error": "operation_timeout"}
+        [shown] = ephemerals(slack)
+        assert shown["user"] == SLACKBOT
+        assert shown["text"] == '`/deploy` failed with the error "operation_timeout"'
+
+    async def test_a_wrong_signing_secret_is_refused_by_the_bot(
+        self, bot: FakeBot, slack: SlackStandIn
+    ) -> None:
+        """Signatures are real: with another secret Bolt refuses the request, nothing runs."""
+        async with served(bot) as http:
+            playground = Playground(
+                standin=slack,
+                requests=SlackRequests("another-secret"),
+                app=APP,
+                http=http,
+                events_url="http://bot/slack/events",
+            )
+            playground.bot_started()
+            answer = await playground.send_message(DEPLOYS, "/deploy")
+        assert answer == {"ok": False, "error": "dispatch_failed"}
+        assert bot.received == []
+
+    async def test_what_slack_itself_refuses(
+        self, playground: Playground, bot: FakeBot, slack: SlackStandIn
+    ) -> None:
+        """Unknown commands and commands in threads are answered by Slackbot, not sent."""
+        parent = slack.post_as_you(DEPLOYS, "hello")
+        unknown = await playground.send_message(DEPLOYS, "/deplyo")
+        threaded = await playground.send_message(DEPLOYS, "/deploy", thread_ts=parent["ts"])
+        assert unknown["error"] == "unknown_command"
+        assert threaded["error"] == "not_in_thread"
+        assert bot.received == []
+        texts = [shown["text"] for shown in ephemerals(slack)]
+        assert texts[0].startswith("`/deplyo` is not a valid command.")
+        assert texts[1] == "`/deploy` is not supported in threads. Sorry!"
+
+    async def test_plain_text_is_your_message(
+        self, playground: Playground, slack: SlackStandIn
+    ) -> None:
+        """Text that is not a command is posted as yours, escaped like Slack escapes it."""
+        await playground.send_message(DEPLOYS, "ship it <now>")
+        [message] = slack.messages(DEPLOYS)
+        assert (message["user"], message["text"]) == (YOU, "ship it &lt;now&gt;")
+
+    async def test_a_read_only_messages_tab(self, bot: FakeBot, slack: SlackStandIn) -> None:
+        """When the manifest makes the app's Messages tab read-only, nothing can be sent there."""
+        app = AppConfig(SlashCommand("/deploy"), AppHome(messages_tab_read_only_enabled=True))
+        async with served(bot) as http:
+            playground = Playground(
+                standin=slack,
+                requests=SlackRequests(SECRET),
+                app=app,
+                http=http,
+                events_url="http://bot/slack/events",
+            )
+            playground.bot_started()
+            answer = await playground.send_message(BOT_DM, "/deploy")
+        assert answer["ok"] is False
+        assert bot.received == []
+
+
+class TestModals:
+    async def test_field_errors_keep_the_modal_open(
+        self, playground: Playground, bot: FakeBot, slack: SlackStandIn
+    ) -> None:
+        """The submission carries what you typed; an `errors` ack comes back for the page."""
+        view = open_modal(slack, modal())
+        answer = await playground.submit_view(view["id"], text_state("bad"))
+        assert answer == {"ok": True, "errors": {"image": "Say which image."}}
+        [body] = bot.received
+        assert body["type"] == "view_submission"
+        assert body["user"]["id"] == YOU
+        assert body["view"]["id"] == view["id"]
+        assert body["view"]["state"]["values"] == text_state("bad")
+        assert [shown["id"] for shown in slack.stack()] == [view["id"]]
+
+    async def test_an_empty_ack_closes_and_an_update_replaces(
+        self, playground: Playground, slack: SlackStandIn
+    ) -> None:
+        """An update ack replaces the modal in place; an empty ack closes it."""
+        view = open_modal(slack, modal())
+        await playground.submit_view(view["id"], text_state("again"))
+        [updated] = slack.stack()
+        assert (updated["id"], updated["title"]["text"]) == (view["id"], "Updated")
+        assert await playground.submit_view(view["id"], text_state("nginx")) == {
+            "ok": True,
+            "errors": {},
+        }
+        assert slack.stack() == []
+
+    async def test_closing_tells_the_bot_only_when_asked(
+        self, playground: Playground, bot: FakeBot, slack: SlackStandIn
+    ) -> None:
+        """`view_closed` is sent for views with notify_on_close, and only for those."""
+        quiet = open_modal(slack, modal())
+        await playground.close_view(quiet["id"])
+        assert bot.received == []
+        told = open_modal(slack, modal(notify_on_close=True))
+        await playground.close_view(told["id"])
+        [closed] = bot.received
+        assert (closed["type"], closed["view"]["id"]) == ("view_closed", told["id"])
+        assert slack.stack() == []
+
+    async def test_a_view_that_is_not_open_cannot_be_submitted(
+        self, playground: Playground
+    ) -> None:
+        """Submitting an unknown view is refused before anything is sent."""
+        with pytest.raises(SlackError, match="not_found"):
+            await playground.submit_view("V404", {})
+
+    async def test_picking_in_a_modal_sends_its_state(
+        self, playground: Playground, bot: FakeBot, slack: SlackStandIn
+    ) -> None:
+        """An element used in a modal sends block_actions with the view and what is typed."""
+        view = open_modal(slack, modal())
+        option = {"text": {"type": "plain_text", "text": "A"}, "value": "m-a"}
+        await playground.use_element(
+            {"type": "view", "view_id": view["id"], "values": text_state("nginx")},
+            {"block_id": "picks", "action_id": "machine", "selected_option": option},
+        )
+        [body] = bot.received
+        assert body["container"] == {"type": "view", "view_id": view["id"]}
+        assert body["view"]["state"]["values"] == text_state("nginx")
+        assert body["actions"][0]["selected_option"] == option
+        assert body["actions"][0]["type"] == "static_select"
+
+
+class TestButtons:
+    async def test_a_click_is_built_from_the_button_the_bot_drew(
+        self, playground: Playground, bot: FakeBot, slack: SlackStandIn
+    ) -> None:
+        """The action carries the button's own value and the message it is on; what the page
+        claims about the button is ignored."""
+        posted = slack.call("chat.postMessage", {"channel": DEPLOYS, **card()}, f"Bearer {TOKEN}")
+        before = time.time()
+        await playground.use_element(
+            {"type": "message", "channel": DEPLOYS, "ts": posted["ts"]},
+            {"block_id": "buttons", "action_id": "stop_deployment", "value": "someone-elses"},
+        )
+        [body] = bot.received
+        [action] = body["actions"]
+        assert action["value"] == "ext-1"
+        assert action["text"]["text"] == "Stop"
+        assert float(action["action_ts"]) >= before - 1
+        assert body["container"]["message_ts"] == posted["ts"]
+        assert body["channel"]["id"] == DEPLOYS
+        assert body["message"]["blocks"] == posted["message"]["blocks"]
+        assert body["response_url"].startswith(f"{ORIGIN}/slack-hooks/")
+
+    async def test_a_button_that_is_not_there_is_refused(
+        self, playground: Playground, bot: FakeBot, slack: SlackStandIn
+    ) -> None:
+        """An action no element of the message has is refused, and the bot hears nothing."""
+        posted = slack.call("chat.postMessage", {"channel": DEPLOYS, **card()}, f"Bearer {TOKEN}")
+        with pytest.raises(SlackError, match="invalid_action"):
+            await playground.use_element(
+                {"type": "message", "channel": DEPLOYS, "ts": posted["ts"]},
+                {"block_id": "buttons", "action_id": "delete_everything"},
+            )
+        assert bot.received == []
+
+
+class TestHome:
+    async def test_opening_home_sends_the_event(
+        self, playground: Playground, bot: FakeBot, slack: SlackStandIn
+    ) -> None:
+        """Opening the Home tab sends `app_home_opened`, with the published view if any."""
+        home = {"type": "home", "blocks": [{"type": "divider"}]}
+        published = slack.call("views.publish", {"user_id": YOU, "view": home}, f"Bearer {TOKEN}")
+        await playground.open_home()
+        await asyncio.sleep(0.05)  # Bolt acks events before running their listeners
+        [event] = bot.received
+        assert (event["type"], event["user"], event["tab"]) == ("app_home_opened", YOU, "home")
+        assert event["view"]["id"] == published["view"]["id"]
+
+    async def test_no_event_the_app_did_not_subscribe_to(
+        self, bot: FakeBot, slack: SlackStandIn
+    ) -> None:
+        """Slack sends only the events in the manifest."""
+        app = AppConfig(SlashCommand("/deploy"), bot_events=frozenset())
+        async with served(bot) as http:
+            playground = Playground(
+                standin=slack,
+                requests=SlackRequests(SECRET),
+                app=app,
+                http=http,
+                events_url="http://bot/slack/events",
+            )
+            playground.bot_started()
+            await playground.open_home()
+        assert bot.received == []
+
+
+def test_the_manifest_is_read_as_slack_reads_it() -> None:
+    """The repository's manifest gives the command, its hint, the tabs and the events."""
+    manifest = json.loads((ROOT / "manifest.json").read_text())
+    app = AppConfig.from_manifest(manifest, command="/deploy")
+    assert app.command.name == "/deploy"
+    assert app.command.usage_hint.startswith("[image]")
+    assert app.app_home.home_tab_enabled
+    assert "app_home_opened" in app.bot_events
+    renamed = AppConfig.from_manifest(manifest, command="/ship")
+    assert (renamed.command.name, renamed.command.description) == ("/ship", "")
