@@ -16,6 +16,10 @@ run: $(STAMP)
 	$(BIN)/python -m bot
 
 test: $(STAMP)
+	@[ -n "$$DEPLOYBOT_TEST_POSTGRES_URL" ] || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
+	  || command -v initdb >/dev/null || echo "make test: PostgreSQL not found, so the tests' \
+	PostgreSQL runs will fail. Install it (sudo apt-get install postgresql) or set \
+	DEPLOYBOT_TEST_POSTGRES_URL to a server's admin URL (see README)." >&2
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/mypy bot blocks tests benchmarks

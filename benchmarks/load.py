@@ -149,21 +149,24 @@ def encode(origin: str, path: str, request: SlackRequest) -> bytes:
 
 
 async def _send(connection: Connection | str, channel: str, request: bytes) -> Sent:
-    """Send one request on `connection`, or on a new connection to that origin (timed too)."""
+    """Send one request on `connection`, or on a new connection to that origin, opened on the
+    clock (and closed off it)."""
     sent = Sent(channel, time.time())
     started = time.perf_counter()
-    fresh = isinstance(connection, str)
+    live = None
     try:
         live = await Connection.open(connection) if isinstance(connection, str) else connection
         status, body = await live.exchange(request)
-        if fresh:
-            await live.close()
     except (OSError, asyncio.IncompleteReadError, ValueError):
         return sent
-    sent.latency_s = time.perf_counter() - started
-    # An ack is 200 with an empty body (or a help text); `response_action: errors` is a failure.
-    sent.ok = status == HTTP_OK and b"errors" not in body
-    return sent
+    else:
+        sent.latency_s = time.perf_counter() - started
+        # An ack is 200 with an empty body or a text; `response_action: errors` is a failure.
+        sent.ok = status == HTTP_OK and b"errors" not in body
+        return sent
+    finally:
+        if isinstance(connection, str) and live is not None:
+            await live.close()
 
 
 async def closed_loop(

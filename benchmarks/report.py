@@ -42,13 +42,14 @@ class Figure:
 
 
 def _num(value: float) -> str:
+    """Counts as integers; durations with the decimals that matter at their size."""
+    if isinstance(value, int):
+        return str(value)
     if math.isnan(value):
         return "—"
-    if value == int(value) and abs(value) >= 1:
-        return f"{value:.0f}"
     if abs(value) >= 100:
         return f"{value:.0f}"
-    return f"{value:.2f}" if abs(value) < 10 else f"{value:.1f}"
+    return f"{value:.1f}" if abs(value) >= 10 else f"{value:.2f}"
 
 
 def table(rows: Sequence[Sequence[str]], header: Sequence[str]) -> str:

@@ -1,16 +1,22 @@
-"""Entry point: read `.env` and the environment, then serve over HTTP or Socket Mode."""
+"""Entry point: read `.env` and the environment, then serve over HTTP or Socket Mode.
+
+`python -m bot migrate` only creates or upgrades the database's schema, and exits.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
 
 import uvicorn
 from dotenv import load_dotenv
 from pydantic import ValidationError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot import logs
-from bot.app import build_bot
+from bot.app import build_bot, migrate
 from bot.config import Mode, Settings
 from bot.playground import local
 from bot.server import create_asgi_app, create_socket_mode_app
@@ -67,7 +73,9 @@ def main() -> int:
         )
         if secret is not None
     ]
-    logs.configure(secrets=secrets)
+    logs.configure(secrets=[*secrets, *_database_password(settings)])
+    if sys.argv[1:] == ["migrate"]:
+        return _migrate(settings)  # only DATABASE_URL matters: no Slack credentials needed
     if settings.mode is Mode.UNCONFIGURED:
         if _has_slack_credentials(settings):
             sys.stderr.write(SETUP)  # some set, not enough: say what a real Slack app needs
@@ -100,6 +108,22 @@ def _has_slack_credentials(settings: Settings) -> bool:
             settings.slack_client_secret,
         )
     )
+
+
+def _database_password(settings: Settings) -> list[str]:
+    """The password in DATABASE_URL, if any: masked in logs like the other secrets."""
+    password = make_url(settings.database_url).password
+    return [str(password)] if password else []
+
+
+def _migrate(settings: Settings) -> int:
+    """`python -m bot migrate`: create or upgrade the database's schema, then exit."""
+    try:
+        asyncio.run(migrate(settings.database_url))
+    except (SQLAlchemyError, OSError, ValueError) as exc:
+        sys.stderr.write(f"deploybot: could not migrate DATABASE_URL: {exc}\n")
+        return 1
+    return 0
 
 
 def _say(text: str) -> None:

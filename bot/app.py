@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -18,6 +18,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncRateLimitErrorRetryHandler,
 )
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.access import DeployGate
 from bot.config import Settings
@@ -30,9 +31,9 @@ from bot.oauth import OAuth, configure_oauth
 from bot.sandbox import SandboxVendor
 from bot.service import DeploymentService
 from bot.store import Store
-from bot.tasks import BackgroundTasks
+from bot.tasks import BackgroundTasks, every
 from bot.vendor import HiveonClient
-from bot.workspaces import Workspaces, key_box_for
+from bot.workspaces import CACHE_TTL_S, Workspaces, key_box_for
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,8 @@ class Bot:
     follower: Follower
     workspaces: Workspaces | None = None
     oauth: OAuth | None = None  # multi-workspace installs, when configured
-    _poller: asyncio.Task[None] | None = None
+    _loops: list[asyncio.Task[None]] = field(default_factory=list)
+    _lease_keeper: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         """Prepare storage, check the Slack token, settle what a crash interrupted, follow."""
@@ -94,15 +96,27 @@ class Bot:
         self.client.session = aiohttp.ClientSession(
             timeout=aiohttp.ClientTimeout(total=self.client.timeout)
         )
-        await self.store.create_tables()
-        if self.oauth is not None:
-            await self.oauth.create_tables()
+        await self.store.migrate()  # replicas starting together upgrade one at a time
+        if not self.store.shared:
+            # SQLite serves one process: any lease in the file is one a dead process left.
+            await self.store.clear_leases()
         if self.workspaces is not None:
             await self.workspaces.reencrypt()  # rotation: old encryption keys can then go
-        # Submissions a crash left mid-flight are reconciled and reported; followed
-        # deployments resume with the poll loop (their state is in the database).
-        self.tasks.spawn(self.service.recover(), name="recover-interrupted-submissions")
-        self._poller = asyncio.create_task(self.follower.run(), name="follow-deployments")
+        log.info("replica %s (leases of %g s)", self.store.owner, self.store.lease_s)
+        # This process's leases are renewed while it lives (bot.store); submissions a crash
+        # left mid-flight, here or on a dead replica, are reconciled and reported once their
+        # lease has run out; followed deployments resume with the poll loop.
+        chores_s = self.store.lease_s / 3
+        self._lease_keeper = asyncio.create_task(
+            every(chores_s, self.store.renew_leases, what="renewing leases"), name="renew-leases"
+        )
+        self._loops = [
+            asyncio.create_task(
+                every(chores_s, self.service.recover, what="recovering interrupted submissions"),
+                name="recover-interrupted-submissions",
+            ),
+            asyncio.create_task(self.follower.run(), name="follow-deployments"),
+        ]
         if self.client.token is None:
             log.info("OAuth: each workspace that installs deploybot is served with its own token")
             return
@@ -116,21 +130,40 @@ class Bot:
             )
 
     async def stop(self) -> None:
-        """Let running deployments report, then close connections."""
-        if self._poller is not None:
-            self._poller.cancel()
-            await asyncio.gather(self._poller, return_exceptions=True)
+        """Let running deployments report, release what is left to the replicas, close."""
+        await _cancel(self._loops)
         await self.tasks.drain(SHUTDOWN_GRACE_S)
+        if self._lease_keeper is not None:
+            await _cancel([self._lease_keeper])
+            try:
+                await self.store.release_leases()
+            except SQLAlchemyError:
+                log.warning("could not release leases; replicas take over when they run out")
         await self.vendor.aclose()
         await self.store.close()
         if self.client.session is not None:
             await self.client.session.close()
 
 
+async def _cancel(tasks: list[asyncio.Task[None]]) -> None:
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def migrate(database_url: str) -> None:
+    """Create or upgrade the database's schema, then close (`python -m bot migrate`)."""
+    store = Store.from_url(database_url)
+    try:
+        await store.migrate()
+    finally:
+        await store.close()
+
+
 def build_bot(settings: Settings, *, vendor: HiveonClient | None = None) -> Bot:
     """Wire the bot from settings; tests pass their own vendor client."""
     client = slack_client(settings)
-    store = Store.from_url(settings.database_url)
+    store = Store.from_url(settings.database_url, lease_s=settings.lease_s)
     vendor = vendor or vendor_client(settings)
     default_key = settings.hiveon_api_key.get_secret_value() if settings.hiveon_api_key else None
     if default_key is None and settings.uses_sandbox_vendor:
@@ -143,6 +176,9 @@ def build_bot(settings: Settings, *, vendor: HiveonClient | None = None) -> Bot:
         box=key_box_for(settings),
         default_key=default_key,
         installations=oauth.installations if oauth is not None else None,
+        # Replicas share the database: a key or a setting changed through one of them must
+        # apply on the others at once, so each request reads it. One process caches it.
+        cache_ttl_s=0 if store.shared else CACHE_TTL_S,
     )
     # Each workspace deploys with its own key, else the default (bot.workspaces).
     api_key_for = workspaces.api_key_for

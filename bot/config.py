@@ -9,6 +9,7 @@ from typing import Annotated, Self
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, field_validator
 
 from bot.crypto import parse_keys
+from bot.store import LEASE_S
 from bot.vendor import HiveonClient
 
 SANDBOX = "sandbox"
@@ -51,6 +52,8 @@ class Settings(BaseModel):
     )
     port: int = Field(3000, ge=1, le=65535, alias="PORT")
     follow_minutes: float = Field(30.0, gt=0, le=24 * 60, alias="DEPLOYBOT_FOLLOW_MINUTES")
+    # How long a replica's hold on a deployment lasts unless renewed (bot.store).
+    lease_s: float = Field(LEASE_S, ge=1, le=600, alias="DEPLOYBOT_LEASE_S")
 
     @field_validator("hiveon_api_key", mode="before")
     @classmethod

@@ -1,7 +1,10 @@
 """Following deployments after they start: one poll loop, backoff, status changes reported.
 
 State lives in the database (`next_poll_at`, `poll_interval_s`, `follow_until`), not in tasks,
-so one loop follows any number of deployments and a restart resumes where it stopped.
+so one loop follows any number of deployments and a restart resumes where it stopped. With
+several replicas on one database each runs the loop, and a poll is one replica's: it claims
+the due row's lease first (`Store.claim_due`), so each status change is reported once, and a
+replica that dies mid-poll is replaced when its lease runs out.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from blocks.text import code, escape
 from bot import cards
 from bot.messenger import Messenger, Place
 from bot.store import Deployment, Store
+from bot.tasks import every
 from bot.vendor import (
     DeploymentStatus,
     HiveonClient,
@@ -27,6 +31,9 @@ from bot.vendor import (
 )
 
 log = logging.getLogger(__name__)
+
+# How often Refresh asks again for a deployment another replica is polling right now.
+CLAIM_RETRY_S = 0.2
 
 ApiKeyLookup = Callable[[str | None, str], Awaitable[str | None]]
 ClientLookup = Callable[[str | None, str], Awaitable[AsyncWebClient | None]]
@@ -83,27 +90,24 @@ class Follower:
         await self._store.follow(row_id, first_poll_at=first_poll_at, until=until)
 
     async def run(self) -> None:
-        """The poll loop: runs until cancelled; one failing poll never stops it."""
-        while True:
-            try:
-                await self.poll_due()
-            except Exception:  # the loop must outlive any one failure; logged with its traceback
-                log.exception("polling followed deployments failed; trying again")
-            await asyncio.sleep(self._timing.tick_s)
+        """The poll loop: runs until cancelled; one failing round never stops it."""
+        await every(self._timing.tick_s, self.poll_due, what="polling followed deployments")
 
     async def poll_due(self) -> None:
-        """Poll every followed deployment whose time has come, a bounded number at once."""
-        due = await self._store.due_for_polling(self._clock())
-        rows = [row for row in due if row.id not in self._in_flight]
-        await asyncio.gather(*(self._guarded(row, self._poll) for row in rows))
+        """Claim the followed deployments whose time has come and that no other replica is
+        polling, and poll them, a bounded number at once."""
+        due = await self._store.claim_due(self._clock())
+        await asyncio.gather(*(self._guarded(row, self._poll) for row in due))
 
     async def refresh(self, row: Deployment, *, by: str) -> None:
         """Fetch the status now (the Refresh button, `/deploy status`); report it either way."""
         # A poll already under way would make the guard skip this one: wait for it to end.
         async with self._poll_ended:
             await self._poll_ended.wait_for(lambda: row.id not in self._in_flight)
+        # The same for a poll on another replica: its lease is released when it has recorded.
+        claimed = await self._claim_soon(row.id)
         # Compared with what is stored now, not with `row`: a poll may have changed it since.
-        await self._guarded(row, lambda r: self._poll(r, by=by, fresh=True))
+        await self._guarded(claimed or row, lambda r: self._poll(r, by=by, fresh=True))
 
     async def stop(self, row: Deployment, *, by: str) -> None:
         """Ask Hiveon to stop the deployment; report in its thread and follow it to the end."""
@@ -148,17 +152,31 @@ class Follower:
         )
         await self.start_following(row.id)
 
+    async def _claim_soon(self, row_id: int) -> Deployment | None:
+        """The row, leased to this process, once no other replica holds it; None if that takes
+        longer than a lease (a replica stuck mid-poll): Refresh then goes ahead anyway."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._store.lease_s
+        while (claimed := await self._store.claim(row_id)) is None:
+            if loop.time() >= deadline:
+                log.warning("deployment %s stayed leased to another replica; refreshing", row_id)
+                return None
+            await asyncio.sleep(CLAIM_RETRY_S)
+        return claimed
+
     async def _guarded(
         self, row: Deployment, poll: Callable[[Deployment], Awaitable[None]]
     ) -> None:
         # One poll per deployment at a time, and a bounded number overall.
         if row.id in self._in_flight:
-            return
+            return  # that poll records, and so releases the lease
         self._in_flight.add(row.id)
         try:
             async with self._limit:
                 await poll(row)
         finally:
+            # Recorded polls released their lease; one that failed runs out instead.
+            self._store.let_go(row.id)
             self._in_flight.discard(row.id)
             async with self._poll_ended:
                 self._poll_ended.notify_all()

@@ -37,7 +37,7 @@ def configure(*, secrets: Iterable[str], level: int = logging.INFO) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("httpx", "httpcore", "aiosqlite", "sqlalchemy"):
+    for noisy in ("httpx", "httpcore", "aiosqlite", "sqlalchemy", "alembic"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
     for chatty in ("slack_bolt", "slack_sdk"):
         logging.getLogger(chatty).setLevel(max(level, logging.INFO))

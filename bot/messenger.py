@@ -108,7 +108,9 @@ class Messenger:
 
     async def _send_response_url(self, message: Message, *, in_channel: bool) -> bool:
         webhook = AsyncWebhookClient(
-            self._response_url or "", retry_handlers=self._client.retry_handlers
+            self._response_url or "",
+            session=self._client.session,  # the bot's connection pool (see Bot.start)
+            retry_handlers=self._client.retry_handlers,
         )
         try:
             response = await webhook.send(

@@ -3,7 +3,8 @@
 With `SLACK_CLIENT_ID` and `SLACK_CLIENT_SECRET`, `GET /slack/install` starts Slack's OAuth flow
 and `GET /slack/oauth_redirect` finishes it: each workspace's bot token is stored in the
 `slack_installations` and `slack_bots` tables, and every request is authorized with the token
-of the workspace (or org) it comes from.
+of the workspace (or org) it comes from. Those tables, and `slack_oauth_states`, are created by
+the migrations (`bot.migrations`) like every other, whether OAuth is configured or not.
 """
 
 from __future__ import annotations
@@ -98,11 +99,6 @@ class OAuth:
     states: AsyncSQLAlchemyOAuthStateStore
     authorize: InstallationAuthorize
     client: AsyncWebClient
-
-    async def create_tables(self) -> None:
-        """Create the installation and state tables when missing (start-up)."""
-        await self.installations.create_tables()
-        await self.states.create_tables()
 
     async def client_for(self, enterprise_id: str | None, team_id: str) -> AsyncWebClient | None:
         """A Web API client with the bot token of this workspace (or of its org-wide install)."""

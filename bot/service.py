@@ -14,7 +14,7 @@ from bot.deployment import StartDeploymentRequest
 from bot.follow import ApiKeyLookup, ClientLookup, Follower, place_of
 from bot.messenger import Messenger, Place
 from bot.outcome import Outcome, Result
-from bot.store import NewSubmission, Store
+from bot.store import Deployment, NewSubmission, Store
 from bot.vendor import (
     HiveonClient,
     HiveonError,
@@ -150,51 +150,72 @@ class DeploymentService:
                 await self._store.record_message(row, channel=place.channel, ts=place.ts)
             return place
 
-        # The parent message and the vendor call do not depend on each other: run them together.
-        place, result = await asyncio.gather(post_parent(), self._start(submission, api_key))
-        await self._settle(row, result, card, place, messenger)
+        try:
+            # The parent message and the vendor call do not depend on each other: run both.
+            place, result = await asyncio.gather(post_parent(), self._start(submission, api_key))
+            await self._settle(row, result, card, place, messenger)
+        finally:
+            # Settled, the lease is released; if not, it runs out and recovery settles it.
+            self._store.let_go(row)
 
     async def recover(self) -> None:
-        """Settle submissions a crash left `submitting`: look each up by external ID, report."""
-        for row in await self._store.unsettled_submissions():
-            client = await self._client_for(row.enterprise_id, row.team_id)
-            api_key = await self._api_key_for(row.enterprise_id, row.team_id)
-            if client is None:
-                log.warning("no Slack client for team %s; %s stays unreported", row.team_id, row.id)
-                continue
+        """Settle submissions left `submitting` by a process that died before Hiveon answered
+        (this one, before a restart, or another replica): look each up by external ID, report.
+
+        Every replica runs this at start-up and then every third of a lease. Rows are claimed
+        first, so each is settled by one replica, and only once their lease has run out, so a
+        live replica's start still waiting for Hiveon is never taken from it.
+        """
+        rows = await self._store.claim_unsettled()
+        try:
+            for row in rows:
+                await self._recover(row)
+        finally:
+            # Settled rows released their lease; any left (a failure) runs out and is retried.
+            for row in rows:
+                self._store.let_go(row.id)
+
+    async def _recover(self, row: Deployment) -> None:
+        client = await self._client_for(row.enterprise_id, row.team_id)
+        api_key = await self._api_key_for(row.enterprise_id, row.team_id)
+        card = _CardFacts(row.user_id, row.request, row.external_deployment_id)
+        messenger, place = None, place_of(row)
+        if client is None:
+            log.warning(
+                "no Slack client for team %s; %s is settled unreported", row.team_id, row.id
+            )
+        else:
             messenger = Messenger(client, user_id=row.user_id, response_url=row.response_url)
-            card = _CardFacts(row.user_id, row.request, row.external_deployment_id)
-            place = place_of(row)
             if place is None:
                 place = await messenger.post_parent(row.channel_id, card.render("deploying"))
                 if place is not None:
                     await self._store.record_message(row.id, channel=place.channel, ts=place.ts)
-            found = await self.look_up(row.external_deployment_id, api_key) if api_key else None
-            if isinstance(found, str):
-                result = outcome.started(
-                    deployment_id=found,
-                    external_id=row.external_deployment_id,
-                    http_status=None,
-                    after="deploybot restarted before Hiveon answered",
-                )
-            elif found is NOT_FOUND:
-                result = outcome.not_started(
-                    status=None,
-                    reason="deploybot restarted before Hiveon answered",
-                    external_id=row.external_deployment_id,
-                    command=self._command,
-                )
-            else:
-                result = outcome.unknown(
-                    status=None,
-                    reason="deploybot restarted before Hiveon answered",
-                    external_id=row.external_deployment_id,
-                    command=self._command,
-                )
-            log.info(
-                "recovered interrupted submission %s: %s", row.external_deployment_id, result.result
+        found = await self.look_up(row.external_deployment_id, api_key) if api_key else None
+        if isinstance(found, str):
+            result = outcome.started(
+                deployment_id=found,
+                external_id=row.external_deployment_id,
+                http_status=None,
+                after="deploybot restarted before Hiveon answered",
             )
-            await self._settle(row.id, result, card, place, messenger)
+        elif found is NOT_FOUND:
+            result = outcome.not_started(
+                status=None,
+                reason="deploybot restarted before Hiveon answered",
+                external_id=row.external_deployment_id,
+                command=self._command,
+            )
+        else:
+            result = outcome.unknown(
+                status=None,
+                reason="deploybot restarted before Hiveon answered",
+                external_id=row.external_deployment_id,
+                command=self._command,
+            )
+        log.info(
+            "recovered interrupted submission %s: %s", row.external_deployment_id, result.result
+        )
+        await self._settle(row.id, result, card, place, messenger)
 
     async def _settle(
         self,
@@ -202,7 +223,7 @@ class DeploymentService:
         result: Outcome,
         card: _CardFacts,
         place: Place | None,
-        messenger: Messenger,
+        messenger: Messenger | None,
     ) -> None:
         """Record the outcome (following a started deployment from then on), and report it."""
         started = result.result is Result.STARTED
@@ -220,6 +241,8 @@ class DeploymentService:
             result.result,
             result.http_status,
         )
+        if messenger is None:
+            return
         reply = messages.thread_reply(
             emoji=result.emoji,
             headline=result.headline,

@@ -1,9 +1,33 @@
-"""Storage: each submission recorded before the vendor call; the audit log and idempotency key."""
+"""Storage: each submission recorded before the vendor call; the audit log and idempotency key.
+
+SQLite (one process; the default) or PostgreSQL (several replicas behind one load balancer),
+with the same schema, created and upgraded by `bot.migrations`.
+
+Replicas never do the same work twice. The same submission reaching two of them starts once:
+`(team_id, external_deployment_id)` is unique, so the second insert fails. Work that outlasts
+a request is leased, by `lease_owner` (a replica) and `lease_until` on the deployment's row:
+
+- a submission holds its lease from the insert until its outcome is recorded (Hiveon's call);
+- the poll loop claims due deployments (`claim_due`) and holds them until `record_status`;
+- recovery claims `submitting` rows whose lease ran out (`claim_unsettled`): their replica died.
+
+A claim is one `UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) RETURNING …`: on
+PostgreSQL two replicas claiming at once skip each other's rows; SQLite has a single writer and
+no FOR UPDATE. A live replica renews the leases it holds every third of `lease_s`
+(`renew_leases`), however long Hiveon takes; a dead one's run out within `lease_s` and another
+replica takes the work over. On SQLite, one process by definition, any lease found at start-up
+is a dead process's: `clear_leases` drops them so the restart recovers at once. Leases are read
+against each replica's own clock: a skew of a few seconds (NTP keeps less) only shifts when a
+take-over happens.
+"""
 
 from __future__ import annotations
 
+import socket
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -11,11 +35,15 @@ from sqlalchemy import (
     DateTime,
     Float,
     Integer,
+    Select,
     String,
     Text,
     UniqueConstraint,
+    case,
     event,
     insert,
+    null,
+    or_,
     select,
     update,
 )
@@ -24,9 +52,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.sql import ColumnElement
 from sqlalchemy.types import TypeDecorator
 
+from bot import migrations
+
 SUBMITTING = "submitting"
+# How long a replica's claim on a row lasts unless renewed: a dead replica's work is taken over
+# this long after its last renewal. `DEPLOYBOT_LEASE_S` changes it.
+LEASE_S = 30.0
+_POSTGRES_SCHEMES = frozenset({"postgres", "postgresql"})
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -66,7 +101,7 @@ class Deployment(Base):
     message_ts: Mapped[str | None] = mapped_column(String(32))
     external_deployment_id: Mapped[str] = mapped_column(String(255))
     deployment_id: Mapped[str | None] = mapped_column(String(255))
-    status: Mapped[str] = mapped_column(String(32), default=SUBMITTING)
+    status: Mapped[str] = mapped_column(String(32), default=SUBMITTING, index=True)
     http_status: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text)
     # The request as sent, secrets masked (StartDeploymentRequest.redacted()).
@@ -83,6 +118,9 @@ class Deployment(Base):
     next_poll_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     poll_interval_s: Mapped[float | None] = mapped_column(Float)
     follow_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The replica working on it (a start in flight, a status poll) and until when (see above).
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 @dataclass(frozen=True)
@@ -99,56 +137,95 @@ class NewSubmission:
 
 
 def async_url(database_url: str) -> URL:
-    """Map `DATABASE_URL` to its async driver: `sqlite:///x` → `sqlite+aiosqlite:///x`."""
+    """Map `DATABASE_URL` to its async driver: `sqlite:///x` → `sqlite+aiosqlite:///x`, and
+    `postgresql://…` or the `postgres://…` that hosting platforms hand out → psycopg 3."""
     url = make_url(database_url)
-    if url.get_backend_name() == "sqlite":
+    backend = url.get_backend_name()
+    if backend == "sqlite":
         return url.set(drivername="sqlite+aiosqlite")
-    message = f"DATABASE_URL must be a sqlite:/// URL (got a {url.get_backend_name()} URL)"
+    if backend in _POSTGRES_SCHEMES:
+        return url.set(drivername="postgresql+psycopg")
+    message = f"DATABASE_URL must be a sqlite:/// or postgresql:// URL (got a {backend} URL)"
     raise ValueError(message)
+
+
+def utc_now() -> datetime:
+    """The current time, aware, in UTC."""
+    return datetime.now(UTC)
+
+
+def replica_name() -> str:
+    """This process's name in `lease_owner`: its host, and a random part for each start."""
+    return f"{socket.gethostname()[:48]}/{uuid.uuid4().hex[:12]}"
 
 
 class Store:
     """deploybot's database, behind SQLAlchemy's asyncio engine: no write blocks the event loop."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        lease_s: float = LEASE_S,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
         self._engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self._lease = timedelta(seconds=lease_s)
+        self._clock = clock
+        self.owner = replica_name()
+        # Rows this process works on: their leases are renewed while it lives.
+        self._held: set[int] = set()
 
     @classmethod
-    def from_url(cls, database_url: str) -> Store:
+    def from_url(
+        cls,
+        database_url: str,
+        *,
+        lease_s: float = LEASE_S,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> Store:
         """Open the store at `DATABASE_URL`."""
         url = async_url(database_url)
+        if url.get_backend_name() == "postgresql":
+            # Replicas share the server: a pool per process, checked before use because
+            # hosted servers and proxies drop idle connections.
+            engine = create_async_engine(
+                url, pool_size=10, max_overflow=10, pool_timeout=60, pool_pre_ping=True
+            )
+            return cls(engine, lease_s=lease_s, clock=clock)
         # SQLite serialises writers: one pooled connection avoids "database is locked" in bursts.
-        engine = create_async_engine(
-            url,
-            pool_size=1,
-            max_overflow=0,
-            pool_timeout=60,
-            # Connections come back clean: SQLAlchemy's Connection rolls back whatever is left
-            # open when it closes. The pool's own rollback on top is one more trip to the
-            # database thread per statement, while the pool's one connection is held.
-            pool_reset_on_return=None,
-        )
+        engine = create_async_engine(url, pool_size=1, max_overflow=0, pool_timeout=60)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        return cls(engine)
+        return cls(engine, lease_s=lease_s, clock=clock)
 
     @property
     def engine(self) -> AsyncEngine:
         """The engine, shared by the workspace tables and Slack's installation store."""
         return self._engine
 
-    async def create_tables(self) -> None:
-        """Create missing tables (start-up)."""
-        async with self._engine.begin() as connection:
-            await connection.run_sync(Base.metadata.create_all)
+    @property
+    def shared(self) -> bool:
+        """True when other processes may use the database too (PostgreSQL, not SQLite)."""
+        return self._engine.dialect.name != "sqlite"
+
+    @property
+    def lease_s(self) -> float:
+        """Seconds a lease lasts unless renewed."""
+        return self._lease.total_seconds()
+
+    async def migrate(self) -> None:
+        """Create or upgrade every table to the newest schema; safe with replicas starting."""
+        await migrations.upgrade(self._engine)
 
     async def close(self) -> None:
         """Close every pooled connection."""
         await self._engine.dispose()
 
     async def record_submission(self, submission: NewSubmission) -> int | None:
-        """Record a submission as `submitting`; None when this external ID was already submitted."""
-        now = datetime.now(UTC)
+        """Record a submission as `submitting`, leased to this process until its outcome is
+        recorded; None when this external ID was already submitted (here or on a replica)."""
+        now = self._clock()
         # Writes go through Core, not an ORM session: half the CPU, and a burst of
         # submissions writes several rows each while the event loop also acks.
         statement = (
@@ -164,6 +241,8 @@ class Store:
                 status=SUBMITTING,
                 created_at=now,
                 updated_at=now,
+                lease_owner=self.owner,
+                lease_until=now + self._lease,
             )
             .returning(Deployment.id)
         )
@@ -172,6 +251,7 @@ class Store:
                 row_id: int = (await connection.execute(statement)).scalar_one()
         except IntegrityError:
             return None
+        self._held.add(row_id)
         return row_id
 
     async def record_message(self, deployment: int, *, channel: str | None, ts: str | None) -> None:
@@ -198,6 +278,7 @@ class Store:
             http_status=http_status,
             error=error,
             **following,
+            **self._release(deployment),
         )
 
     async def get(self, deployment: int) -> Deployment | None:
@@ -224,7 +305,8 @@ class Store:
         next_poll_at: datetime | None,
         poll_interval_s: float | None,
     ) -> None:
-        """Record what following learned and when to look again (None: stop following)."""
+        """Record what following learned and when to look again (None: stop following), and
+        release this process's lease on it."""
         await self._update(
             deployment,
             vendor_status=vendor_status,
@@ -232,6 +314,7 @@ class Store:
             fail_reason=fail_reason,
             next_poll_at=next_poll_at,
             poll_interval_s=poll_interval_s,
+            **self._release(deployment),
         )
 
     async def follow(self, deployment: int, *, first_poll_at: datetime, until: datetime) -> None:
@@ -240,22 +323,54 @@ class Store:
             deployment, next_poll_at=first_poll_at, follow_until=until, poll_interval_s=None
         )
 
-    async def due_for_polling(self, now: datetime, *, limit: int = 100) -> list[Deployment]:
-        """Followed deployments whose next poll is due, oldest due first."""
-        query = (
-            select(Deployment)
-            .where(Deployment.next_poll_at.is_not(None), Deployment.next_poll_at <= now)
-            .order_by(Deployment.next_poll_at)
-            .limit(limit)
+    async def claim_due(self, now: datetime, *, limit: int = 100) -> list[Deployment]:
+        """Claim followed deployments whose next poll is due (`now`) and that no live replica
+        holds, oldest due first; each stays leased to this process until `record_status`."""
+        query = select(Deployment.id).where(
+            Deployment.next_poll_at.is_not(None), Deployment.next_poll_at <= now
         )
-        async with self._sessions() as session:
-            return list((await session.scalars(query)).all())
+        rows = await self._claim(query.order_by(Deployment.next_poll_at).limit(limit))
+        return sorted(rows, key=lambda row: (row.next_poll_at or now, row.id))
 
-    async def unsettled_submissions(self) -> list[Deployment]:
-        """Submissions still `submitting`: a crash interrupted them (start-up recovery)."""
-        query = select(Deployment).where(Deployment.status == SUBMITTING).order_by(Deployment.id)
-        async with self._sessions() as session:
-            return list((await session.scalars(query)).all())
+    async def claim_unsettled(self, *, limit: int = 100) -> list[Deployment]:
+        """Claim submissions still `submitting` whose lease ran out: the process that made them
+        died before Hiveon answered (or, on SQLite, before the restart). Oldest first."""
+        query = select(Deployment.id).where(Deployment.status == SUBMITTING)
+        rows = await self._claim(query.order_by(Deployment.id).limit(limit))
+        return sorted(rows, key=lambda row: row.id)
+
+    async def claim(self, deployment: int) -> Deployment | None:
+        """Claim one deployment (Refresh); None while another live replica holds it."""
+        rows = await self._claim(select(Deployment.id).where(Deployment.id == deployment))
+        return rows[0] if rows else None
+
+    async def renew_leases(self) -> None:
+        """Extend the leases of the rows this process is working on (every third of a lease)."""
+        held = list(self._held)
+        if not held:
+            return
+        statement = (
+            update(Deployment)
+            .where(Deployment.id.in_(held), Deployment.lease_owner == self.owner)
+            .values(lease_until=self._clock() + self._lease)
+        )
+        async with self._engine.begin() as connection:
+            await connection.execute(statement)
+
+    def let_go(self, deployment: int) -> None:
+        """Stop renewing this row's lease (its work ended, however): it runs out if not released."""
+        self._held.discard(deployment)
+
+    async def release_leases(self) -> None:
+        """Release every lease this process holds (shutdown): replicas may take over at once."""
+        self._held.clear()
+        await self._free_leases(Deployment.lease_owner == self.owner)
+
+    async def clear_leases(self) -> None:
+        """Drop every lease, whoever holds it: only for the start of a single process (SQLite),
+        when any lease in the file is one a dead process left."""
+        self._held.clear()
+        await self._free_leases(Deployment.lease_owner.is_not(None))
 
     async def find_by_any_id(self, *, team_id: str, any_id: str) -> Deployment | None:
         """One of the team's deployments by its Hiveon ID or its external ID."""
@@ -296,6 +411,39 @@ class Store:
         )
         async with self._sessions() as session:
             return (await session.scalars(query)).first()
+
+    async def _claim(self, query: Select[int]) -> list[Deployment]:
+        """Lease the rows `query` selects, skipping those a live replica holds; the claimed rows."""
+        now = self._clock()
+        free = or_(Deployment.lease_until.is_(None), Deployment.lease_until < now)
+        # SKIP LOCKED: replicas claiming at the same moment each take other rows, never wait.
+        chosen = query.where(free).with_for_update(skip_locked=True)
+        statement = (
+            update(Deployment)
+            .where(Deployment.id.in_(chosen))
+            .values(lease_owner=self.owner, lease_until=now + self._lease)
+            .returning(Deployment)
+            .execution_options(synchronize_session=False)
+        )
+        async with self._sessions.begin() as session:
+            rows = list((await session.scalars(statement)).all())
+        self._held.update(row.id for row in rows)
+        return rows
+
+    def _release(self, deployment: int) -> dict[str, Any]:
+        """Stop renewing the row; the column values that release this process's lease on it in
+        the write that records its outcome or status (another replica's lease is left alone)."""
+        self._held.discard(deployment)
+        mine = Deployment.lease_owner == self.owner
+        return {
+            "lease_owner": case((mine, null()), else_=Deployment.lease_owner),
+            "lease_until": case((mine, null()), else_=Deployment.lease_until),
+        }
+
+    async def _free_leases(self, which: ColumnElement[bool]) -> None:
+        statement = update(Deployment).where(which).values(lease_owner=None, lease_until=None)
+        async with self._engine.begin() as connection:
+            await connection.execute(statement)
 
     async def _update(self, deployment: int, **values: object) -> None:
         statement = (

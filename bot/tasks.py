@@ -4,10 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 log = logging.getLogger(__name__)
+
+
+async def every(interval_s: float, work: Callable[[], Awaitable[None]], *, what: str) -> None:
+    """Do `work` now and then every `interval_s` seconds after it ends, until cancelled.
+
+    The bot's loops (polling, recovery, lease renewal) outlive any one failing round.
+    """
+    while True:
+        try:
+            await work()
+        except Exception:  # the loop must outlive any one failure; logged with its traceback
+            log.exception("%s failed; trying again in %g s", what, interval_s)
+        await asyncio.sleep(interval_s)
 
 
 class BackgroundTasks:

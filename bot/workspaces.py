@@ -260,7 +260,7 @@ def _reason(exc: HiveonError) -> str:
 class Workspaces:
     """Every workspace's key and settings in deploybot's database; the one place keys are read."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 — the engine, then keyword-only collaborators and options
         self,
         engine: AsyncEngine,
         *,
@@ -268,8 +268,10 @@ class Workspaces:
         default_key: str | None,
         installations: AsyncInstallationStore | None = None,
         clock: Callable[[], datetime] = utc_now,
+        cache_ttl_s: float = CACHE_TTL_S,
     ) -> None:
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self._cache_ttl_s = cache_ttl_s
         self._box = box
         self._default_key = default_key
         self._installations = installations
@@ -460,18 +462,21 @@ class Workspaces:
             self._cache.clear()
 
     async def _cached_rows(self, keys: tuple[str, ...]) -> dict[str, WorkspaceRecord]:
-        """The rows of these scopes, read at most once per `CACHE_TTL_S` by all callers.
+        """The rows of these scopes, read at most once per `cache_ttl_s` by all callers.
 
         Every deployment looks its workspace up twice (who may deploy, which key); a burst of
-        them shares one read instead of queueing on the database. This process's own changes
-        clear the cache at once; other replicas' changes show within the TTL.
+        them shares one read instead of queueing on SQLite's one connection. This process's
+        own changes clear the cache at once. With replicas (PostgreSQL) the TTL is 0: another
+        replica's change must apply at once, and a primary-key read there is cheap.
         """
+        if self._cache_ttl_s <= 0:
+            return await self._load(keys)
         now = time.monotonic()
         cached = self._cache.get(keys)
         loading: asyncio.Future[dict[str, WorkspaceRecord]]
         if cached is None or cached[0] <= now:
             loading = asyncio.ensure_future(self._load(keys))
-            self._cache[keys] = (now + CACHE_TTL_S, loading)
+            self._cache[keys] = (now + self._cache_ttl_s, loading)
             loading.add_done_callback(lambda done: self._forget_failed(keys, done))
         else:
             loading = cached[1]
@@ -563,7 +568,8 @@ def key_box_for(settings: Settings) -> KeyBox | None:
     """
     if settings.encryption_key is not None:
         return KeyBox.from_setting(settings.encryption_key.get_secret_value())
-    database = make_url(settings.database_url).database
+    url = make_url(settings.database_url)
+    database = url.database if url.get_backend_name() == "sqlite" else None
     if settings.uses_sandbox_vendor and database and database != ":memory:":
         return dev_key_box(Path(database).with_suffix(".key"))
     log.warning(

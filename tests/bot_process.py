@@ -1,6 +1,7 @@
 """The bot's real server process, started as `make run` starts it, for end-to-end tests."""
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -30,19 +31,26 @@ def free_port() -> int:
 
 
 class BotProcess:
-    """`python -m bot` in HTTP mode with the given settings; logs kept for inspection."""
+    """`python -m bot` in HTTP mode with the given settings; logs kept for inspection.
 
-    def __init__(self, workdir: Path, settings: Mapping[str, str]) -> None:
+    Its database is `database_url` when given (several processes may share one, as replicas
+    do), else a SQLite file in `workdir`.
+    """
+
+    def __init__(
+        self, workdir: Path, settings: Mapping[str, str], *, database_url: str | None = None
+    ) -> None:
         self.port = free_port()
         self.workdir = workdir
         self.log_path = workdir / "bot.log"
+        self.database_url = database_url or f"sqlite:///{workdir / 'deploybot.sqlite3'}"
         env = {k: v for k, v in os.environ.items() if not k.startswith(_SCRUBBED)}
         env.update(
             {
                 "SLACK_BOT_TOKEN": BOT_TOKEN,
                 "SLACK_SIGNING_SECRET": SIGNING_SECRET,
                 "HIVEON_API_KEY": API_KEY,
-                "DATABASE_URL": f"sqlite:///{workdir / 'deploybot.sqlite3'}",
+                "DATABASE_URL": self.database_url,
                 "PORT": str(self.port),
                 "PYTHONPATH": str(ROOT),
             }
@@ -91,6 +99,19 @@ class BotProcess:
     def logs(self) -> str:
         """Everything the process printed so far."""
         return self.log_path.read_text(errors="replace")
+
+    @property
+    def replica(self) -> str:
+        """The name this process leases rows under (`lease_owner`), as it logged at start."""
+        found = re.search(r"replica (\S+) \(leases of", self.logs)
+        if found is None:
+            raise AssertionError(f"the bot logged no replica name:\n{self.logs}")
+        return found.group(1)
+
+    @property
+    def running(self) -> bool:
+        """True while the process is alive."""
+        return self._process is not None and self._process.poll() is None
 
     def post(self, request: SlackRequest, *, timeout: float = 10.0) -> httpx.Response:
         """Deliver a Slack request to `POST /slack/events`, as Slack does."""

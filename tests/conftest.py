@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+
+from tests import postgres
+from tests.databases import BACKENDS, Databases
 
 _PREFIXES = ("SLACK_", "HIVEON_", "DEPLOYBOT_")
 _NAMES = ("DATABASE_URL", "PORT")
@@ -26,3 +31,43 @@ def _scrub_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith(_PREFIXES) or name in _NAMES:
             monkeypatch.delenv(name)
+
+
+# --- databases: every storage and end-to-end suite runs on SQLite and on PostgreSQL ----------
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """The admin URL of the session's PostgreSQL server (tests/postgres.py); fails without."""
+    with postgres.server() as admin_url:
+        if admin_url is None:
+            pytest.fail(postgres.MISSING, pytrace=False)
+        yield admin_url
+
+
+def _databases(request: pytest.FixtureRequest, backend: str, directory: Path) -> Databases:
+    return Databases(backend, directory, lambda: str(request.getfixturevalue("postgres_server")))
+
+
+@pytest.fixture(name="database_url", params=BACKENDS)
+def _database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database for one test, on each backend in turn."""
+    databases = _databases(request, request.param, tmp_path)
+    yield databases.new()
+    databases.drop_all()
+
+
+@pytest.fixture(name="backend", scope="module", params=BACKENDS)
+def _backend(request: pytest.FixtureRequest) -> str:
+    """The database backend a module's end-to-end run uses: each module runs on both."""
+    return str(request.param)
+
+
+@pytest.fixture(name="databases", scope="module")
+def _module_databases(
+    request: pytest.FixtureRequest, backend: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Databases]:
+    """Empty databases of the module's backend, made on demand, dropped after the module."""
+    databases = _databases(request, backend, tmp_path_factory.mktemp("databases"))
+    yield databases
+    databases.drop_all()

@@ -23,6 +23,7 @@ def test_defaults_match_the_design() -> None:
     assert settings.command == "/deploy"
     assert settings.port == 3000
     assert settings.admins == frozenset()
+    assert settings.lease_s == 30.0
     assert settings.mode is Mode.UNCONFIGURED
 
 

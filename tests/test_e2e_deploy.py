@@ -1,4 +1,5 @@
-"""End to end: the real server process, a fake Slack Web API and a fake Hiveon on loopback."""
+"""End to end: the real server process, a fake Slack Web API and a fake Hiveon on loopback; the
+tests of the bot run twice, on SQLite and on PostgreSQL."""
 
 import concurrent.futures
 import json
@@ -14,6 +15,7 @@ import pytest
 from bot.modal_context import ModalContext
 from bot.sandbox import SandboxVendor
 from tests.bot_process import API_KEY, BOT_TOKEN, ROOT, BotProcess
+from tests.databases import Databases
 from tests.e2e_support import (
     DB_PASSWORD,
     REGISTRY_PASSWORD,
@@ -32,13 +34,15 @@ from tests.slack_requests import SIGNING_SECRET, slash_command, view_submission
 
 
 @pytest.fixture(name="slack", scope="module")
-def _slack() -> Iterator[FakeSlack]:
+def _slack(backend: str) -> Iterator[FakeSlack]:
+    del backend  # a fresh fake Slack for each backend's run
     with FakeSlack() as slack:
         yield slack
 
 
 @pytest.fixture(name="vendor", scope="module")
-def _vendor() -> Iterator[tuple[SandboxVendor, str]]:
+def _vendor(backend: str) -> Iterator[tuple[SandboxVendor, str]]:
+    del backend  # a fresh fake Hiveon for each backend's run
     sandbox = SandboxVendor(api_keys={API_KEY}, pending_s=60)
     with LoopbackServer(sandbox.aiohttp_app, name="fake-hiveon") as server:
         yield sandbox, server.origin
@@ -46,14 +50,18 @@ def _vendor() -> Iterator[tuple[SandboxVendor, str]]:
 
 @pytest.fixture(name="bot", scope="module")
 def _bot(
-    slack: FakeSlack, vendor: tuple[SandboxVendor, str], tmp_path_factory: pytest.TempPathFactory
+    slack: FakeSlack,
+    vendor: tuple[SandboxVendor, str],
+    databases: Databases,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[BotProcess]:
     settings = {
         "SLACK_API_URL": slack.url,
         "HIVEON_API_URL": vendor[1],
         "HIVEON_TIMEOUT_S": "1",
     }
-    with BotProcess(tmp_path_factory.mktemp("bot"), settings) as bot:
+    workdir = tmp_path_factory.mktemp("bot")
+    with BotProcess(workdir, settings, database_url=databases.new()) as bot:
         yield bot
 
 
@@ -455,14 +463,14 @@ def test_secrets_never_reach_slack_or_the_logs(bot: BotProcess, slack: FakeSlack
 
 
 def test_without_an_api_key_nothing_is_sent_and_the_user_is_told(
-    slack: FakeSlack, vendor: tuple[SandboxVendor, str], tmp_path: Path
+    slack: FakeSlack, vendor: tuple[SandboxVendor, str], databases: Databases, tmp_path: Path
 ) -> None:
     """With no key for the workspace, `/deploy` opens no modal and says who must set one."""
     sandbox, origin = vendor
     settings = {"SLACK_API_URL": slack.url, "HIVEON_API_URL": origin, "HIVEON_API_KEY": ""}
     # The module's other bot keeps polling its own deployments here: count what this one sends.
     before = len(sandbox.requests)
-    with BotProcess(tmp_path, settings) as bot:
+    with BotProcess(tmp_path, settings, database_url=databases.new()) as bot:
         channel_id = channel()
         response_url = slack.response_url(channel_id)
         trigger = "9999.no.key"

@@ -1,32 +1,28 @@
 """End to end: following deployments in their threads, their buttons, subcommands, App Home and
-recovery after a crash; the real server process, fake Slack and fake Hiveon on loopback.
+recovery after a crash; the real server process, fake Slack and fake Hiveon on loopback. The
+module runs twice: on SQLite, and on PostgreSQL.
 
 The fake Hiveon runs on a clock that only moves when a test says so: a deployment stays
 PENDING (or STOPPING) until the test advances it by `PENDING_S`, so every state is seen by the
 bot's poll loop (first poll 2 s after the start, then every 2 s growing ×1.5, 1 s loop tick).
 """
 
-import asyncio
 import json
 import re
-import sqlite3
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
-from aiohttp.typedefs import Handler
 
 from bot.modal_context import ModalContext
 from bot.sandbox import RecordedRequest, SandboxVendor
 from tests.bot_process import API_KEY, BotProcess
+from tests.databases import Databases, query
 from tests.e2e_support import channel, form, parent_posts, ssh_key, thread_replies
 from tests.fakes.loopback import LoopbackServer
 from tests.fakes.slack import Call, FakeSlack
@@ -37,8 +33,8 @@ from tests.slack_requests import (
     view_action,
     view_submission,
 )
+from tests.vendor_controls import PENDING_S, ManualClock, StatusFaults
 
-PENDING_S = 60.0
 MACHINE = "24d71100-7532-11ef-bd52-3a629d609f79"
 PRICE = "3b2772f0-7533-11ef-930e-3a629d609f79"
 DEPLOYMENTS = "/vendors/v1/machines/deployments"
@@ -53,75 +49,6 @@ SINCE = re.compile(
     r"(?P<word>\w+) <!date\^(?P<at>\d+)\^since \{time\}\|since (?P<hhmm>\d\d:\d\d) UTC>(?P<rest>.*)"
 )
 WHEN = re.compile(r"<!date\^(\d+)\^\{date_short_pretty\} \{time\}\|\1>")
-
-
-class ManualClock:
-    """The fake Hiveon's clock: it moves only when a test advances it."""
-
-    def __init__(self) -> None:
-        self._now = 0.0
-
-    def __call__(self) -> float:
-        return self._now
-
-    def advance(self, seconds: float = PENDING_S) -> None:
-        """Let `seconds` pass for every deployment the fake Hiveon knows."""
-        self._now += seconds
-
-
-class StatusFaults:
-    """In front of the fake Hiveon: makes the next status polls of chosen deployments fail with
-    a gateway's 503, or answer late."""
-
-    def __init__(self, sandbox: SandboxVendor) -> None:
-        self.sandbox = sandbox
-        self._lock = threading.Lock()
-        self._failures: dict[str, int] = {}
-        self._failed: dict[str, int] = {}
-        self._slow: dict[str, float] = {}
-        self._holding: dict[str, threading.Event] = {}
-
-    def fail_next(self, deployment_id: str) -> None:
-        """Answer the next status poll of this deployment with a 503."""
-        with self._lock:
-            self._failures[deployment_id] = self._failures.get(deployment_id, 0) + 1
-
-    def failed(self, deployment_id: str) -> int:
-        """How many 503s this deployment's polls got."""
-        with self._lock:
-            return self._failed.get(deployment_id, 0)
-
-    def slow_next(self, deployment_id: str, seconds: float) -> threading.Event:
-        """Answer the next status poll of this deployment `seconds` late; the event is set
-        once that poll has arrived and is being held."""
-        with self._lock:
-            self._slow[deployment_id] = seconds
-            self._holding[deployment_id] = threading.Event()
-            return self._holding[deployment_id]
-
-    def app(self) -> web.Application:
-        """The sandbox's aiohttp app behind this middleware."""
-        app = self.sandbox.aiohttp_app()
-        app.middlewares.append(self._middleware)
-        return app
-
-    @web.middleware
-    async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        deployment_id = request.path.rpartition("/")[2]
-        fails, delay = False, 0.0
-        if request.method == "GET":
-            with self._lock:
-                if self._failures.get(deployment_id, 0) > 0:
-                    fails = True
-                    self._failures[deployment_id] -= 1
-                    self._failed[deployment_id] = self._failed.get(deployment_id, 0) + 1
-                elif deployment_id in self._slow:
-                    delay = self._slow.pop(deployment_id)
-                    self._holding.pop(deployment_id).set()
-        if fails:
-            return web.Response(status=503, text="<html>503 Service Unavailable</html>")
-        await asyncio.sleep(delay)
-        return await handler(request)
 
 
 @dataclass(frozen=True)
@@ -171,7 +98,8 @@ class Restarted:
 
 
 @pytest.fixture(name="slack", scope="module")
-def _slack() -> Iterator[FakeSlack]:
+def _slack(backend: str) -> Iterator[FakeSlack]:
+    del backend  # a fresh fake Slack, and so a fresh fake Hiveon, for each backend's run
     with FakeSlack() as slack:
         slack.users[WORKSPACE_ADMIN] = {"is_admin": True}
         slack.users[WORKSPACE_OWNER] = {"is_owner": True}
@@ -179,7 +107,8 @@ def _slack() -> Iterator[FakeSlack]:
 
 
 @pytest.fixture(name="clock", scope="module")
-def _clock() -> ManualClock:
+def _clock(backend: str) -> ManualClock:
+    del backend  # the fake Hiveon's deployments start over for each backend's run
     return ManualClock()
 
 
@@ -200,21 +129,27 @@ def _sandbox(vendor: tuple[SandboxVendor, str]) -> SandboxVendor:
 
 
 def bot_settings(slack: FakeSlack, origin: str, *, timeout_s: float) -> dict[str, str]:
-    """The bot's environment: fake Slack, fake Hiveon, one extra admin."""
+    """The bot's environment: fake Slack, fake Hiveon, one extra admin; leases short enough
+    that a restart on PostgreSQL takes over a killed process's work in seconds."""
     return {
         "SLACK_API_URL": slack.url,
         "HIVEON_API_URL": origin,
         "HIVEON_TIMEOUT_S": str(timeout_s),
         "DEPLOYBOT_ADMINS": OPS_ADMIN,
+        "DEPLOYBOT_LEASE_S": "3",
     }
 
 
 @pytest.fixture(name="bot", scope="module")
 def _bot(
-    slack: FakeSlack, vendor: tuple[SandboxVendor, str], tmp_path_factory: pytest.TempPathFactory
+    slack: FakeSlack,
+    vendor: tuple[SandboxVendor, str],
+    databases: Databases,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[BotProcess]:
     settings = bot_settings(slack, vendor[1], timeout_s=5)
-    with BotProcess(tmp_path_factory.mktemp("bot"), settings) as bot:
+    workdir = tmp_path_factory.mktemp("bot")
+    with BotProcess(workdir, settings, database_url=databases.new()) as bot:
         yield bot
 
 
@@ -259,16 +194,18 @@ def _followed(
 def _restarted(
     slack: FakeSlack,
     vendor: tuple[SandboxVendor, str],
+    databases: Databases,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Restarted]:
     sandbox, origin = vendor
     workdir = tmp_path_factory.mktemp("restart")
+    database_url = databases.new()
     # Long enough that the killed process is still waiting for Hiveon when it dies.
     settings = bot_settings(slack, origin, timeout_s=60)
     answered = form(machine_id="accept-then-timeout")
     unanswered = form(machine_id="fail-timeout")
     answered_channel, unanswered_channel = channel(), channel()
-    with BotProcess(workdir, settings) as first:
+    with BotProcess(workdir, settings, database_url=database_url) as first:
         followed = deploy(first, slack, sandbox)
         thread_reply(slack, followed, "🕓 Pending")
         submit(first, slack, answered, answered_channel)
@@ -279,7 +216,7 @@ def _restarted(
             # come after that, or the restart could only post a new message.
             return all(
                 sandbox.starts_for(values["external_deployment_id"]) == 1
-                and message_recorded(workdir, values["external_deployment_id"])
+                and message_recorded(database_url, values["external_deployment_id"])
                 for values in (answered, unanswered)
             )
 
@@ -291,7 +228,9 @@ def _restarted(
         for d in sandbox.deployments()
         if d.external_deployment_id == answered["external_deployment_id"]
     ]
-    with BotProcess(workdir, settings) as second:
+    # On SQLite the restart clears the dead process's leases; on PostgreSQL, where it could be
+    # a replica's, it waits for them to run out (DEPLOYBOT_LEASE_S).
+    with BotProcess(workdir, settings, database_url=database_url) as second:
         restarted = Restarted(
             answered=Deployed(
                 channel_id=answered_channel,
@@ -326,14 +265,14 @@ def wait_until(condition: Callable[[], bool], *, what: str, timeout: float = 20.
         time.sleep(0.05)
 
 
-def message_recorded(workdir: Path, external_id: str) -> bool:
+def message_recorded(database_url: str, external_id: str) -> bool:
     """True once the bot has stored the ts of the deployment's parent message."""
-    uri = f"file:{workdir / 'deploybot.sqlite3'}?mode=ro"
-    with closing(sqlite3.connect(uri, uri=True)) as database:
-        row = database.execute(
-            "SELECT message_ts FROM deployments WHERE external_deployment_id = ?", (external_id,)
-        ).fetchone()
-    return row is not None and row[0] is not None
+    rows = query(
+        database_url,
+        "SELECT message_ts FROM deployments WHERE external_deployment_id = :external_id",
+        external_id=external_id,
+    )
+    return bool(rows) and rows[0][0] is not None
 
 
 def submit(
@@ -652,13 +591,13 @@ def test_a_failed_deployment_shows_its_fail_reason_and_is_no_longer_polled(
 
 
 def test_a_deployment_still_pending_when_following_ends_gets_a_last_word(
-    slack: FakeSlack, vendor: tuple[SandboxVendor, str], tmp_path: Path
+    slack: FakeSlack, vendor: tuple[SandboxVendor, str], databases: Databases, tmp_path: Path
 ) -> None:
     """With `DEPLOYBOT_FOLLOW_MINUTES` short, a deployment still PENDING when the time is up
     gets a last reply: deploybot stopped following it, Refresh or Stop it."""
     sandbox, origin = vendor
     settings = bot_settings(slack, origin, timeout_s=5) | {"DEPLOYBOT_FOLLOW_MINUTES": "0.05"}
-    with BotProcess(tmp_path, settings) as bot:
+    with BotProcess(tmp_path, settings, database_url=databases.new()) as bot:
         deployed = deploy(bot, slack, sandbox)
         last = thread_reply(slack, deployed, "🕓 Still pending")
     assert re.fullmatch(

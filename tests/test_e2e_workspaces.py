@@ -2,16 +2,15 @@
 
 The real server process (`python -m bot`), Slack's OAuth flow against the fake Slack's
 `oauth.v2.access`, the admins' key modal, deployments reaching a fake Hiveon on loopback, and
-an uninstall, all as a new operator and their workspace admins would go through them.
+an uninstall, all as a new operator and their workspace admins would go through them; on
+SQLite, then on PostgreSQL.
 """
 
 import json
 import re
-import sqlite3
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import closing
 from typing import Any
 
 import httpx
@@ -20,6 +19,7 @@ from cryptography.fernet import Fernet
 
 from bot.sandbox import SandboxVendor
 from tests.bot_process import BotProcess
+from tests.databases import Databases, everything_stored, query
 from tests.e2e_support import channel, form, thread_replies, vendor_starts
 from tests.fakes.loopback import LoopbackServer
 from tests.fakes.slack import CLIENT_ID, CLIENT_SECRET, Call, FakeSlack
@@ -36,13 +36,15 @@ STATE_COOKIE = "slack-app-oauth-state"
 
 
 @pytest.fixture(name="slack", scope="module")
-def _slack() -> Iterator[FakeSlack]:
+def _slack(backend: str) -> Iterator[FakeSlack]:
+    del backend  # a fresh fake Slack for each backend's run: the installs start over
     with FakeSlack() as slack:
         yield slack
 
 
 @pytest.fixture(name="vendor", scope="module")
-def _vendor() -> Iterator[tuple[SandboxVendor, str]]:
+def _vendor(backend: str) -> Iterator[tuple[SandboxVendor, str]]:
+    del backend  # a fresh fake Hiveon for each backend's run
     sandbox = SandboxVendor(api_keys={KEY_A, KEY_B}, pending_s=60)
     with LoopbackServer(sandbox.aiohttp_app, name="fake-hiveon") as server:
         yield sandbox, server.origin
@@ -50,7 +52,10 @@ def _vendor() -> Iterator[tuple[SandboxVendor, str]]:
 
 @pytest.fixture(name="bot", scope="module")
 def _bot(
-    slack: FakeSlack, vendor: tuple[SandboxVendor, str], tmp_path_factory: pytest.TempPathFactory
+    slack: FakeSlack,
+    vendor: tuple[SandboxVendor, str],
+    databases: Databases,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[BotProcess]:
     settings = {
         # No bot token: every workspace comes in through /slack/install.
@@ -63,7 +68,8 @@ def _bot(
         "HIVEON_TIMEOUT_S": "2",
         "DEPLOYBOT_ENCRYPTION_KEY": FERNET,
     }
-    with BotProcess(tmp_path_factory.mktemp("bot"), settings) as bot:
+    workdir = tmp_path_factory.mktemp("bot")
+    with BotProcess(workdir, settings, database_url=databases.new()) as bot:
         install(bot, slack, team_id=TEAM_A, token=TOKEN_A, installer=ADMIN_A, code="code-a")
         install(bot, slack, team_id=TEAM_B, token=TOKEN_B, installer=ADMIN_B, code="code-b")
         yield bot
@@ -126,15 +132,9 @@ def deploy(bot: BotProcess, slack: FakeSlack, *, team_id: str, channel_id: str) 
     return values["external_deployment_id"]
 
 
-def database_bytes(bot: BotProcess) -> bytes:
-    """Every byte SQLite wrote: the database file and its write-ahead log."""
-    return b"".join(path.read_bytes() for path in bot.workdir.glob("deploybot.sqlite3*"))
-
-
-def rows(bot: BotProcess, query: str, *params: str) -> list[tuple[Any, ...]]:
+def rows(bot: BotProcess, statement: str, **params: str) -> list[tuple[Any, ...]]:
     """Rows of a query on the bot's database, read while it runs."""
-    with closing(sqlite3.connect(bot.workdir / "deploybot.sqlite3")) as db:
-        return db.execute(query, params).fetchall()
+    return query(bot.database_url, statement, **params)
 
 
 def test_oauth_installs_store_each_workspaces_token_and_welcome_the_installer(
@@ -168,7 +168,7 @@ def test_a_forged_oauth_state_is_refused(bot: BotProcess, slack: FakeSlack) -> N
     )
     assert forged.status_code == 401
     assert not [c for c in slack.calls_to("oauth.v2.access") if c.params["code"] == "code-x"]
-    assert rows(bot, "SELECT * FROM slack_bots WHERE team_id = ?", TEAM_NEVER) == []
+    assert rows(bot, "SELECT * FROM slack_bots WHERE team_id = :team", team=TEAM_NEVER) == []
 
 
 def test_two_workspaces_deploy_with_their_own_keys_and_tokens(
@@ -240,15 +240,15 @@ def test_a_member_cannot_set_the_key(bot: BotProcess, slack: FakeSlack) -> None:
 
 
 def test_keys_are_encrypted_at_rest_and_never_logged(bot: BotProcess, slack: FakeSlack) -> None:
-    """Neither workspace's key is in the database files, the log, or anything Slack received."""
+    """Neither workspace's key is in the database, the log, or anything Slack received."""
     set_key(bot, slack, KEY_A, team_id=TEAM_A, admin=ADMIN_A)
     set_key(bot, slack, KEY_B, team_id=TEAM_B, admin=ADMIN_B)
     stored = dict(rows(bot, "SELECT team_id, api_key_encrypted FROM workspaces"))
     assert Fernet(FERNET).decrypt(str(stored[TEAM_A]).encode()).decode() == KEY_A
-    on_disk = database_bytes(bot)
+    stored_bytes = everything_stored(bot.database_url)
     received = json.dumps([call.params for call in slack.calls])
     for key in (KEY_A, KEY_B):
-        assert key.encode() not in on_disk
+        assert key.encode() not in stored_bytes
         assert key not in bot.logs
         assert key not in received
     for token in (TOKEN_A, TOKEN_B, CLIENT_SECRET):
@@ -310,16 +310,17 @@ def test_uninstalling_deletes_the_installation_and_the_key(
     sandbox = vendor[0]
     set_key(bot, slack, KEY_B, team_id=TEAM_B, admin=ADMIN_B)
     assert bot.post(event("app_uninstalled", team_id=TEAM_B)).status_code == 200
-    eventually(lambda: not rows(bot, "SELECT * FROM workspaces WHERE team_id = ?", TEAM_B))
-    assert rows(bot, "SELECT * FROM slack_bots WHERE team_id = ?", TEAM_B) == []
-    assert rows(bot, "SELECT * FROM slack_installations WHERE team_id = ?", TEAM_B) == []
+    eventually(lambda: not rows(bot, "SELECT * FROM workspaces WHERE team_id = :t", t=TEAM_B))
+    assert rows(bot, "SELECT * FROM slack_bots WHERE team_id = :t", t=TEAM_B) == []
+    assert rows(bot, "SELECT * FROM slack_installations WHERE team_id = :t", t=TEAM_B) == []
     uninstalls = rows(
         bot,
-        "SELECT user_id, detail FROM workspace_changes WHERE team_id = ? AND action = ?",
-        TEAM_B,
-        "uninstalled",
+        "SELECT user_id, detail FROM workspace_changes WHERE team_id = :t AND action = :action",
+        t=TEAM_B,
+        action="uninstalled",
     )
-    assert [(who, json.loads(str(detail))) for who, detail in uninstalls] == [
+    # SQLite hands JSON back as text, PostgreSQL's driver as the value.
+    assert [(who, json.loads(d) if isinstance(d, str) else d) for who, d in uninstalls] == [
         ("slack", {"event": "app_uninstalled", "key_deleted": True})
     ]
     before = len(sandbox.requests)

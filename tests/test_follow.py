@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -112,7 +113,7 @@ async def _bot(slack: FakeSlack, tmp_path: Path) -> AsyncIterator[Harness]:
         base_url="https://hiveon.test", timeout_s=5, transport=httpx.MockTransport(sandbox.handle)
     )
     store = Store.from_url(f"sqlite:///{tmp_path / 'follow.sqlite3'}")
-    await store.create_tables()
+    await store.migrate()
     web = AsyncWebClient(token="xoxb-test", base_url=slack.url)
 
     async def api_key_for(_enterprise_id: str | None, _team_id: str) -> str | None:
@@ -290,8 +291,45 @@ async def test_refresh_reports_an_unchanged_state_with_who_asked(bot: Harness) -
     )
 
 
-async def _interrupted(bot: Harness, external_id: str, channel: str) -> int:
-    """A submission a crash left `submitting`, with its parent message already posted."""
+async def test_refresh_waits_while_another_replica_polls_the_deployment(
+    bot: Harness, tmp_path: Path
+) -> None:
+    """While another replica holds the deployment (its poll under way), Refresh asks Hiveon
+    nothing; once that poll has recorded what it saw, Refresh polls and answers once."""
+    row = await bot.deploy(channel="C-WAIT")
+    await bot.poll_after(12)
+    other = Store.from_url(f"sqlite:///{tmp_path / 'follow.sqlite3'}")
+    held = await other.claim(row.id)
+    assert held is not None
+    path = f"/vendors/v1/machines/deployments/{row.deployment_id}"
+    polls = sum(1 for r in bot.sandbox.requests if r.path == path)
+    replies = len(bot.replies("C-WAIT"))
+
+    refreshing = asyncio.create_task(bot.follower.refresh(held, by="U333"))
+    await asyncio.sleep(0.5)
+    assert not refreshing.done()
+    assert sum(1 for r in bot.sandbox.requests if r.path == path) == polls
+    await other.record_status(
+        held.id,
+        vendor_status=held.vendor_status,
+        since=held.vendor_status_at,
+        fail_reason=None,
+        next_poll_at=held.next_poll_at,
+        poll_interval_s=held.poll_interval_s,
+    )
+    await other.close()
+    await asyncio.wait_for(refreshing, timeout=5)
+    assert sum(1 for r in bot.sandbox.requests if r.path == path) == polls + 1
+    assert bot.replies("C-WAIT")[replies:] == [
+        f"🟢 Running: `{row.deployment_id}` is up. (checked by <@U333>)"
+    ]
+
+
+async def _interrupted(
+    bot: Harness, external_id: str, channel: str, *, crashed: bool = True
+) -> int:
+    """A submission left `submitting`, with its parent message already posted: by a crash (its
+    lease dropped, as a restart on SQLite drops it), or still in flight (`crashed=False`)."""
     row_id = await bot.store.record_submission(
         NewSubmission(
             TEAM,
@@ -305,6 +343,8 @@ async def _interrupted(bot: Harness, external_id: str, channel: str) -> int:
     assert row_id is not None
     posted = await bot.web.chat_postMessage(channel=channel, text="⏳ deploying")
     await bot.store.record_message(row_id, channel=channel, ts=posted["ts"])
+    if crashed:
+        await bot.store.clear_leases()
     return row_id
 
 
@@ -329,6 +369,17 @@ async def test_recovery_reports_a_start_the_crash_interrupted(bot: Harness) -> N
     row = await bot.row("ext-crashed")
     assert row.status == "started"
     assert row.next_poll_at is not None
+
+
+async def test_recovery_leaves_a_start_still_waiting_for_hiveon_alone(bot: Harness) -> None:
+    """A submission whose process is alive and holds its lease (Hiveon has not answered yet) is
+    not recovered: nothing is looked up, replied or recorded for it."""
+    row_id = await _interrupted(bot, "ext-in-flight", "C-FLIGHT", crashed=False)
+    await bot.service.recover()
+    assert bot.replies("C-FLIGHT") == []
+    assert [r for r in bot.sandbox.requests if "ext-in-flight" in r.path] == []
+    row = await bot.row("ext-in-flight")
+    assert (row.id, row.status, row.lease_owner) == (row_id, "submitting", bot.store.owner)
 
 
 async def test_recovery_reports_a_start_that_never_happened(bot: Harness) -> None:

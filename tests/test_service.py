@@ -253,7 +253,7 @@ async def _bot(slack: FakeSlack, tmp_path: Path) -> AsyncIterator[Harness]:
     slack.reset()
     db_path = tmp_path / "db.sqlite3"
     store = Store.from_url(f"sqlite:///{db_path}")
-    await store.create_tables()
+    await store.migrate()
     web = AsyncWebClient(token="xoxb-test", base_url=slack.url)
     async with AsyncExitStack() as stack:
         stack.push_async_callback(store.close)

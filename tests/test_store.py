@@ -1,24 +1,60 @@
-"""Tests of the store on a real SQLite file: recording, idempotency by external ID, look-ups."""
+"""Tests of the store on SQLite and PostgreSQL: recording, idempotency by external ID, look-ups,
+and the leases that keep replicas sharing one database from doing the same work twice."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
 from bot.store import SUBMITTING, NewSubmission, Store, async_url
+from tests.databases import query
 
 REQUEST = {"machine_id": "m-1", "machine_price_id": "p-1", "container_config": {"image": "redis"}}
+LEASE = timedelta(seconds=30)
+
+
+@dataclass
+class Clock:
+    """A wall clock the test moves; the replicas' leases are read against it."""
+
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, span: timedelta) -> None:
+        """Let `span` pass."""
+        self.now += span
+
+
+@pytest.fixture(name="clock")
+def _clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture(name="replicas")
+async def _replicas(database_url: str, clock: Clock) -> AsyncIterator[Callable[[], Store]]:
+    """Opens stores on the test's database, each one a replica with its own lease owner."""
+    opened: list[Store] = []
+
+    def replica() -> Store:
+        store = Store.from_url(database_url, lease_s=LEASE.total_seconds(), clock=clock)
+        opened.append(store)
+        return store
+
+    await replica().migrate()
+    yield replica
+    for store in opened:
+        await store.close()
 
 
 @pytest.fixture(name="store")
-async def _store(tmp_path: Path) -> AsyncIterator[Store]:
-    store = Store.from_url(f"sqlite:///{tmp_path / 'db.sqlite3'}")
-    await store.create_tables()
-    yield store
-    await store.close()
+def _store(replicas: Callable[[], Store]) -> Store:
+    return replicas()
 
 
 def submission(
@@ -39,26 +75,50 @@ def submission(
     )
 
 
-async def test_timestamps_come_back_aware_in_utc(tmp_path: Path) -> None:
-    """SQLite keeps no time zone; the store still returns aware UTC timestamps."""
-    store = Store.from_url(f"sqlite:///{tmp_path / 'tz.sqlite3'}")
-    await store.create_tables()
-    try:
-        row = await store.record_submission(
-            NewSubmission("T1", None, "U1", "C1", "ext-tz", {"machine_id": "m"})
-        )
-        assert row is not None
-        stored = await store.get(row)
-        assert stored is not None
-        assert stored.created_at.tzinfo is UTC
-        assert datetime.now(UTC) - stored.created_at < timedelta(minutes=1)
-    finally:
-        await store.close()
+async def started(store: Store, external_id: str, *, poll_at: datetime) -> int:
+    """A deployment that started, settled by `store`, followed with its first poll at `poll_at`."""
+    row_id = await store.record_submission(submission(external_deployment_id=external_id))
+    assert row_id is not None
+    await store.record_outcome(
+        row_id,
+        status="started",
+        deployment_id=f"dep-{external_id}",
+        http_status=200,
+        error=None,
+        follow=(poll_at, poll_at + timedelta(minutes=30)),
+    )
+    return row_id
 
 
-async def test_a_submission_is_recorded_as_submitting(store: Store) -> None:
-    """`record_submission` returns the new row's ID; the row holds every field, `submitting`."""
-    before = datetime.now(UTC)
+def lease_of(database_url: str, row_id: int) -> tuple[str | None, datetime | None]:
+    """The row's lease owner and expiry, as stored."""
+    [(owner, until)] = query(
+        database_url, "SELECT lease_owner, lease_until FROM deployments WHERE id = :id", id=row_id
+    )
+    if isinstance(until, str):  # SQLite hands back text
+        until = datetime.fromisoformat(until)
+    return owner, until.replace(tzinfo=until.tzinfo or UTC) if until else None
+
+
+# --- recording ---------------------------------------------------------------------------------
+
+
+async def test_timestamps_come_back_aware_in_utc(store: Store) -> None:
+    """SQLite keeps no time zone, PostgreSQL converts to the session's: either way the store
+    returns aware UTC timestamps."""
+    row = await store.record_submission(
+        NewSubmission("T1", None, "U1", "C1", "ext-tz", {"machine_id": "m"})
+    )
+    assert row is not None
+    stored = await store.get(row)
+    assert stored is not None
+    assert stored.created_at.tzinfo is UTC
+    assert datetime.now(UTC) - stored.created_at < timedelta(minutes=1)
+
+
+async def test_a_submission_is_recorded_as_submitting(store: Store, clock: Clock) -> None:
+    """`record_submission` returns the new row's ID; the row holds every field, `submitting`,
+    leased to this replica while Hiveon is called."""
     row_id = await store.record_submission(submission())
     assert isinstance(row_id, int)
 
@@ -74,10 +134,9 @@ async def test_a_submission_is_recorded_as_submitting(store: Store) -> None:
     assert row.deployment_id is None
     assert row.http_status is None
     assert row.error is None
-    # SQLite keeps no zone: the stored clock time is UTC.
-    created = row.created_at.replace(tzinfo=row.created_at.tzinfo or UTC)
-    assert before - timedelta(seconds=1) <= created <= datetime.now(UTC)
+    assert row.created_at == clock.now
     assert row.updated_at == row.created_at
+    assert (row.lease_owner, row.lease_until) == (store.owner, clock.now + LEASE)
 
 
 async def test_each_submission_gets_its_own_id(store: Store) -> None:
@@ -101,6 +160,22 @@ async def test_the_same_external_id_in_one_team_is_refused(store: Store) -> None
     assert (row.id, row.user_id, row.channel_id) == (first, "U1", "C1")
 
 
+async def test_the_same_submission_on_two_replicas_at_once_is_recorded_once(
+    replicas: Callable[[], Store], database_url: str
+) -> None:
+    """Two replicas recording the same external ID at the same moment, 20 times over: each time
+    exactly one gets a row, by the database's unique constraint."""
+    first, second = replicas(), replicas()
+    for attempt in range(20):
+        same = submission(external_deployment_id=f"ext-race-{attempt}")
+        results = await asyncio.gather(
+            first.record_submission(same), second.record_submission(same)
+        )
+        assert sum(result is not None for result in results) == 1
+    [(count,)] = query(database_url, "SELECT count(*) FROM deployments")
+    assert count == 20
+
+
 async def test_the_same_external_id_in_two_teams_is_allowed(store: Store) -> None:
     """External IDs are unique per team, so another workspace may reuse one."""
     first = await store.record_submission(submission(team_id="T1"))
@@ -113,13 +188,15 @@ async def test_the_same_external_id_in_two_teams_is_allowed(store: Store) -> Non
     assert found.id == second
 
 
-async def test_record_message_and_outcome_update_the_row(store: Store) -> None:
-    """Where the message lives and how the start ended are written to the row."""
+async def test_record_message_and_outcome_update_the_row(store: Store, clock: Clock) -> None:
+    """Where the message lives and how the start ended are written to the row; recording the
+    outcome releases the lease."""
     row_id = await store.record_submission(submission())
     assert row_id is not None
     created = await store.get(row_id)
     assert created is not None
 
+    clock.advance(timedelta(seconds=3))
     await store.record_message(row_id, channel="C1", ts="1700000000.000100")
     await store.record_outcome(
         row_id, status="started", deployment_id="dep-1", http_status=200, error=None
@@ -135,7 +212,8 @@ async def test_record_message_and_outcome_update_the_row(store: Store) -> None:
         None,
     )
     assert row.created_at == created.created_at
-    assert row.updated_at >= created.updated_at
+    assert row.updated_at > created.updated_at
+    assert (row.lease_owner, row.lease_until) == (None, None)
 
 
 async def test_a_failed_outcome_keeps_its_error(store: Store) -> None:
@@ -166,7 +244,11 @@ async def test_updates_touch_only_their_own_row(store: Store) -> None:
     )
     other = await store.get(second)
     assert other is not None
-    assert (other.status, other.deployment_id) == ("submitting", None)
+    assert (other.status, other.deployment_id, other.lease_owner) == (
+        "submitting",
+        None,
+        store.owner,
+    )
 
 
 async def test_missing_rows_are_none(store: Store) -> None:
@@ -177,16 +259,15 @@ async def test_missing_rows_are_none(store: Store) -> None:
     assert await store.find(team_id="T9", external_deployment_id="ext-1") is None
 
 
-async def test_rows_survive_reopening_the_file(tmp_path: Path) -> None:
-    """The SQLite file keeps what was recorded after the store closes and opens again."""
-    url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
-    store = Store.from_url(url)
-    await store.create_tables()
+async def test_rows_survive_reopening_the_database(database_url: str) -> None:
+    """The database keeps what was recorded after the store closes and opens again."""
+    store = Store.from_url(database_url)
+    await store.migrate()
     row_id = await store.record_submission(submission())
     await store.close()
 
-    reopened = Store.from_url(url)
-    await reopened.create_tables()  # idempotent at start-up
+    reopened = Store.from_url(database_url)
+    await reopened.migrate()  # idempotent at start-up
     try:
         row = await reopened.find(team_id="T1", external_deployment_id="ext-1")
         assert row is not None
@@ -196,32 +277,248 @@ async def test_rows_survive_reopening_the_file(tmp_path: Path) -> None:
         await reopened.close()
 
 
+# --- leases: following ------------------------------------------------------------------------
+
+
+async def test_due_deployments_are_claimed_oldest_first_and_leased(
+    store: Store, clock: Clock, database_url: str
+) -> None:
+    """`claim_due` returns the deployments whose poll is due, oldest due first, none that is not
+    due yet, and leases each to this replica."""
+    now = clock.now
+    later = await started(store, "later", poll_at=now - timedelta(seconds=1))
+    earlier = await started(store, "earlier", poll_at=now - timedelta(seconds=5))
+    await started(store, "future", poll_at=now + timedelta(seconds=5))
+
+    claimed = await store.claim_due(now)
+    assert [row.id for row in claimed] == [earlier, later]
+    for row in claimed:
+        assert (row.lease_owner, row.lease_until) == (store.owner, now + LEASE)
+        assert lease_of(database_url, row.id) == (store.owner, now + LEASE)
+    assert await store.claim_due(now) == []  # leased: not claimed again, not even by its holder
+
+
+async def test_replicas_claiming_at_once_split_the_due_deployments(
+    replicas: Callable[[], Store], clock: Clock
+) -> None:
+    """Three replicas claiming due deployments at the same moment, 10 rounds of 30: each gets
+    different ones, and together all of them; no deployment is polled twice, none left out."""
+    stores = [replicas() for _ in range(3)]
+    await asyncio.gather(*(store.claim_due(clock.now) for store in stores))  # all connected
+    for round_ in range(10):
+        due = {await started(stores[0], f"d-{round_}-{n}", poll_at=clock.now) for n in range(30)}
+        claims = await asyncio.gather(*(store.claim_due(clock.now) for store in stores))
+        ids = [row.id for claim in claims for row in claim]
+        assert sorted(ids) == sorted(due)
+        for store, claim in zip(stores, claims, strict=True):
+            assert all(row.lease_owner == store.owner for row in claim)
+
+
+async def test_recording_a_status_releases_the_lease_for_any_replica(
+    replicas: Callable[[], Store], clock: Clock, database_url: str
+) -> None:
+    """After `record_status` the row is free: when due again, another replica claims it."""
+    first, second = replicas(), replicas()
+    row_id = await started(first, "d", poll_at=clock.now)
+    [row] = await first.claim_due(clock.now)
+    assert await second.claim_due(clock.now) == []
+
+    next_poll = clock.now + timedelta(seconds=2)
+    await first.record_status(
+        row.id,
+        vendor_status="STATUS_PENDING",
+        since=clock.now,
+        fail_reason=None,
+        next_poll_at=next_poll,
+        poll_interval_s=2.0,
+    )
+    assert lease_of(database_url, row_id) == (None, None)
+    clock.advance(timedelta(seconds=2))
+    [again] = await second.claim_due(clock.now)
+    assert (again.id, again.vendor_status, again.lease_owner) == (
+        row_id,
+        "STATUS_PENDING",
+        second.owner,
+    )
+
+
+async def test_a_dead_replicas_lease_runs_out_and_another_takes_over(
+    replicas: Callable[[], Store], clock: Clock
+) -> None:
+    """A replica that claimed a deployment and died (no renewal, no release) keeps it for one
+    lease; after that another replica claims it."""
+    dead, alive = replicas(), replicas()
+    row_id = await started(alive, "d", poll_at=clock.now)
+    [_] = await dead.claim_due(clock.now)
+
+    clock.advance(LEASE - timedelta(seconds=1))
+    assert await alive.claim_due(clock.now) == []
+    clock.advance(timedelta(seconds=2))
+    [taken] = await alive.claim_due(clock.now)
+    assert (taken.id, taken.lease_owner) == (row_id, alive.owner)
+
+
+async def test_a_live_replica_renews_what_it_holds_and_only_that(
+    replicas: Callable[[], Store], clock: Clock, database_url: str
+) -> None:
+    """`renew_leases` pushes back the expiry of the rows this replica works on; a row it let go
+    of (its work ended, however) is not renewed and runs out."""
+    holder, other = replicas(), replicas()
+    kept = await started(holder, "kept", poll_at=clock.now)
+    dropped = await started(holder, "dropped", poll_at=clock.now)
+    assert len(await holder.claim_due(clock.now)) == 2
+    holder.let_go(dropped)
+
+    clock.advance(LEASE - timedelta(seconds=1))
+    await holder.renew_leases()
+    assert lease_of(database_url, kept) == (holder.owner, clock.now + LEASE)
+    clock.advance(timedelta(seconds=2))
+    [taken] = await other.claim_due(clock.now)
+    assert taken.id == dropped
+
+
+async def test_claim_takes_one_row_only_when_no_live_replica_holds_it(
+    replicas: Callable[[], Store], clock: Clock
+) -> None:
+    """`claim` (Refresh) leases one deployment, settled or not; None while another holds it."""
+    first, second = replicas(), replicas()
+    row_id = await started(first, "d", poll_at=clock.now + timedelta(hours=1))
+    claimed = await first.claim(row_id)
+    assert claimed is not None
+    assert claimed.lease_owner == first.owner
+    assert await second.claim(row_id) is None
+    assert await second.claim(999_999) is None
+
+
+async def test_a_status_recorded_without_the_lease_leaves_the_holders_lease(
+    replicas: Callable[[], Store], clock: Clock, database_url: str
+) -> None:
+    """`record_status` releases only its own replica's lease, never another's."""
+    holder, other = replicas(), replicas()
+    row_id = await started(holder, "d", poll_at=clock.now)
+    await holder.claim_due(clock.now)
+    await other.record_status(
+        row_id,
+        vendor_status="STATUS_RUNNING",
+        since=clock.now,
+        fail_reason=None,
+        next_poll_at=None,
+        poll_interval_s=None,
+    )
+    assert lease_of(database_url, row_id) == (holder.owner, clock.now + LEASE)
+
+
+# --- leases: submissions -----------------------------------------------------------------------
+
+
+async def test_a_live_replicas_submission_is_not_recovered_by_another(
+    replicas: Callable[[], Store], clock: Clock
+) -> None:
+    """A submission waiting for Hiveon on a live replica (renewing its lease) is never claimed
+    by another replica's recovery, however long Hiveon takes."""
+    submitting, recovering = replicas(), replicas()
+    row_id = await submitting.record_submission(submission())
+    assert row_id is not None
+    for _ in range(5):
+        clock.advance(LEASE / 2)
+        await submitting.renew_leases()
+        assert await recovering.claim_unsettled() == []
+
+
+async def test_a_dead_replicas_submission_is_recovered_once(
+    replicas: Callable[[], Store], clock: Clock
+) -> None:
+    """Once a dead replica's lease on a `submitting` row has run out, exactly one of the
+    replicas recovering at that moment claims it, and only `submitting` rows are claimed."""
+    dead = replicas()
+    lost = await dead.record_submission(submission(external_deployment_id="lost"))
+    settled = await dead.record_submission(submission(external_deployment_id="settled"))
+    assert lost is not None
+    assert settled is not None
+    await dead.record_outcome(
+        settled, status="failed", deployment_id=None, http_status=400, error="no"
+    )
+    survivors = [replicas() for _ in range(3)]
+    assert await survivors[0].claim_unsettled() == []
+
+    clock.advance(LEASE + timedelta(seconds=1))
+    claims = await asyncio.gather(*(s.claim_unsettled() for s in survivors))
+    assert sorted(row.id for claim in claims for row in claim) == [lost]
+
+
+async def test_released_and_cleared_leases_free_the_rows_at_once(
+    replicas: Callable[[], Store], database_url: str
+) -> None:
+    """`release_leases` (a clean shutdown) frees this replica's rows, not another's;
+    `clear_leases` (a single process starting on SQLite) frees every row."""
+    first, second = replicas(), replicas()
+    mine = await first.record_submission(submission(external_deployment_id="mine"))
+    theirs = await second.record_submission(submission(external_deployment_id="theirs"))
+    assert mine is not None
+    assert theirs is not None
+
+    await first.release_leases()
+    assert lease_of(database_url, mine) == (None, None)
+    assert lease_of(database_url, theirs)[0] == second.owner
+    [recovered] = await second.claim_unsettled()
+    assert recovered.id == mine
+
+    restarted = replicas()
+    await restarted.clear_leases()
+    assert lease_of(database_url, mine) == (None, None)
+    assert lease_of(database_url, theirs) == (None, None)
+
+
+# --- DATABASE_URL ------------------------------------------------------------------------------
+
+
 @pytest.mark.parametrize(
-    ("database_url", "database"),
+    ("setting", "database"),
     [
         ("sqlite:///deploybot.sqlite3", "deploybot.sqlite3"),
         ("sqlite:////var/lib/deploybot/db.sqlite3", "/var/lib/deploybot/db.sqlite3"),
         ("sqlite+pysqlite:///deploybot.sqlite3", "deploybot.sqlite3"),
     ],
 )
-def test_async_url_maps_sqlite_to_aiosqlite(database_url: str, database: str) -> None:
+def test_async_url_maps_sqlite_to_aiosqlite(setting: str, database: str) -> None:
     """Any SQLite URL is served by the aiosqlite driver, with its path unchanged."""
-    url = async_url(database_url)
+    url = async_url(setting)
     assert url.drivername == "sqlite+aiosqlite"
     assert url.database == database
 
 
 @pytest.mark.parametrize(
-    ("database_url", "backend"),
+    "setting",
     [
-        ("postgresql://deploybot:pg-secret@db.internal/deploybot", "postgresql"),
-        ("mysql://deploybot:pg-secret@db.internal/deploybot", "mysql"),
+        "postgresql://deploybot:pg-secret@db.internal:5433/deploybot",
+        "postgres://deploybot:pg-secret@db.internal:5433/deploybot",  # as platforms hand it out
+        "postgresql+psycopg2://deploybot:pg-secret@db.internal:5433/deploybot",
     ],
 )
-def test_async_url_rejects_other_databases_clearly(database_url: str, backend: str) -> None:
+def test_async_url_maps_postgresql_to_psycopg(setting: str) -> None:
+    """`postgresql://` and `postgres://` URLs are served by psycopg 3, everything else kept."""
+    url = async_url(setting)
+    assert url.drivername == "postgresql+psycopg"
+    assert (url.username, url.password, url.host, url.port, url.database) == (
+        "deploybot",
+        "pg-secret",
+        "db.internal",
+        5433,
+        "deploybot",
+    )
+
+
+@pytest.mark.parametrize(
+    ("setting", "backend"),
+    [
+        ("mysql://deploybot:pg-secret@db.internal/deploybot", "mysql"),
+        ("oracle://deploybot:pg-secret@db.internal/deploybot", "oracle"),
+    ],
+)
+def test_async_url_rejects_other_databases_clearly(setting: str, backend: str) -> None:
     """Another scheme is refused with a message naming what is expected, never the password."""
-    with pytest.raises(ValueError, match="DATABASE_URL must be a sqlite:/// URL") as error:
-        async_url(database_url)
-    message = str(error.value)
-    assert f"got a {backend} URL" in message
-    assert "pg-secret" not in message
+    with pytest.raises(ValueError, match=r"DATABASE_URL must be a sqlite:/// or postgresql://"):
+        async_url(setting)
+    with pytest.raises(ValueError, match=f"got a {backend} URL") as error:
+        async_url(setting)
+    assert "pg-secret" not in str(error.value)

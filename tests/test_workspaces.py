@@ -1,12 +1,11 @@
-"""Workspace keys and settings: encryption at rest, the lookup order, the change log, key checks."""
+"""Workspace keys and settings: encryption at rest, the lookup order, the change log, key checks;
+the store's tests run on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import stat
 from collections.abc import AsyncIterator, Callable
-from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -32,6 +31,7 @@ from bot.workspaces import (
     key_box_for,
     key_hint,
 )
+from tests.databases import everything_stored, query
 
 KEY_A = "hk-team-a-0123456789abcdef"
 KEY_B = "hk-team-b-fedcba9876543210"
@@ -46,15 +46,10 @@ GRID_TEAM = Scope("E1", "TG")
 ORG = Scope("E1", None)
 
 
-@pytest.fixture(name="db_path")
-def _db_path(tmp_path: Path) -> Path:
-    return tmp_path / "deploybot.sqlite3"
-
-
 @pytest.fixture(name="store")
-async def _store(db_path: Path) -> AsyncIterator[Store]:
-    store = Store.from_url(f"sqlite:///{db_path}")
-    await store.create_tables()
+async def _store(database_url: str) -> AsyncIterator[Store]:
+    store = Store.from_url(database_url)
+    await store.migrate()
     yield store
     await store.close()
 
@@ -69,11 +64,6 @@ def workspaces(
         default_key=default_key,
         clock=lambda: NOW,
     )
-
-
-def database_bytes(db_path: Path) -> bytes:
-    """Everything SQLite wrote: the file and its write-ahead log."""
-    return b"".join(path.read_bytes() for path in db_path.parent.glob(f"{db_path.name}*"))
 
 
 # --- scopes --------------------------------------------------------------------------------------
@@ -196,17 +186,16 @@ def test_where_the_encryption_key_comes_from(
 # --- keys ----------------------------------------------------------------------------------------
 
 
-async def test_a_stored_key_is_encrypted_in_the_database_file(store: Store, db_path: Path) -> None:
+async def test_a_stored_key_is_encrypted_in_the_database(store: Store, database_url: str) -> None:
     """The database holds a Fernet token and the hint, never the key in clear text."""
     change, stored = await workspaces(store).set_key(TEAM_A, KEY_A, by="UADMIN", check=ACCEPTED)
     assert change.action is Action.KEY_SET
     assert stored.hint == "cdef"
-    with closing(sqlite3.connect(db_path)) as db:
-        [(token, hint)] = db.execute("SELECT api_key_encrypted, api_key_hint FROM workspaces")
+    [(token, hint)] = query(database_url, "SELECT api_key_encrypted, api_key_hint FROM workspaces")
     assert KeyBox.from_setting(FERNET).decrypt(token) == KEY_A
     assert hint == "cdef"
     await store.close()
-    assert KEY_A.encode() not in database_bytes(db_path)
+    assert KEY_A.encode() not in everything_stored(database_url)
 
 
 async def test_each_workspace_deploys_with_its_own_key(store: Store) -> None:
@@ -260,7 +249,7 @@ async def test_rotation_replaces_the_key_and_records_both_hints(store: Store) ->
     assert await spaces.api_key_for(None, "TA") == KEY_B
 
 
-async def test_removal_deletes_the_key_and_records_it(store: Store, db_path: Path) -> None:
+async def test_removal_deletes_the_key_and_records_it(store: Store, database_url: str) -> None:
     """A removed key is gone from the database; the default serves again; the log says who."""
     spaces = workspaces(store, default_key=DEFAULT_KEY)
     await spaces.set_key(TEAM_A, KEY_A, by="UA", check=ACCEPTED)
@@ -274,8 +263,7 @@ async def test_removal_deletes_the_key_and_records_it(store: Store, db_path: Pat
     assert await spaces.remove_key(TEAM_A, by="UA2") is None
     assert await spaces.api_key_for(None, "TA") == DEFAULT_KEY
     assert (await spaces.get(TEAM_A)).key is None
-    with closing(sqlite3.connect(db_path)) as db:
-        [(token,)] = db.execute("SELECT api_key_encrypted FROM workspaces")
+    [(token,)] = query(database_url, "SELECT api_key_encrypted FROM workspaces")
     assert token is None
 
 
@@ -289,7 +277,7 @@ async def test_without_an_encryption_key_nothing_is_stored(store: Store) -> None
 
 
 async def test_reencrypt_moves_every_key_to_the_current_encryption_key(
-    store: Store, db_path: Path
+    store: Store, database_url: str
 ) -> None:
     """After rotating DEPLOYBOT_ENCRYPTION_KEY, start-up re-encrypts; the old key can go."""
     await workspaces(store).set_key(TEAM_A, KEY_A, by="UA", check=ACCEPTED)
@@ -302,7 +290,7 @@ async def test_reencrypt_moves_every_key_to_the_current_encryption_key(
     only_new = Workspaces(store.engine, box=KeyBox.from_setting(new_key), default_key=None)
     assert await only_new.api_key_for(None, "TA") == KEY_A
     await store.close()
-    assert KEY_A.encode() not in database_bytes(db_path)
+    assert KEY_A.encode() not in everything_stored(database_url)
 
 
 # --- who may deploy, the change log, uninstalls -------------------------------------------------
@@ -325,7 +313,7 @@ async def test_access_defaults_to_everyone_and_records_what_changed(store: Store
 
 
 async def test_the_change_log_is_newest_first_and_never_holds_a_key(
-    store: Store, db_path: Path
+    store: Store, database_url: str
 ) -> None:
     """Every change is recorded with who and when; no row of the log contains the key."""
     spaces = workspaces(store)
@@ -339,8 +327,8 @@ async def test_the_change_log_is_newest_first_and_never_holds_a_key(
         ("U1", Action.KEY_SET, NOW),
     ]
     assert await spaces.history(TEAM_B) == []
-    with closing(sqlite3.connect(db_path)) as db:
-        logged = db.execute("SELECT detail FROM workspace_changes").fetchall()
+    logged = query(database_url, "SELECT detail FROM workspace_changes")
+    assert len(logged) == 3
     assert KEY_A not in repr(logged)
 
 
@@ -480,3 +468,32 @@ async def test_a_burst_of_lookups_reads_the_database_once_and_changes_show_at_on
     assert await spaces.api_key_for(None, "TA") == KEY_B
     await spaces.remove_key(TEAM_A, by="UA")
     assert await spaces.api_key_for(None, "TA") == DEFAULT_KEY
+
+
+async def test_a_change_through_one_replica_applies_on_another_at_once(
+    database_url: str,
+) -> None:
+    """Two replicas on one database, each with its own Workspaces, as build_bot wires them for
+    PostgreSQL (no cache): a key and settings set through one are what the other's very next
+    lookup returns, however recently it looked."""
+    first, second = Store.from_url(database_url), Store.from_url(database_url)
+    await first.migrate()
+    try:
+        here = Workspaces(first.engine, box=KeyBox.from_setting(FERNET), default_key=DEFAULT_KEY)
+        there = Workspaces(
+            second.engine,
+            box=KeyBox.from_setting(FERNET),
+            default_key=DEFAULT_KEY,
+            cache_ttl_s=0,
+        )
+        assert await there.api_key_for(None, "TA") == DEFAULT_KEY
+        assert await there.access_for(None, "TA") == Access()
+        await here.set_key(TEAM_A, KEY_A, by="UA", check=ACCEPTED)
+        await here.set_access(TEAM_A, Access(channels=("C1",)), by="UA")
+        assert await there.api_key_for(None, "TA") == KEY_A
+        assert (await there.access_for(None, "TA")).channels == ("C1",)
+        await here.remove_key(TEAM_A, by="UA")
+        assert await there.api_key_for(None, "TA") == DEFAULT_KEY
+    finally:
+        await first.close()
+        await second.close()
