@@ -246,6 +246,10 @@ def create_app(
         # Single-workspace install: the token is known, so no auth.test stands before an ack.
         return AuthorizeResult(enterprise_id=enterprise_id, team_id=team_id, bot_token=bot_token)
 
+    # Every request's token comes from `authorize`; shown the client's token as well, Bolt logs
+    # at start-up that it ignores it. It is hidden from the constructor only, to spare
+    # operators a warning about nothing.
+    token, client.token = client.token, None
     app = AsyncApp(
         client=client,
         signing_secret=signing_secret.get_secret_value() if signing_secret else None,
@@ -260,6 +264,7 @@ def create_app(
         # soon as they return instead of Bolt polling for the ack every 10 ms.
         process_before_response=True,
     )
+    client.token = token
     commands.register(app, deps)
     views.register(app, deps)
     actions.register(app, deps)
