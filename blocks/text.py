@@ -1,5 +1,6 @@
 """Text for Block Kit: text objects, mrkdwn escaping, inline code, mentions and truncation."""
 
+import re
 from typing import Any, Final
 
 ELLIPSIS: Final = "…"
@@ -41,6 +42,14 @@ def truncate(text: str, limit: int) -> str:
     if ampersand != -1 and ";" not in cut[ampersand:]:
         cut = cut[:ampersand]
     return cut + ELLIPSIS
+
+
+def plain_quotes(text: str) -> str:
+    """`x` → “x”: for plain-text surfaces (modal field errors), where backticks show as is."""
+    return _INLINE_CODE.sub(r"“\1”", text)
+
+
+_INLINE_CODE: Final = re.compile(r"`([^`\n]*)`")
 
 
 def code(text: str, *, limit: int | None = None) -> str:

@@ -13,7 +13,7 @@ from slack_sdk.models.views import View
 from blocks import ids
 from blocks.messages import STATUSES, deployment_message, help_message, notice, thread_reply
 from blocks.modal import deploy_modal
-from blocks.text import code, escape, mention, truncate
+from blocks.text import code, escape, mention, plain_quotes, truncate
 
 MACHINE = "24d71100-7532-11ef-bd52-3a629d609f79"
 PRICE = "3b2772f0-7533-11ef-930e-3a629d609f79"
@@ -728,3 +728,9 @@ def test_deployment_message_shows_only_the_buttons_asked_for() -> None:
         ids.REFRESH_DEPLOYMENT,
         ids.STOP_DEPLOYMENT,
     ]
+
+
+def test_plain_quotes_turn_code_marks_into_quotes() -> None:
+    """Field errors are plain text in Slack, so inline code marks become typographic quotes."""
+    assert plain_quotes("Line 3 (`FOO`) has no `=`.") == "Line 3 (“FOO”) has no “=”."
+    assert plain_quotes("no marks") == "no marks"

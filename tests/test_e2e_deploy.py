@@ -178,6 +178,8 @@ def test_field_errors_keep_the_modal_open_and_send_nothing(
     assert set(body["errors"]) == {"ports", "environment_variables", "image"}
     assert "70000" in body["errors"]["ports"]
     assert "Line 2" in body["errors"]["environment_variables"]
+    # Slack shows these as plain text: quotes, not code marks that would show as backticks.
+    assert "`" not in "".join(body["errors"].values())
     assert vendor_starts(sandbox, values["external_deployment_id"]) == []
     assert parent_posts(slack, channel_id) == []
 

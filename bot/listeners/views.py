@@ -8,6 +8,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks import ids
+from blocks.text import plain_quotes
 from bot.form import parse_submission
 from bot.listeners import Deps
 from bot.messenger import Messenger
@@ -23,7 +24,9 @@ def register(app: AsyncApp, deps: Deps) -> None:
     ) -> None:
         parsed = parse_submission(view.get("state", {}).get("values", {}))
         if isinstance(parsed, dict):
-            await ack(response_action="errors", errors=parsed)
+            # Slack shows field errors as plain text: quote instead of code marks.
+            errors = {block: plain_quotes(message) for block, message in parsed.items()}
+            await ack(response_action="errors", errors=errors)
             return
         await ack()
         where = ModalContext.load(view.get("private_metadata"))
