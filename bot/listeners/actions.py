@@ -115,13 +115,20 @@ async def refresh(deps: Deps, asked: Asked) -> None:
 
 async def stop(deps: Deps, asked: Asked) -> None:
     """Stop it, if the clicker started it or is an admin; others are told who may."""
+    row = await find_stoppable(deps, asked)
+    if row is not None:
+        await deps.follower.stop(row, by=asked.user_id)
+
+
+async def find_stoppable(deps: Deps, asked: Asked) -> Deployment | None:
+    """The deployment, if the asker may stop it; anyone else is told whom to ask."""
     row = await find(deps, asked)
     if row is None:
-        return
+        return None
     if not await may_stop(deps, asked.client, row, asked.user_id):
         await asked.messenger.tell_user(messages.notice(text=refusal(row)))
-        return
-    await deps.follower.stop(row, by=asked.user_id)
+        return None
+    return row
 
 
 async def may_stop(deps: Deps, client: AsyncWebClient, row: Deployment, user_id: str) -> bool:

@@ -20,7 +20,7 @@ from bot.form import (
     parse_command_text,
 )
 from bot.listeners import Deps, SubcommandCall
-from bot.listeners.actions import Asked, find, may_stop, refusal
+from bot.listeners.actions import Asked, find, find_stoppable
 from bot.listeners.modal import open_deploy_modal
 
 log = logging.getLogger(__name__)
@@ -142,11 +142,8 @@ async def status(deps: Deps, asked: Asked) -> None:
 
 async def confirm_stop(deps: Deps, asked: Asked) -> None:
     """Show the deployment with a Stop button and its confirm dialog, to those who may stop it."""
-    row = await find(deps, asked)
+    row = await find_stoppable(deps, asked)
     if row is None:
-        return
-    if not await may_stop(deps, asked.client, row, asked.user_id):
-        await asked.messenger.tell_user(messages.notice(text=refusal(row)))
         return
     await asked.messenger.tell_user(
         cards.card(
