@@ -1,11 +1,11 @@
 """The deploy modal: one input per vendor field (design §3), each saying the format it accepts."""
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
 from blocks import ids
-from blocks.text import mrkdwn, plain_text
+from blocks.text import code, mention, mrkdwn, plain_text
 
 # Slack's ceiling for a plain_text_input; also the length of a field Slack lets users type.
 MAX_INPUT_LENGTH: Final = 3000
@@ -57,7 +57,8 @@ _INPUTS: Final[Mapping[str, _Input]] = {
         label="Environment variables",
         placeholder="DB_HOST=db.internal\nexport MODE=prod",
         hint=".env syntax: one KEY=VALUE per line; quotes, export and # comments work. "
-        "Values of names containing PASSWORD, SECRET, TOKEN or KEY are masked in messages.",
+        "Secret values (names with PASS, TOKEN, KEY, SECRET, DSN, AUTH…, URL passwords) are "
+        "masked in messages.",
         multiline=True,
     ),
     ids.SSH_PUB_KEYS: _Input(
@@ -118,8 +119,14 @@ def deploy_modal(
     external_deployment_id: str,
     private_metadata: str,
     prefill: Mapping[str, str] | None = None,
+    masked: Sequence[str] = (),
+    script_withheld_from: str | None = None,
 ) -> dict[str, Any]:
-    """The deploy form as a modal, prefilled by block id except the external id and password."""
+    """The deploy form as a modal, prefilled by block id except the external id and password.
+
+    `masked` names the variables whose stored values held a secret, and `script_withheld_from`
+    whose startup script was left out: a note at the top says what to type again, and why.
+    """
     values = {
         block_id: value
         for block_id, value in (prefill or {}).items()
@@ -136,6 +143,13 @@ def deploy_modal(
     # Slack allows one focused element: the first one left for the user to fill.
     focused = next((block_id for block_id in ids.INPUT_BLOCKS if block_id not in initial), None)
     blocks: list[dict[str, Any]] = []
+    note = _withheld_note(
+        masked=masked,
+        script_withheld_from=script_withheld_from,
+        password=ids.DOCKER_LOGIN in initial,
+    )
+    if note:
+        blocks.append({"type": "context", "elements": [mrkdwn(note)]})
     for block_id in ids.INPUT_BLOCKS:
         if heading := _HEADINGS.get(block_id):
             blocks += [{"type": "divider"}, {"type": "section", "text": mrkdwn(heading)}]
@@ -151,6 +165,31 @@ def deploy_modal(
         "private_metadata": private_metadata,
         "blocks": blocks,
     }
+
+
+def _withheld_note(
+    *, masked: Sequence[str], script_withheld_from: str | None, password: bool
+) -> str | None:
+    """What the prefilled form leaves empty on purpose, and why; None when nothing is."""
+    parts = []
+    if script_withheld_from:
+        parts.append(
+            f"the startup script: only {mention(script_withheld_from)}, who started this "
+            "deployment, gets it back, as scripts often hold tokens"
+        )
+    if masked:
+        names = ", ".join(code(name) for name in masked[:_MAX_NAMES_SHOWN])
+        more = len(masked) - _MAX_NAMES_SHOWN
+        names += f" and {more} more" if more > 0 else ""
+        parts.append(f"the secret values of {names}: deploybot never keeps them")
+    if password:
+        parts.append("the registry password, which is sent once and never kept")
+    if not parts:
+        return None
+    return "🔒 Left empty: " + "; ".join(parts) + ". Type them again if this deployment needs them."
+
+
+_MAX_NAMES_SHOWN: Final = 10
 
 
 def _initial_value(block_id: str, value: str | None) -> str | None:

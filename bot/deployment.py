@@ -12,7 +12,27 @@ MASK = "••••"
 MAX_PORTS = 100
 DOCKER_HUB_SERVER = "https://index.docker.io/v1/"
 _USER_MAPS = frozenset({"environment_variables", "metadata"})
-_SECRET_NAME = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|KEY|CREDENTIAL", re.IGNORECASE)
+# Parts of a name that say its value is a secret: DB_PASSWORD, PGPASS, MYSQL_PWD, SENTRY_DSN,
+# BASIC_AUTH, SSH_PRIVATE_KEY, TLS_CERT, SESSION_SECRET, COOKIE_SALT, GITHUB_TOKEN, API_KEY…
+SECRET_NAME_PARTS = (
+    "PASS",
+    "PWD",
+    "SECRET",
+    "TOKEN",
+    "KEY",
+    "CREDENTIAL",
+    "DSN",
+    "AUTH",
+    "PRIVATE",
+    "CERT",
+    "SESSION",
+    "COOKIE",
+)
+_SECRET_NAME = re.compile("|".join(SECRET_NAME_PARTS), re.IGNORECASE)
+# The password of a URL with credentials, `scheme://user:password@host`, whatever the name.
+_URL_PASSWORD = re.compile(
+    r"(?P<before>[A-Za-z][A-Za-z0-9+.-]*://[^\s/?#@:]*:)(?P<password>[^\s/?#@]+)@"
+)
 
 
 class PortProtocol(StrEnum):
@@ -100,13 +120,37 @@ class StartDeploymentRequest(_Model):
 
 
 def is_secret_name(name: str) -> bool:
-    """True for names like `DB_PASSWORD`, `API_KEY`, `GITHUB_TOKEN` whose values are secrets."""
+    """True for names like `DB_PASSWORD`, `API_KEY`, `SENTRY_DSN` whose values are secrets."""
     return _SECRET_NAME.search(name) is not None
 
 
+def mask_value(name: str, value: str) -> str:
+    """The value as deploybot may store, log, show or prefill it: `••••` for a secret name,
+    else with the password of every URL in it masked (`postgres://app:••••@db/app`)."""
+    if is_secret_name(name):
+        return MASK
+    return _URL_PASSWORD.sub(lambda match: f"{match['before']}{MASK}@", value)
+
+
 def mask_secret_values(values: dict[str, str]) -> dict[str, str]:
-    """Mask the values whose names say they are secrets."""
-    return {name: MASK if is_secret_name(name) else value for name, value in values.items()}
+    """Every value as `mask_value` shows it."""
+    return {name: mask_value(name, value) for name, value in values.items()}
+
+
+def secret_values(values: dict[str, str]) -> list[str]:
+    """What `mask_secret_values` hides: whole values of secret names and URL passwords."""
+    found: list[str] = []
+    for name, value in values.items():
+        if is_secret_name(name):
+            found.append(value)
+        else:
+            found.extend(match["password"] for match in _URL_PASSWORD.finditer(value))
+    return found
+
+
+def is_masked(value: str) -> bool:
+    """True when a stored value had a secret masked out of it: it cannot be sent again."""
+    return MASK in value
 
 
 def _without_empty(value: dict[str, Any]) -> dict[str, Any]:

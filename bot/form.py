@@ -18,13 +18,13 @@ from pydantic import SecretStr, ValidationError
 from blocks import ids
 from bot.deployment import (
     DOCKER_HUB_SERVER,
-    MASK,
     MAX_PORTS,
     ContainerConfig,
     DockerAuth,
     PortMapping,
     PortProtocol,
     StartDeploymentRequest,
+    is_masked,
 )
 
 T = TypeVar("T")
@@ -243,43 +243,67 @@ def format_ports(ports: Sequence[PortMapping]) -> list[str]:
     return [f"{port.host_port}/{port.protocol.name.lower()}" for port in ports]
 
 
-def prefill_from(request: Mapping[str, Any]) -> dict[str, str]:
+@dataclass(frozen=True)
+class Prefill:
+    """The deploy modal's text by block id, and what a stored request could not give back.
+
+    `masked` names the environment variables and metadata whose values held a secret: deploybot
+    stores those masked, so nobody gets them back. `script_withheld_from` is whoever started the
+    deployment when their startup script was left out for someone else (scripts hold tokens).
+    """
+
+    fields: dict[str, str] = field(default_factory=dict)
+    masked: tuple[str, ...] = ()
+    script_withheld_from: str | None = None
+
+
+def prefill_from(request: Mapping[str, Any], *, requester: str, viewer: str) -> Prefill:
     """The modal's text for a stored (redacted) request: "same again" and Redeploy.
 
-    Secrets are not prefilled: the registry password never is, and env/metadata entries
-    stored masked are left out, so the user types them again. The external ID never is: each
-    modal gets a fresh idempotency key.
+    Secrets are not prefilled: the registry password never is, env/metadata values stored
+    masked are left out, so the user types them again, and the startup script only for the
+    requester. The external ID never is: each modal gets a fresh idempotency key.
     """
     config = request.get("container_config") or {}
     auth = config.get("docker_auth") or {}
     ports = [PortMapping.model_validate(port) for port in config.get("ports") or []]
+    own = requester == viewer
+    environment, masked_environment = _dotenv_text(config.get("environment_variables") or {})
+    metadata, masked_metadata = _dotenv_text(request.get("metadata") or {})
+    script = config.get("startup_script")
     texts = {
         ids.MACHINE_ID: request.get("machine_id"),
         ids.MACHINE_PRICE_ID: request.get("machine_price_id"),
         ids.IMAGE: config.get("image"),
         ids.PORTS: ", ".join(format_ports(ports)),
-        ids.ENVIRONMENT_VARIABLES: _dotenv_text(config.get("environment_variables") or {}),
+        ids.ENVIRONMENT_VARIABLES: environment,
         ids.SSH_PUB_KEYS: "\n".join(request.get("ssh_pub_keys") or []),
-        ids.STARTUP_SCRIPT: config.get("startup_script"),
+        ids.STARTUP_SCRIPT: script if own else None,
         ids.DOCKER_SERVER: auth.get("server") if auth.get("server") != DOCKER_HUB_SERVER else "",
         ids.DOCKER_LOGIN: auth.get("login"),
-        ids.METADATA: _dotenv_text(request.get("metadata") or {}),
+        ids.METADATA: metadata,
     }
-    return {block: str(text) for block, text in texts.items() if text}
+    return Prefill(
+        fields={block: str(text) for block, text in texts.items() if text},
+        masked=(*masked_environment, *masked_metadata),
+        script_withheld_from=requester if script and not own else None,
+    )
 
 
-def _dotenv_text(values: Mapping[str, str]) -> str:
-    """`KEY=value` lines that the form's .env parser reads back to the same values."""
+def _dotenv_text(values: Mapping[str, str]) -> tuple[str, list[str]]:
+    """`KEY=value` lines that the form's .env parser reads back to the same values, and the
+    names left out because their stored value had a secret masked out of it."""
     lines = []
+    masked = []
     for name, value in values.items():
-        if value == MASK:
-            continue
-        if _BARE_VALUE.fullmatch(value):
+        if is_masked(value):
+            masked.append(name)
+        elif _BARE_VALUE.fullmatch(value):
             lines.append(f"{name}={value}")
         else:
             escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
             lines.append(f'{name}="{escaped}"')
-    return "\n".join(lines)
+    return "\n".join(lines), masked
 
 
 class _Errors:

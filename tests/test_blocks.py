@@ -251,7 +251,8 @@ def test_modal_environment_variables_input() -> None:
         "label": plain("Environment variables"),
         "hint": plain(
             ".env syntax: one KEY=VALUE per line; quotes, export and # comments work. "
-            "Values of names containing PASSWORD, SECRET, TOKEN or KEY are masked in messages."
+            "Secret values (names with PASS, TOKEN, KEY, SECRET, DSN, AUTH…, URL passwords) are "
+            "masked in messages."
         ),
         "element": {
             "type": "plain_text_input",
@@ -734,3 +735,37 @@ def test_plain_quotes_turn_code_marks_into_quotes() -> None:
     """Field errors are plain text in Slack, so inline code marks become typographic quotes."""
     assert plain_quotes("Line 3 (`FOO`) has no `=`.") == "Line 3 (“FOO”) has no “=”."
     assert plain_quotes("no marks") == "no marks"
+
+
+def test_the_modal_says_what_a_prefill_left_empty_and_why() -> None:
+    """A prefilled modal that leaves someone's startup script, masked values and the registry
+    password empty says so at the top, naming whose script it was and each variable."""
+    view = modal(
+        prefill={ids.IMAGE: "nginx:latest", ids.DOCKER_LOGIN: "bot"},
+        masked=("DB_PASSWORD", "DATABASE_URL"),
+        script_withheld_from="UALICE",
+    )
+    assert_valid_view(view)
+    note = view["blocks"][0]
+    assert note["type"] == "context"
+    text = note["elements"][0]["text"]
+    assert "the startup script: only <@UALICE>, who started this deployment" in text
+    assert "`DB_PASSWORD`, `DATABASE_URL`: deploybot never keeps them" in text
+    assert "the registry password" in text
+    assert ids.STARTUP_SCRIPT in inputs(view)
+    assert "initial_value" not in inputs(view)[ids.STARTUP_SCRIPT]["element"]
+
+
+def test_an_empty_or_own_prefill_has_no_note() -> None:
+    """A modal that leaves nothing out on purpose has no note: inputs start at once."""
+    view = modal(prefill={ids.IMAGE: "nginx:latest", ids.STARTUP_SCRIPT: "echo hi"})
+    assert all(block["type"] != "context" for block in view["blocks"])
+
+
+def test_masked_names_in_the_note_are_escaped_and_bounded() -> None:
+    """Variable names are shown as code, at most ten of them, the rest counted."""
+    names = tuple(f"SECRET_{number}" for number in range(14))
+    view = modal(masked=names)
+    text = view["blocks"][0]["elements"][0]["text"]
+    assert "`SECRET_9` and 4 more" in text
+    assert "SECRET_10" not in text

@@ -15,7 +15,7 @@ import pytest
 from bot.modal_context import ModalContext
 from bot.sandbox import SandboxVendor
 from tests.bot_process import API_KEY, BOT_TOKEN, ROOT, BotProcess
-from tests.databases import Databases
+from tests.databases import Databases, everything_stored, query
 from tests.e2e_support import (
     DB_PASSWORD,
     REGISTRY_PASSWORD,
@@ -459,6 +459,51 @@ def test_secrets_never_reach_slack_or_the_logs(bot: BotProcess, slack: FakeSlack
     for secret in (REGISTRY_PASSWORD, DB_PASSWORD, API_KEY, BOT_TOKEN, SIGNING_SECRET):
         assert secret not in received
         assert secret not in bot.logs
+
+
+def test_credentials_outside_the_old_secret_names_are_masked_but_sent_as_typed(
+    bot: BotProcess, slack: FakeSlack, sandbox: SandboxVendor
+) -> None:
+    """`DB_PASS`, `SENTRY_DSN` and the password of a URL with credentials, whatever its name,
+    reach Hiveon as typed but are masked in the database, in Slack and in the logs."""
+    channel_id = channel()
+    values = form(
+        environment_variables=(
+            "DB_PASS=pass-do-not-leak\n"
+            "SENTRY_DSN=https://dsn-do-not-leak@sentry.example/1\n"
+            "DATABASE_URL=postgres://app:url-pw-do-not-leak@db/app\n"
+            "MODE=prod"
+        ),
+        metadata="SOURCE=https://ci:meta-pw-do-not-leak@ci.example/job",
+    )
+    submit(bot, slack, values, channel_id)
+    [reply] = thread_replies(slack, channel_id)
+    assert reply.params["text"].startswith("✅ Deployment started")
+    [sent] = vendor_starts(sandbox, values["external_deployment_id"])
+    assert sent["container_config"]["environment_variables"] == {
+        "DB_PASS": "pass-do-not-leak",
+        "SENTRY_DSN": "https://dsn-do-not-leak@sentry.example/1",
+        "DATABASE_URL": "postgres://app:url-pw-do-not-leak@db/app",
+        "MODE": "prod",
+    }
+    assert sent["metadata"] == {"SOURCE": "https://ci:meta-pw-do-not-leak@ci.example/job"}
+    [(stored,)] = query(
+        bot.database_url,
+        "SELECT request FROM deployments WHERE external_deployment_id = :id",
+        id=values["external_deployment_id"],
+    )
+    request = json.loads(stored) if isinstance(stored, str) else stored
+    assert request["container_config"]["environment_variables"] == {
+        "DB_PASS": "••••",
+        "SENTRY_DSN": "••••",
+        "DATABASE_URL": "postgres://app:••••@db/app",
+        "MODE": "prod",
+    }
+    assert request["metadata"] == {"SOURCE": "https://ci:••••@ci.example/job"}
+    for leaked in ("pass-do-not-leak", "dsn-do-not-leak", "url-pw-do-not-leak", "meta-pw-do-not"):
+        assert leaked not in everything_slack_received(slack)
+        assert leaked not in bot.logs
+        assert leaked.encode() not in everything_stored(bot.database_url)
 
 
 # --- workspaces without a key; no Slack app ----------------------------------------------------

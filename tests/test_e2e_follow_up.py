@@ -736,6 +736,53 @@ def test_redeploy_opens_the_modal_prefilled_with_a_new_external_id_and_no_secret
     assert ModalContext.load(view["private_metadata"]).channel_id == deployed.channel_id
 
 
+def test_redeploy_by_someone_else_leaves_the_startup_script_and_secrets_empty_and_says_why(
+    bot: BotProcess, slack: FakeSlack, sandbox: SandboxVendor
+) -> None:
+    """Redeploy pressed by anyone but the requester opens the form without the requester's
+    startup script (scripts hold tokens) or any masked value, and a note at the top names
+    whose script it was and which values to type again; the requester gets the script back."""
+    deployed = deploy(
+        bot,
+        slack,
+        sandbox,
+        startup_script="export GH_TOKEN=ghp-script-token-do-not-leak; ./run.sh",
+        environment_variables="DATABASE_URL=postgres://app:url-pw-do-not-leak@db/app\nMODE=prod",
+    )
+    views = {}
+    for user in (STRANGER, REQUESTER):
+        trigger = f"{uuid.uuid4().hex}.redeploy.{user}"
+        bot.post(
+            block_action(
+                action_id="redeploy",
+                value=deployed.external_id,
+                channel_id=deployed.channel_id,
+                message_ts=deployed.parent_ts,
+                user_id=user,
+                response_url=slack.response_url(f"{deployed.channel_id}.redeploy.{user}"),
+                trigger_id=trigger,
+            )
+        )
+        views[user] = opened_modal(slack, trigger)
+    stranger, requester = views[STRANGER], views[REQUESTER]
+    assert initial_values(stranger)["startup_script"] is None
+    assert initial_values(stranger)["environment_variables"] == "MODE=prod"
+    note = stranger["blocks"][0]
+    assert note["type"] == "context"
+    assert note["elements"][0]["text"] == (
+        "🔒 Left empty: the startup script: only <@U111>, who started this deployment, gets it "
+        "back, as scripts often hold tokens; the secret values of `DATABASE_URL`, "
+        "`additional_key`: deploybot never keeps them; the registry password, which is sent "
+        "once and never kept. Type them again if this deployment needs them."
+    )
+    assert "ghp-script-token-do-not-leak" not in json.dumps(stranger)
+    assert initial_values(requester)["startup_script"] == (
+        "export GH_TOKEN=ghp-script-token-do-not-leak; ./run.sh"
+    )
+    assert "startup script" not in requester["blocks"][0]["elements"][0]["text"]
+    assert "url-pw-do-not-leak" not in json.dumps([stranger, requester])
+
+
 def test_refresh_fetches_the_status_now_and_says_who_asked(
     bot: BotProcess, followed: Followed, slack: FakeSlack, sandbox: SandboxVendor
 ) -> None:

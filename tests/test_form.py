@@ -972,7 +972,10 @@ def test_prefill_from_a_stored_request_round_trips_without_secrets() -> None:
         docker_password="pw",
         metadata="team=infra",
     )
-    prefill = prefill_from(original.redacted())
+    prefilled = prefill_from(original.redacted(), requester="U1", viewer="U1")
+    prefill = prefilled.fields
+    assert prefilled.masked == ("DB_PASSWORD",)
+    assert prefilled.script_withheld_from is None
     assert ids.DOCKER_PASSWORD not in prefill
     assert ids.EXTERNAL_DEPLOYMENT_ID not in prefill
     assert "DB_PASSWORD" not in prefill[ids.ENVIRONMENT_VARIABLES]
@@ -986,3 +989,87 @@ def test_prefill_from_a_stored_request_round_trips_without_secrets() -> None:
     assert again.metadata == original.metadata
     assert again.container_config.docker_auth == original.container_config.docker_auth
     assert again.container_config.startup_script == "echo hi"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "DB_PASSWORD",
+        "PGPASS",
+        "DB_PASS",
+        "MYSQL_PWD",
+        "SENTRY_DSN",
+        "BASIC_AUTH",
+        "AUTHORIZATION",
+        "SSH_PRIVATE_KEY_PATH",
+        "TLS_CERT",
+        "SESSION_SALT",
+        "COOKIE_SIGNING",
+        "github_token",
+        "Api_Key",
+        "AWS_SECRET_ACCESS",
+        "GOOGLE_CREDENTIALS",
+    ],
+)
+def test_values_of_secret_names_are_masked_when_stored(name: str) -> None:
+    """Names holding PASS, PWD, DSN, AUTH, PRIVATE, CERT, SESSION, COOKIE (as well as PASSWORD,
+    SECRET, TOKEN, KEY, CREDENTIAL), in any case, are masked in what deploybot stores; Hiveon
+    still receives the value as typed."""
+    request = accepted(environment_variables=f"{name}=hunter2-value", metadata=f"{name}=meta")
+    stored = request.redacted()
+    assert stored["container_config"]["environment_variables"] == {name: "••••"}
+    assert stored["metadata"] == {name: "••••"}
+    sent = request.to_payload()
+    assert sent["container_config"]["environment_variables"] == {name: "hunter2-value"}
+    assert sent["metadata"] == {name: "meta"}
+
+
+@pytest.mark.parametrize(
+    ("value", "stored"),
+    [
+        ("postgres://app:pw@db/app", "postgres://app:••••@db/app"),
+        (
+            "postgresql+psycopg://app:p%40ss:w0rd@db:5432/app?ssl=1",
+            "postgresql+psycopg://app:••••@db:5432/app?ssl=1",
+        ),
+        ("redis://:only-password@cache:6379/0", "redis://:••••@cache:6379/0"),
+        (
+            "primary=mysql://u:one@a,replica=mysql://v:two@b",
+            "primary=mysql://u:••••@a,replica=mysql://v:••••@b",
+        ),
+        ("https://example.com/path?user=a:b@c", "https://example.com/path?user=a:b@c"),
+        ("https://user@example.com/", "https://user@example.com/"),
+        ("plain text: no url", "plain text: no url"),
+    ],
+)
+def test_the_password_of_a_url_with_credentials_is_masked_in_any_value(
+    value: str, stored: str
+) -> None:
+    """A URL with credentials has its password masked in any env or metadata value, whatever the
+    name; URLs without a password and other text are kept as typed."""
+    request = accepted(environment_variables=f'UPSTREAM="{value}"', metadata=f'SOURCE="{value}"')
+    assert request.redacted()["container_config"]["environment_variables"] == {"UPSTREAM": stored}
+    assert request.redacted()["metadata"] == {"SOURCE": stored}
+    assert request.to_payload()["container_config"]["environment_variables"] == {"UPSTREAM": value}
+
+
+def test_values_with_a_masked_url_password_are_not_prefilled() -> None:
+    """A value stored with its URL password masked is left out of the prefill (it would send
+    `••••` to Hiveon) and named as one to type again; the rest of the variables are kept."""
+    request = accepted(environment_variables="DATABASE_URL=postgres://app:pw@db/app\nMODE=prod")
+    prefilled = prefill_from(request.redacted(), requester="U1", viewer="U1")
+    assert prefilled.fields[ids.ENVIRONMENT_VARIABLES] == "MODE=prod"
+    assert prefilled.masked == ("DATABASE_URL",)
+
+
+def test_someone_elses_startup_script_is_not_prefilled() -> None:
+    """Redeploying someone else's deployment leaves their startup script empty and says whose it
+    was; the requester gets it back."""
+    request = accepted(startup_script="export TOKEN=abc; ./run.sh", environment_variables="A=1")
+    theirs = prefill_from(request.redacted(), requester="UALICE", viewer="UBOB")
+    assert ids.STARTUP_SCRIPT not in theirs.fields
+    assert theirs.script_withheld_from == "UALICE"
+    assert theirs.fields[ids.ENVIRONMENT_VARIABLES] == "A=1"
+    own = prefill_from(request.redacted(), requester="UALICE", viewer="UALICE")
+    assert own.fields[ids.STARTUP_SCRIPT] == "export TOKEN=abc; ./run.sh"
+    assert own.script_withheld_from is None

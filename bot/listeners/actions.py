@@ -12,7 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from blocks import ids, messages
 from blocks.text import code, escape
 from bot.admins import is_admin
-from bot.form import prefill_from
+from bot.form import Prefill, prefill_from
 from bot.listeners import Deps
 from bot.listeners.modal import open_deploy_modal
 from bot.messenger import Messenger
@@ -159,7 +159,8 @@ async def open_redeploy_modal(deps: Deps, asked: Asked) -> None:
         trigger_id=asked.trigger_id,
         channel_id=row.channel_id,
         response_url=asked.response_url,
-        prefill=prefill_from(row.request),
+        # Someone else's startup script is not shown: scripts hold tokens.
+        prefill=prefill_from(row.request, requester=row.user_id, viewer=asked.user_id),
     )
 
 
@@ -174,5 +175,5 @@ async def open_new_deployment_modal(deps: Deps, asked: Asked) -> None:
         trigger_id=asked.trigger_id,
         channel_id=None,
         response_url=None,
-        prefill={},
+        prefill=Prefill(),
     )

@@ -14,6 +14,7 @@ from blocks.text import code, escape
 from bot import cards
 from bot.form import (
     OpenModal,
+    Prefill,
     ShowHelp,
     Subcommand,
     Unusable,
@@ -63,7 +64,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
                     trigger_id=command["trigger_id"],
                     channel_id=command.get("channel_id"),
                     response_url=command.get("response_url"),
-                    prefill=parsed.prefill,
+                    prefill=Prefill(fields=parsed.prefill),
                 ),
                 name=f"open-modal-{command['trigger_id']}",
             )

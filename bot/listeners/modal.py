@@ -9,7 +9,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks import ids, messages
 from blocks.modal import deploy_modal
-from bot.form import prefill_from
+from bot.form import Prefill, prefill_from
 from bot.listeners import Deps
 from bot.messenger import SLACK_FAILURES, Messenger
 from bot.modal_context import ModalContext
@@ -27,7 +27,7 @@ async def open_deploy_modal(  # noqa: PLR0913 — everything the modal needs fro
     trigger_id: str,
     channel_id: str | None,
     response_url: str | None,
-    prefill: dict[str, str],
+    prefill: Prefill,
 ) -> None:
     """Open the deploy modal, or tell the user why it cannot be used.
 
@@ -49,14 +49,17 @@ async def open_deploy_modal(  # noqa: PLR0913 — everything the modal needs fro
     if not await deps.service.has_api_key(enterprise_id, team_id):
         await messenger.tell_user(messages.notice(text=deps.service.no_api_key_text))
         return
-    if not prefill:
+    if not prefill.fields:
         last = await deps.store.last_started(team_id=team_id, user_id=user_id)
-        prefill = prefill_from(last.request) if last is not None else {}
+        if last is not None:
+            prefill = prefill_from(last.request, requester=last.user_id, viewer=user_id)
     view = deploy_modal(
         # A fresh idempotency key per modal, unless the user named their own in the command.
-        external_deployment_id=prefill.get(ids.EXTERNAL_DEPLOYMENT_ID) or str(uuid.uuid4()),
+        external_deployment_id=prefill.fields.get(ids.EXTERNAL_DEPLOYMENT_ID) or str(uuid.uuid4()),
         private_metadata=ModalContext(channel_id=channel_id, response_url=response_url).dump(),
-        prefill=prefill,
+        prefill=prefill.fields,
+        masked=prefill.masked,
+        script_withheld_from=prefill.script_withheld_from,
     )
     try:
         await client.views_open(trigger_id=trigger_id, view=view)
