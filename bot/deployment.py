@@ -9,6 +9,11 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 MASK = "••••"
+# What an ID must look like to be stored, looked up and shown: an external ID a user types, and
+# a deployment ID or status Hiveon answers. Nothing in it can be Slack markup or a URL path.
+PLAIN_ID_CHARACTERS = "A-Za-z0-9._:-"
+MAX_PLAIN_ID = 128
+_PLAIN_ID = re.compile(f"[{PLAIN_ID_CHARACTERS}]{{1,{MAX_PLAIN_ID}}}")
 MAX_PORTS = 100
 DOCKER_HUB_SERVER = "https://index.docker.io/v1/"
 _USER_MAPS = frozenset({"environment_variables", "metadata"})
@@ -117,6 +122,11 @@ class StartDeploymentRequest(_Model):
             },
             "metadata": self.metadata if reveal else mask_secret_values(self.metadata),
         }
+
+
+def is_plain_id(value: str) -> bool:
+    """True for 1–128 letters, digits and `.`, `_`, `:`, `-`: safe as data, text and a path."""
+    return _PLAIN_ID.fullmatch(value) is not None
 
 
 def is_secret_name(name: str) -> bool:

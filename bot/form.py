@@ -18,6 +18,7 @@ from pydantic import SecretStr, ValidationError
 from blocks import ids
 from bot.deployment import (
     DOCKER_HUB_SERVER,
+    MAX_PLAIN_ID,
     MAX_PORTS,
     ContainerConfig,
     DockerAuth,
@@ -25,6 +26,7 @@ from bot.deployment import (
     PortProtocol,
     StartDeploymentRequest,
     is_masked,
+    is_plain_id,
 )
 
 T = TypeVar("T")
@@ -32,8 +34,13 @@ T = TypeVar("T")
 FieldErrors = dict[str, str]
 """Block id -> the message Slack shows under that modal field."""
 
+EXTERNAL_ID_IS_A_DEPLOYMENT_ID: Final = (
+    "This is the Hiveon ID of a deployment in this workspace, so it cannot name a new one: "
+    "keep the prefilled ID or enter a new one."
+)
+
 MAX_STARTUP_SCRIPT: Final = 3000
-MAX_EXTERNAL_ID: Final = 255
+MAX_EXTERNAL_ID: Final = MAX_PLAIN_ID
 MAX_IMAGE_NAME: Final = 255
 SUBCOMMANDS: Final = ("status", "stop", "history", "api-key", "settings")
 SSH_KEY_TYPES: Final = (
@@ -391,6 +398,10 @@ def _external_id(text: str) -> _Parsed[str]:
         return value, [
             f"The deployment ID is {len(value)} characters long: use at most {MAX_EXTERNAL_ID}."
         ]
+    if not is_plain_id(value):
+        odd = next(char for char in value if not is_plain_id(char))
+        allowed = "use only letters, digits, `.`, `_`, `:` and `-`, or keep the prefilled one."
+        return value, [f"The deployment ID has `{odd}` in it: {allowed}"]
     if value in {".", ".."}:
         # No URL path can address these, so the deployment could never be looked up again.
         return value, ["The deployment ID cannot be `.` or `..`: keep the prefilled one."]

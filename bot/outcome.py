@@ -160,6 +160,23 @@ def unknown(
     )
 
 
+def taken(
+    *, deployment_id: str, status: int | None, external_id: str, command: str = "/deploy"
+) -> Outcome:
+    """Hiveon answered with a deployment ID another submission of the workspace already has."""
+    return Outcome(
+        Result.UNKNOWN,
+        f"The outcome is unknown: Hiveon answered with deployment {code(deployment_id)}, which "
+        "another submission in this workspace already started, so deploybot did not take it as "
+        "this one's.",
+        f"Look up {code(external_id)} in Hiveon before deploying again; if it is not there, run "
+        f"`{command}` again.",
+        external_id,
+        http_status=status,
+        error=f"deployment ID {deployment_id} already held by another submission",
+    )
+
+
 def no_api_key(*, external_id: str, command: str = "/deploy") -> Outcome:
     """The workspace has no API key of its own and there is no default: nothing was sent."""
     return Outcome(

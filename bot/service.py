@@ -14,7 +14,7 @@ from bot.deployment import StartDeploymentRequest
 from bot.follow import ApiKeyLookup, ClientLookup, Follower, place_of
 from bot.messenger import Messenger, Place
 from bot.outcome import Outcome, Result
-from bot.store import Deployment, NewSubmission, Store
+from bot.store import Deployment, DeploymentIdTakenError, NewSubmission, Store
 from bot.vendor import (
     HiveonClient,
     HiveonError,
@@ -227,14 +227,38 @@ class DeploymentService:
     ) -> None:
         """Record the outcome (following a started deployment from then on), and report it."""
         started = result.result is Result.STARTED
-        await self._store.record_outcome(
-            row,
-            status=result.result.value,
-            deployment_id=result.deployment_id,
-            http_status=result.http_status,
-            error=result.error,
-            follow=self._follower.follow_window() if started else None,
-        )
+        try:
+            await self._store.record_outcome(
+                row,
+                status=result.result.value,
+                deployment_id=result.deployment_id,
+                http_status=result.http_status,
+                error=result.error,
+                follow=self._follower.follow_window() if started else None,
+            )
+        except DeploymentIdTakenError:
+            # Hiveon answered with a deployment another submission of the workspace started:
+            # it is not this one's, so nobody can stop someone else's deployment through it.
+            log.warning(
+                "deployment %s: Hiveon answered with deployment ID %s, which another submission "
+                "holds; recorded as unknown",
+                card.external_id,
+                result.deployment_id,
+            )
+            result = outcome.taken(
+                deployment_id=result.deployment_id or "",
+                status=result.http_status,
+                external_id=card.external_id,
+                command=self._command,
+            )
+            started = False
+            await self._store.record_outcome(
+                row,
+                status=result.result.value,
+                deployment_id=None,
+                http_status=result.http_status,
+                error=result.error,
+            )
         log.info(
             "deployment %s: %s (HTTP %s)",
             card.external_id,

@@ -34,6 +34,7 @@ from sqlalchemy import (
     JSON,
     DateTime,
     Float,
+    Index,
     Integer,
     Select,
     String,
@@ -64,6 +65,10 @@ LEASE_S = 30.0
 _POSTGRES_SCHEMES = frozenset({"postgres", "postgresql"})
 
 
+class DeploymentIdTakenError(Exception):
+    """Another submission of the workspace already holds the deployment ID being recorded."""
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """An aware UTC datetime on every backend (SQLite stores none and returns naive values)."""
 
@@ -89,7 +94,11 @@ class Deployment(Base):
     """One submission of the deploy modal, from before the vendor call to its outcome."""
 
     __tablename__ = "deployments"
-    __table_args__ = (UniqueConstraint("team_id", "external_deployment_id"),)
+    __table_args__ = (
+        UniqueConstraint("team_id", "external_deployment_id"),
+        # A deployment is one submission's: an external ID can never claim another's.
+        Index("uq_deployments_team_deployment_id", "team_id", "deployment_id", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     team_id: Mapped[str] = mapped_column(String(32))
@@ -269,17 +278,25 @@ class Store:
         follow: tuple[datetime, datetime] | None = None,
     ) -> None:
         """Record how the start attempt ended; `follow` (first poll, until) starts following
-        in the same write, so no crash can leave a started deployment unfollowed."""
+        in the same write, so no crash can leave a started deployment unfollowed.
+
+        DeploymentIdTakenError (nothing written) when another submission of the workspace
+        already holds `deployment_id`: Hiveon's answer cannot be this submission's.
+        """
         following = {} if follow is None else {"next_poll_at": follow[0], "follow_until": follow[1]}
-        await self._update(
-            deployment,
-            status=status,
-            deployment_id=deployment_id,
-            http_status=http_status,
-            error=error,
-            **following,
-            **self._release(deployment),
-        )
+        try:
+            await self._update(
+                deployment,
+                status=status,
+                deployment_id=deployment_id,
+                http_status=http_status,
+                error=error,
+                **following,
+                **self._release(deployment),
+            )
+        except IntegrityError as exc:
+            self._held.add(deployment)  # not released: the outcome is still to be recorded
+            raise DeploymentIdTakenError(deployment_id) from exc
 
     async def get(self, deployment: int) -> Deployment | None:
         """One recorded deployment by its row ID."""
@@ -371,6 +388,14 @@ class Store:
         when any lease in the file is one a dead process left."""
         self._held.clear()
         await self._free_leases(Deployment.lease_owner.is_not(None))
+
+    async def holds_deployment_id(self, *, team_id: str, deployment_id: str) -> bool:
+        """True when a submission of the team recorded this Hiveon deployment ID."""
+        query = select(Deployment.id).where(
+            Deployment.team_id == team_id, Deployment.deployment_id == deployment_id
+        )
+        async with self._engine.connect() as connection:
+            return (await connection.execute(query.limit(1))).first() is not None
 
     async def find_by_any_id(self, *, team_id: str, any_id: str) -> Deployment | None:
         """One of the team's deployments by its Hiveon ID or its external ID."""

@@ -43,9 +43,18 @@ def _slack(backend: str) -> Iterator[FakeSlack]:
 @pytest.fixture(name="vendor", scope="module")
 def _vendor(backend: str) -> Iterator[tuple[SandboxVendor, str]]:
     del backend  # a fresh fake Hiveon for each backend's run
-    sandbox = SandboxVendor(api_keys={API_KEY}, pending_s=60)
+    sandbox = SandboxVendor(api_keys={API_KEY}, pending_s=60, id_factory=deployment_ids)
     with LoopbackServer(sandbox.aiohttp_app, name="fake-hiveon") as server:
         yield sandbox, server.origin
+
+
+TWIN = "twin-"  # external IDs for which the fake Hiveon answers one deployment ID for all
+TWIN_DEPLOYMENT_ID = "dep-given-twice"
+
+
+def deployment_ids(key: str) -> str:
+    """The fake Hiveon's deployment IDs: a UUID per external ID, one shared by every twin."""
+    return TWIN_DEPLOYMENT_ID if key.startswith(TWIN) else str(uuid.uuid5(uuid.NAMESPACE_URL, key))
 
 
 @pytest.fixture(name="bot", scope="module")
@@ -504,6 +513,81 @@ def test_credentials_outside_the_old_secret_names_are_masked_but_sent_as_typed(
         assert leaked not in everything_slack_received(slack)
         assert leaked not in bot.logs
         assert leaked.encode() not in everything_stored(bot.database_url)
+
+
+def test_an_external_id_that_names_a_deployment_of_the_workspace_is_refused_in_the_form(
+    bot: BotProcess, slack: FakeSlack, sandbox: SandboxVendor
+) -> None:
+    """Typing a deployment ID the workspace already has as the external ID (which a look-up
+    would find instead of this submission) is a field error: the form stays open and nothing
+    reaches Hiveon."""
+    channel_id = channel()
+    first = form()
+    submit(bot, slack, first, channel_id)
+    thread_replies(slack, channel_id)
+    [(deployment_id,)] = query(
+        bot.database_url,
+        "SELECT deployment_id FROM deployments WHERE external_deployment_id = :id",
+        id=first["external_deployment_id"],
+    )
+    starts = len(sandbox.requests)
+    response = submit(bot, slack, form(external_deployment_id=deployment_id), channel())
+    assert response.status_code == 200
+    assert response.json() == {
+        "response_action": "errors",
+        "errors": {
+            "external_deployment_id": "This is the Hiveon ID of a deployment in this workspace, "
+            "so it cannot name a new one: keep the prefilled ID or enter a new one."
+        },
+    }
+    assert vendor_starts(sandbox, deployment_id) == []
+    assert all(r.path != VENDOR_START for r in sandbox.requests[starts:])
+
+
+def test_an_external_id_with_markup_is_refused_in_the_form(
+    bot: BotProcess, slack: FakeSlack, sandbox: SandboxVendor
+) -> None:
+    """An external ID outside letters, digits and `._:-` is a field error naming the first
+    character that is not allowed; nothing reaches Hiveon."""
+    response = submit(bot, slack, form(external_deployment_id="<!channel>"), channel())
+    assert response.json() == {
+        "response_action": "errors",
+        "errors": {
+            "external_deployment_id": "The deployment ID has “<” in it: use only letters, "
+            "digits, “.”, “_”, “:” and “-”, or keep the prefilled one."
+        },
+    }
+    assert vendor_starts(sandbox, "<!channel>") == []
+
+
+def test_a_deployment_id_hiveon_answers_for_two_submissions_belongs_to_the_first_only(
+    bot: BotProcess, slack: FakeSlack
+) -> None:
+    """When Hiveon answers a second submission with a deployment ID a first one of the workspace
+    already holds, the second is recorded without it, as unknown, and its thread says so: its
+    buttons can never act on the first one's deployment."""
+    channel_id = channel()
+    first, second = form(external_deployment_id=f"{TWIN}1"), form(external_deployment_id=f"{TWIN}2")
+    submit(bot, slack, first, channel_id)
+    thread_replies(slack, channel_id)
+    submit(bot, slack, second, channel_id)
+    replies = thread_replies(slack, channel_id, count=2)
+    assert replies[1].params["text"] == (
+        f"⚠️ The outcome is unknown: Hiveon answered with deployment `{TWIN_DEPLOYMENT_ID}`, "
+        "which another submission in this workspace already started, so deploybot did not take "
+        "it as this one's."
+    )
+    assert "Stop" not in json.dumps(replies[1].params["blocks"])
+    rows = query(
+        bot.database_url,
+        "SELECT external_deployment_id, deployment_id, status, next_poll_at IS NULL"
+        " FROM deployments WHERE external_deployment_id LIKE 'twin-%' ORDER BY id",
+    )
+    assert rows == [
+        (f"{TWIN}1", TWIN_DEPLOYMENT_ID, "started", False),
+        (f"{TWIN}2", None, "unknown", True),
+    ]
+    assert "another submission holds; recorded as unknown" in bot.logs
 
 
 # --- workspaces without a key; no Slack app ----------------------------------------------------

@@ -266,11 +266,44 @@ def test_ids_are_trimmed() -> None:
     assert request.external_deployment_id == "run-7"
 
 
-def test_the_external_id_is_at_most_255_characters() -> None:
-    """255 characters are accepted as the idempotency key; 256 are not."""
-    assert accepted(**{ids.EXTERNAL_DEPLOYMENT_ID: "x" * 255}).external_deployment_id == "x" * 255
-    assert rejected(**{ids.EXTERNAL_DEPLOYMENT_ID: "x" * 256}) == {
-        ids.EXTERNAL_DEPLOYMENT_ID: "The deployment ID is 256 characters long: use at most 255."
+def test_the_external_id_is_at_most_128_characters() -> None:
+    """128 characters are accepted as the idempotency key; 129 are not."""
+    assert accepted(**{ids.EXTERNAL_DEPLOYMENT_ID: "x" * 128}).external_deployment_id == "x" * 128
+    assert rejected(**{ids.EXTERNAL_DEPLOYMENT_ID: "x" * 129}) == {
+        ids.EXTERNAL_DEPLOYMENT_ID: "The deployment ID is 129 characters long: use at most 128."
+    }
+
+
+@pytest.mark.parametrize("external_id", ["release-2026.12.02", "ci:run_42", "A1", "."])
+def test_external_ids_of_letters_digits_and_dot_underscore_colon_dash_pass_the_charset(
+    external_id: str,
+) -> None:
+    """Letters, digits, `.`, `_`, `:` and `-` make an external ID (`.` alone is refused for
+    another reason: no URL can address it)."""
+    errors = submit(**{ids.EXTERNAL_DEPLOYMENT_ID: external_id})
+    assert not isinstance(errors, dict) or "only letters, digits" not in str(errors)
+
+
+@pytest.mark.parametrize(
+    ("external_id", "odd"),
+    [
+        ("<!channel>", "<"),
+        ("a/b", "/"),
+        ("run#1", "#"),
+        ("id?x=1", "?"),
+        ("naïve", "ï"),
+        ("a%2Fb", "%"),
+        ("x&y", "&"),
+    ],
+)
+def test_external_ids_with_other_characters_are_refused_naming_the_first(
+    external_id: str, odd: str
+) -> None:
+    """Markup, URL syntax and non-ASCII letters are refused in the external ID, naming the first
+    character that is not allowed."""
+    assert rejected(**{ids.EXTERNAL_DEPLOYMENT_ID: external_id}) == {
+        ids.EXTERNAL_DEPLOYMENT_ID: f"The deployment ID has `{odd}` in it: use only letters, "
+        "digits, `.`, `_`, `:` and `-`, or keep the prefilled one."
     }
 
 

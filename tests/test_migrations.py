@@ -17,6 +17,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError
 
 from bot.migrations import alembic_config, head
 from bot.migrations.models import target_metadata
@@ -121,7 +122,7 @@ async def test_the_migrations_build_exactly_the_models(database_url: str) -> Non
     await store.close()
     assert await schema_differences(database_url) == []
     assert tables(database_url) == EVERY_TABLE
-    assert revision(database_url) == head() == "0003"
+    assert revision(database_url) == head() == "0004"
 
 
 async def test_migrating_again_changes_nothing(database_url: str) -> None:
@@ -215,7 +216,7 @@ def test_python_m_bot_migrate_by_three_processes_at_once_upgrades_once(
     assert [process.returncode for process in processes] == [0, 0, 0], outcomes
     upgraded = [err for _, err in outcomes if "database schema upgraded" in err]
     assert len(upgraded) == 1
-    assert "from revision none to 0003" in upgraded[0]
+    assert f"from revision none to {head()}" in upgraded[0]
     assert revision(database_url) == head()
     assert tables(database_url) == EVERY_TABLE
 
@@ -230,3 +231,46 @@ def test_python_m_bot_migrate_explains_an_unreachable_database(tmp_path: Path) -
     assert "Connection refused" in err
     assert "Traceback" not in err
     assert "pg-secret" not in err
+
+
+async def test_a_deployment_id_claimed_twice_in_a_workspace_keeps_only_its_first_claim(
+    database_url: str,
+) -> None:
+    """Upgrading a database where a later submission recorded a deployment ID an earlier one of
+    the same workspace holds (an external ID typed as someone else's deployment ID) clears the
+    later claim, marks it unknown and stops following it; other workspaces keep theirs; from
+    then on a second claim cannot be written."""
+    store = Store.from_url(database_url)
+    async with store.engine.begin() as connection:
+        await connection.run_sync(lambda sync: command.upgrade(alembic_config(sync), "0003"))
+    rows = [("T1", "ext-alice", "dep-A"), ("T1", "dep-A", "dep-A"), ("T2", "ext-other", "dep-A")]
+    for team, external_id, deployment_id in rows:
+        query(
+            database_url,
+            "INSERT INTO deployments (team_id, user_id, channel_id, external_deployment_id,"
+            " deployment_id, status, request, created_at, updated_at, next_poll_at)"
+            " VALUES (:team, 'U1', 'C1', :external_id, :deployment_id, 'started', '{}', :at, :at,"
+            " :at)",
+            team=team,
+            external_id=external_id,
+            deployment_id=deployment_id,
+            at=datetime.now(UTC),
+        )
+    await store.migrate()
+    await store.close()
+    found = query(
+        database_url,
+        "SELECT team_id, external_deployment_id, deployment_id, status, error,"
+        " next_poll_at IS NULL FROM deployments ORDER BY id",
+    )
+    cleared = "deployment ID cleared: an earlier submission of this workspace holds it"
+    assert found == [
+        ("T1", "ext-alice", "dep-A", "started", None, False),
+        ("T1", "dep-A", None, "unknown", cleared, True),
+        ("T2", "ext-other", "dep-A", "started", None, False),
+    ]
+    with pytest.raises(IntegrityError):
+        query(
+            database_url,
+            "UPDATE deployments SET deployment_id = 'dep-A' WHERE external_deployment_id = 'dep-A'",
+        )

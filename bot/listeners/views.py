@@ -9,7 +9,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks import ids
 from blocks.text import plain_quotes
-from bot.form import parse_submission
+from bot.form import EXTERNAL_ID_IS_A_DEPLOYMENT_ID, parse_submission
 from bot.listeners import Deps
 from bot.messenger import Messenger
 from bot.modal_context import ModalContext
@@ -23,6 +23,11 @@ def register(app: AsyncApp, deps: Deps) -> None:
         ack: AsyncAck, view: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
     ) -> None:
         parsed = parse_submission(view.get("state", {}).get("values", {}))
+        if not isinstance(parsed, dict) and await deps.store.holds_deployment_id(
+            team_id=context.team_id or "", deployment_id=parsed.external_deployment_id or ""
+        ):
+            # Looked up by it, a deployment ID would find that deployment, not this submission.
+            parsed = {ids.EXTERNAL_DEPLOYMENT_ID: EXTERNAL_ID_IS_A_DEPLOYMENT_ID}
         if isinstance(parsed, dict):
             # Slack shows field errors as plain text: quote instead of code marks.
             errors = {block: plain_quotes(message) for block, message in parsed.items()}
