@@ -347,6 +347,15 @@ def not_admin(*, action: str) -> Message:
     )
 
 
+# What anyone in a workspace deploybot does not serve reads (no installation, a workspace the
+# operator does not allow, a request that names no workspace). Bolt sends it as plain text.
+NOT_SERVED: Final = (
+    "⚠️ deploybot is not available in this workspace: it is not installed here, or whoever runs "
+    "deploybot does not allow this workspace. A workspace admin can install it again; if that "
+    "is refused, ask whoever runs deploybot."
+)
+
+
 def change_notice(line: str) -> Message:
     """What an admin reads after a change, ephemerally: the change as recorded."""
     return notice(text=f"📝 Recorded: {line}")

@@ -20,8 +20,9 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.exc import SQLAlchemyError
 
+from blocks import admin as admin_blocks
 from bot.access import DeployGate
-from bot.config import Settings
+from bot.config import EVERY_WORKSPACE, Settings
 from bot.follow import Follower, FollowTiming
 from bot.listeners import Deps, actions, commands, events, views
 from bot.listeners import admin as admin_listeners
@@ -171,10 +172,16 @@ def build_bot(settings: Settings, *, vendor: HiveonClient | None = None) -> Bot:
 
     tasks = BackgroundTasks()
     oauth = configure_oauth(settings, engine=store.engine, client=client, tasks=tasks)
+    if oauth is not None and settings.hiveon_api_key is not None:
+        _say_whom_the_default_key_serves(settings)
     workspaces = Workspaces(
         store.engine,
         box=key_box_for(settings),
         default_key=default_key,
+        # The sandbox's stand-in key starts nothing real: it may serve every workspace.
+        default_key_serves=settings.default_key_serves
+        if settings.hiveon_api_key is not None
+        else lambda _enterprise, _team: True,
         installations=oauth.installations if oauth is not None else None,
         # Replicas share the database: a key or a setting changed through one of them must
         # apply on the others at once, so each request reads it. One process caches it.
@@ -230,6 +237,23 @@ def build_bot(settings: Settings, *, vendor: HiveonClient | None = None) -> Bot:
     )
 
 
+def _say_whom_the_default_key_serves(settings: Settings) -> None:
+    """With OAuth installs, log which workspaces deploy on the operator's own key."""
+    teams = settings.default_key_teams
+    if EVERY_WORKSPACE in teams:
+        log.warning(
+            "DEPLOYBOT_DEFAULT_KEY_TEAMS=*: every workspace that installs deploybot deploys on "
+            "HIVEON_API_KEY, at the expense of its owner, unless it sets a key of its own"
+        )
+    elif teams:
+        log.info("HIVEON_API_KEY serves these workspaces only: %s", ", ".join(sorted(teams)))
+    else:
+        log.info(
+            "HIVEON_API_KEY serves no workspace: each sets its own key with /deploy api-key "
+            "(list team IDs in DEPLOYBOT_DEFAULT_KEY_TEAMS to let them use it)"
+        )
+
+
 def create_app(
     settings: Settings,
     *,
@@ -242,8 +266,12 @@ def create_app(
     bot_token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else ""
     signing_secret = settings.slack_signing_secret
 
-    async def authorize(enterprise_id: str | None, team_id: str | None) -> AuthorizeResult:
+    async def authorize(enterprise_id: str | None, team_id: str | None) -> AuthorizeResult | None:
         # Single-workspace install: the token is known, so no auth.test stands before an ack.
+        if not team_id:
+            # Nothing may be filed under an empty workspace: Bolt answers admin.NOT_SERVED.
+            log.warning("refused a request that names no team (enterprise %s)", enterprise_id)
+            return None
         return AuthorizeResult(enterprise_id=enterprise_id, team_id=team_id, bot_token=bot_token)
 
     # Every request's token comes from `authorize`; shown the client's token as well, Bolt logs
@@ -256,13 +284,14 @@ def create_app(
         request_verification_enabled=signing_secret is not None,
         # Many workspaces: each request is authorized with its own workspace's installation.
         **(
-            {"authorize": oauth.authorize, "oauth_settings": oauth.settings}
+            {"authorize": oauth.authorize, "oauth_flow": oauth.flow}
             if oauth is not None
             else {"authorize": authorize}
         ),
         # Listeners ack and hand slow work to background tasks, so the response can leave as
         # soon as they return instead of Bolt polling for the ack every 10 ms.
         process_before_response=True,
+        user_facing_authorize_error_message=admin_blocks.NOT_SERVED,
     )
     client.token = token
     commands.register(app, deps)

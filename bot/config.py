@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from enum import StrEnum
 from typing import Annotated, Self
@@ -19,6 +20,24 @@ def _split_ids(value: object) -> object:
     """Accept `U1,U2 U3` from the environment as a set of Slack IDs."""
     if isinstance(value, str):
         return frozenset(value.replace(",", " ").split())
+    return value
+
+
+EVERY_WORKSPACE = "*"
+# Slack team IDs start with T, Enterprise Grid org IDs with E.
+_WORKSPACE_ID = re.compile(r"[TE][A-Z0-9]{1,31}")
+
+
+def _workspace_ids(value: frozenset[str] | None, *, star: bool) -> frozenset[str] | None:
+    """Refuse at start-up what is not a team or enterprise ID (a workspace's name, say)."""
+    for entry in value or ():
+        if entry == EVERY_WORKSPACE and star:
+            continue
+        if not _WORKSPACE_ID.fullmatch(entry):
+            allowed = " or * for every workspace" if star else ""
+            raise ValueError(
+                f"{entry!r} is not a Slack team ID (T…) or enterprise ID (E…){allowed}"
+            )
     return value
 
 
@@ -54,6 +73,14 @@ class Settings(BaseModel):
     follow_minutes: float = Field(30.0, gt=0, le=24 * 60, alias="DEPLOYBOT_FOLLOW_MINUTES")
     # How long a replica's hold on a deployment lasts unless renewed (bot.store).
     lease_s: float = Field(LEASE_S, ge=1, le=600, alias="DEPLOYBOT_LEASE_S")
+    # OAuth mode: the workspaces (team or org IDs) that may deploy on HIVEON_API_KEY; `*`: all.
+    default_key_teams: Annotated[frozenset[str], BeforeValidator(_split_ids)] = Field(
+        frozenset(), alias="DEPLOYBOT_DEFAULT_KEY_TEAMS"
+    )
+    # OAuth mode: the only workspaces (team or org IDs) that may install and use deploybot.
+    allowed_teams: Annotated[frozenset[str] | None, BeforeValidator(_split_ids)] = Field(
+        None, alias="DEPLOYBOT_ALLOWED_TEAMS"
+    )
 
     @field_validator("hiveon_api_key", mode="before")
     @classmethod
@@ -64,6 +91,16 @@ class Settings(BaseModel):
             if not HiveonClient.is_sendable_key(value):
                 raise ValueError("must be printable ASCII without spaces")
         return value
+
+    @field_validator("default_key_teams", mode="after")
+    @classmethod
+    def _check_default_key_teams(cls, value: frozenset[str]) -> frozenset[str]:
+        return _workspace_ids(value, star=True) or frozenset()
+
+    @field_validator("allowed_teams", mode="after")
+    @classmethod
+    def _check_allowed_teams(cls, value: frozenset[str] | None) -> frozenset[str] | None:
+        return _workspace_ids(value, star=False)
 
     @field_validator("encryption_key", mode="after")
     @classmethod
@@ -93,6 +130,21 @@ class Settings(BaseModel):
     def oauth_enabled(self) -> bool:
         """True when the bot installs into many workspaces with Slack's OAuth flow."""
         return self.slack_client_id is not None and self.slack_client_secret is not None
+
+    def default_key_serves(self, enterprise_id: str | None, team_id: str | None) -> bool:
+        """True when a workspace without a key of its own may deploy on `HIVEON_API_KEY`: any
+        with one Slack workspace (`SLACK_BOT_TOKEN`); with OAuth installs, only those listed
+        in `DEPLOYBOT_DEFAULT_KEY_TEAMS` (by team, or by their org)."""
+        if not self.oauth_enabled:
+            return True
+        teams = self.default_key_teams
+        return EVERY_WORKSPACE in teams or bool({team_id, enterprise_id} & teams)
+
+    def team_allowed(self, enterprise_id: str | None, team_id: str | None) -> bool:
+        """True when `DEPLOYBOT_ALLOWED_TEAMS` lets this workspace (or its org) use deploybot."""
+        if self.allowed_teams is None or not self.oauth_enabled:
+            return True
+        return bool({team_id, enterprise_id} & self.allowed_teams)
 
     @property
     def uses_sandbox_vendor(self) -> bool:

@@ -5,26 +5,37 @@ and `GET /slack/oauth_redirect` finishes it: each workspace's bot token is store
 `slack_installations` and `slack_bots` tables, and every request is authorized with the token
 of the workspace (or org) it comes from. Those tables, and `slack_oauth_states`, are created by
 the migrations (`bot.migrations`) like every other, whether OAuth is configured or not.
+
+With `DEPLOYBOT_ALLOWED_TEAMS` an install from any other workspace is refused after Slack's
+consent screen (a page says why, the app is uninstalled from that workspace again, nothing is
+stored), and requests from such a workspace are refused like those of one never installed.
+Each visit of the install page purges the OAuth states that have expired.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from slack_bolt.adapter.starlette.async_handler import to_async_bolt_request, to_starlette_response
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.authorization.async_authorize import AsyncAuthorize
+from slack_bolt.error import BoltError
 from slack_bolt.oauth.async_callback_options import (
     AsyncCallbackOptions,
     AsyncFailureArgs,
     AsyncSuccessArgs,
 )
+from slack_bolt.oauth.async_oauth_flow import AsyncOAuthFlow
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.oauth.installation_store import Installation
 from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
+from slack_sdk.oauth.sqlalchemy_utils import normalize_datetime_for_db
 from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -32,7 +43,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from blocks import admin
+from blocks import admin, pages
 from bot.config import Settings
 from bot.messenger import SLACK_FAILURES
 from bot.tasks import BackgroundTasks
@@ -53,11 +64,18 @@ BOT_SCOPES = (
 STATE_EXPIRATION_S = 600
 
 
-class InstallationAuthorize(AsyncAuthorize):
-    """Authorizes a request with its workspace's stored bot token, without an auth.test call."""
+WorkspaceCheck = Callable[[str | None, str | None], bool]  # (enterprise ID, team ID) -> allowed
 
-    def __init__(self, installations: AsyncSQLAlchemyInstallationStore) -> None:
+
+class InstallationAuthorize(AsyncAuthorize):
+    """Authorizes a request with its workspace's stored bot token, without an auth.test call;
+    requests that name no team, or come from a workspace that is not allowed, get none."""
+
+    def __init__(
+        self, installations: AsyncSQLAlchemyInstallationStore, *, allowed: WorkspaceCheck
+    ) -> None:
         self._installations = installations
+        self._allowed = allowed
 
     async def __call__(  # noqa: PLR0913 — Bolt's authorize signature
         self,
@@ -70,7 +88,14 @@ class InstallationAuthorize(AsyncAuthorize):
         actor_team_id: str | None = None,  # noqa: ARG002
         actor_user_id: str | None = None,  # noqa: ARG002
     ) -> AuthorizeResult | None:
-        """The stored installation's bot identity, or None when this workspace never installed."""
+        """The stored installation's bot identity, or None when this workspace never installed,
+        is not allowed, or the request names no team (Bolt then answers `admin.NOT_SERVED`)."""
+        if not team_id:
+            log.warning("refused a request that names no team (enterprise %s)", enterprise_id)
+            return None
+        if not self._allowed(enterprise_id, team_id):
+            log.warning("refused a request from team %s: not in DEPLOYBOT_ALLOWED_TEAMS", team_id)
+            return None
         installation = await self._installations.async_find_installation(
             enterprise_id=enterprise_id,
             team_id=team_id,
@@ -92,9 +117,9 @@ class InstallationAuthorize(AsyncAuthorize):
 
 @dataclass(frozen=True)
 class OAuth:
-    """The OAuth flow's settings, its stores, and the authorize that reads installations."""
+    """The OAuth flow, its stores, and the authorize that reads installations."""
 
-    settings: AsyncOAuthSettings
+    flow: GuardedOAuthFlow
     installations: AsyncSQLAlchemyInstallationStore
     states: AsyncSQLAlchemyOAuthStateStore
     authorize: InstallationAuthorize
@@ -114,6 +139,62 @@ class OAuth:
         if bot is None or bot.bot_token is None:
             return None
         return with_token(self.client, bot.bot_token)
+
+
+class PurgingOAuthStateStore(AsyncSQLAlchemyOAuthStateStore):
+    """slack_sdk's state store, which never deletes a state nobody came back with: each new
+    state purges the expired ones, so visits of the install page leave nothing behind."""
+
+    async def async_issue(self, *args: object, **kwargs: object) -> str:
+        """A new state, after deleting the expired ones."""
+        now = normalize_datetime_for_db(datetime.now(UTC))
+        async with self.engine.begin() as connection:
+            await connection.execute(
+                self.oauth_states.delete().where(self.oauth_states.c.expire_at <= now)
+            )
+        state: str = await super().async_issue(*args, **kwargs)
+        return state
+
+
+class InstallRefusedError(BoltError):
+    """The workspace that went through Slack's consent screen may not install deploybot."""
+
+    def __init__(self, installation: Installation) -> None:
+        self.team_id = installation.team_id
+        self.team_name = installation.team_name
+        super().__init__(f"install refused for team {installation.team_id}")
+
+
+class GuardedOAuthFlow(AsyncOAuthFlow):
+    """Bolt's OAuth flow, refusing to store installs from workspaces that are not allowed."""
+
+    def __init__(
+        self, *, client: AsyncWebClient, settings: AsyncOAuthSettings, allowed: WorkspaceCheck
+    ) -> None:
+        super().__init__(client=client, settings=settings)
+        self._allowed = allowed
+
+    async def store_installation(
+        self, request: AsyncBoltRequest, installation: Installation
+    ) -> None:
+        """Store the installation, or uninstall the app again and raise InstallRefusedError."""
+        if self._allowed(installation.enterprise_id, installation.team_id):
+            await super().store_installation(request, installation)
+            return
+        log.warning(
+            "refused an install from team %s (enterprise %s): not in DEPLOYBOT_ALLOWED_TEAMS",
+            installation.team_id,
+            installation.enterprise_id,
+        )
+        if installation.bot_token:
+            # Slack installed the app before asking us; leave nothing of it in that workspace.
+            try:
+                await with_token(self.client, installation.bot_token).apps_uninstall(
+                    client_id=self.settings.client_id, client_secret=self.settings.client_secret
+                )
+            except SLACK_FAILURES:
+                log.warning("could not uninstall deploybot from team %s", installation.team_id)
+        raise InstallRefusedError(installation)
 
 
 def with_token(client: AsyncWebClient, token: str) -> AsyncWebClient:
@@ -136,7 +217,7 @@ def configure_oauth(
     installations = AsyncSQLAlchemyInstallationStore(
         client_id=settings.slack_client_id, engine=engine
     )
-    states = AsyncSQLAlchemyOAuthStateStore(expiration_seconds=STATE_EXPIRATION_S, engine=engine)
+    states = PurgingOAuthStateStore(expiration_seconds=STATE_EXPIRATION_S, engine=engine)
 
     async def installed(args: AsyncSuccessArgs) -> BoltResponse:
         installation = args.installation
@@ -152,6 +233,13 @@ def configure_oauth(
         return await args.default.success(args)
 
     async def failed(args: AsyncFailureArgs) -> BoltResponse:
+        if isinstance(args.error, InstallRefusedError):
+            page = pages.install_refused_page(
+                team_name=args.error.team_name, team_id=args.error.team_id
+            )
+            return BoltResponse(
+                status=403, body=page, headers={"Content-Type": "text/html; charset=utf-8"}
+            )
         log.warning("an OAuth install failed: %s", args.reason)
         return await args.default.failure(args)
 
@@ -166,7 +254,11 @@ def configure_oauth(
         callback_options=AsyncCallbackOptions(success=installed, failure=failed),
     )
     return OAuth(
-        oauth_settings, installations, states, InstallationAuthorize(installations), client
+        GuardedOAuthFlow(client=client, settings=oauth_settings, allowed=settings.team_allowed),
+        installations,
+        states,
+        InstallationAuthorize(installations, allowed=settings.team_allowed),
+        client,
     )
 
 
@@ -185,7 +277,7 @@ async def _welcome(client: AsyncWebClient, installation: Installation, command: 
 def oauth_routes(app: AsyncApp) -> list[Route]:
     """`GET /slack/install` and `GET /slack/oauth_redirect` when OAuth is configured, else none."""
     flow = app.oauth_flow
-    if flow is None:
+    if flow is None:  # no OAuth configured
         return []
 
     async def install(request: Request) -> Response:

@@ -266,6 +266,7 @@ class Workspaces:
         *,
         box: KeyBox | None,
         default_key: str | None,
+        default_key_serves: Callable[[str | None, str | None], bool] = lambda _org, _team: True,
         installations: AsyncInstallationStore | None = None,
         clock: Callable[[], datetime] = utc_now,
         cache_ttl_s: float = CACHE_TTL_S,
@@ -274,6 +275,8 @@ class Workspaces:
         self._cache_ttl_s = cache_ttl_s
         self._box = box
         self._default_key = default_key
+        # Which workspaces (enterprise ID, team ID) the operator's default key may serve.
+        self._default_key_serves = default_key_serves
         self._installations = installations
         self._clock = clock
         self._cache: dict[
@@ -285,10 +288,11 @@ class Workspaces:
         """True when an encryption key is configured."""
         return self._box is not None
 
-    @property
-    def has_default_key(self) -> bool:
-        """True when workspaces without a key of their own deploy with `HIVEON_API_KEY`."""
-        return self._default_key is not None
+    def default_key_for(self, scope: Scope) -> str | None:
+        """The operator's default key (`HIVEON_API_KEY`) if it serves this workspace, else None."""
+        if not self._default_key_serves(scope.enterprise_id, scope.team_id):
+            return None
+        return self._default_key
 
     async def get(self, scope: Scope) -> Workspace:
         """The workspace's key (as shown, never the key) and settings."""
@@ -297,14 +301,15 @@ class Workspaces:
         return Workspace(scope, self._stored_key(row), _access(row))
 
     async def api_key_for(self, enterprise_id: str | None, team_id: str) -> str | None:
-        """The key a request from this workspace deploys with: its own, its org's, the default.
+        """The key a request from this workspace deploys with: its own, its org's, the default
+        when that serves this workspace (with OAuth installs, only the listed ones).
 
         A stored key that cannot be decrypted gives None rather than the default: the admins
         chose their own key, so deploying on the operator's account instead would surprise.
         """
         row = await self._first(enterprise_id, team_id, lambda r: r.api_key_encrypted is not None)
         if row is None or row.api_key_encrypted is None:
-            return self._default_key
+            return self.default_key_for(Scope(enterprise_id, team_id))
         if self._box is None:
             log.error("workspace %s has a stored key but no encryption key is set", row.scope)
             return None

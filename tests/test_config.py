@@ -88,3 +88,54 @@ def test_env_example_lists_every_setting() -> None:
     for index, line in enumerate(lines):
         if line and not line.startswith("#"):
             assert lines[index - 1].startswith("#"), f"{line} has no comment above it"
+
+
+OAUTH = {"SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "s", "SLACK_SIGNING_SECRET": "x"}
+
+
+def test_the_default_key_serves_every_workspace_of_a_single_workspace_install() -> None:
+    """With `SLACK_BOT_TOKEN` the default key serves the workspace, whatever else is set."""
+    settings = Settings.from_env({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s"})
+    assert settings.default_key_serves(None, "T1")
+    assert settings.team_allowed(None, "T1")
+
+
+def test_with_oauth_the_default_key_serves_only_listed_teams_and_orgs() -> None:
+    """With OAuth installs the default key serves nobody unless listed, by team or by org;
+    `*` serves everyone; comma and space both separate."""
+    assert not Settings.from_env(OAUTH).default_key_serves(None, "T1")
+    listed = Settings.from_env({**OAUTH, "DEPLOYBOT_DEFAULT_KEY_TEAMS": "T1, EORG T2"})
+    assert listed.default_key_teams == frozenset({"T1", "T2", "EORG"})
+    assert listed.default_key_serves(None, "T1")
+    assert listed.default_key_serves("EORG", "T9")
+    assert not listed.default_key_serves("EOTHER", "T9")
+    assert Settings.from_env({**OAUTH, "DEPLOYBOT_DEFAULT_KEY_TEAMS": "*"}).default_key_serves(
+        None, "T9"
+    )
+
+
+def test_allowed_teams_restrict_oauth_installs_only_when_set() -> None:
+    """Unset, every workspace may install; set, only the listed teams and members of listed
+    orgs may."""
+    assert Settings.from_env(OAUTH).team_allowed(None, "T9")
+    allowed = Settings.from_env({**OAUTH, "DEPLOYBOT_ALLOWED_TEAMS": "T1 EORG"})
+    assert allowed.team_allowed(None, "T1")
+    assert allowed.team_allowed("EORG", "T5")
+    assert not allowed.team_allowed(None, "T9")
+    assert not allowed.team_allowed(None, None)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("DEPLOYBOT_DEFAULT_KEY_TEAMS", "acme-workspace"),
+        ("DEPLOYBOT_DEFAULT_KEY_TEAMS", "t1234"),
+        ("DEPLOYBOT_ALLOWED_TEAMS", "*"),
+        ("DEPLOYBOT_ALLOWED_TEAMS", "T1 U123"),
+    ],
+)
+def test_workspace_lists_refuse_what_is_not_a_team_or_org_id(name: str, value: str) -> None:
+    """A workspace name, a user ID or a lowercase ID in a workspace list stops the start with
+    a message saying what is expected; `*` only means "every workspace" for the default key."""
+    with pytest.raises(ValidationError, match=r"is not a Slack team ID \(T…\) or enterprise ID"):
+        Settings.from_env({**OAUTH, name: value})

@@ -590,6 +590,20 @@ def test_a_deployment_id_hiveon_answers_for_two_submissions_belongs_to_the_first
     assert "another submission holds; recorded as unknown" in bot.logs
 
 
+def test_a_submission_that_names_no_team_is_refused_and_files_nothing(
+    bot: BotProcess, slack: FakeSlack, sandbox: SandboxVendor
+) -> None:
+    """A signed submission without a team ID is refused with the "not available" answer; no
+    row is filed under an empty team and nothing reaches Hiveon."""
+    values = form()
+    response = bot.post(view_submission(values=values, team_id="", private_metadata=""))
+    assert response.status_code == 200
+    assert response.text.startswith("⚠️ deploybot is not available in this workspace")
+    assert vendor_starts(sandbox, values["external_deployment_id"]) == []
+    assert query(bot.database_url, "SELECT id FROM deployments WHERE team_id = ''") == []
+    assert not [c for c in slack.calls if values["external_deployment_id"] in json.dumps(c.params)]
+
+
 # --- workspaces without a key; no Slack app ----------------------------------------------------
 
 

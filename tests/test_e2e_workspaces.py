@@ -11,6 +11,8 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -27,6 +29,13 @@ from tests.slack_requests import slash_command, view_submission
 from tests.workspace_requests import api_key_submission, event, settings_submission, where
 
 TEAM_A, TEAM_B, TEAM_NEVER = "TAAAA1111", "TBBBB2222", "TCCCC3333"
+TEAM_OLD, TEAM_ORG_MEMBER, ORG = "TDDDD4444", "TEEEE5555", "EORG00001"
+DEFAULT_KEY = "hk-operators-default-key-5555"
+NOT_SERVED = (
+    "⚠️ deploybot is not available in this workspace: it is not installed here, or whoever runs "
+    "deploybot does not allow this workspace. A workspace admin can install it again; if that "
+    "is refused, ask whoever runs deploybot."
+)
 TOKEN_A, TOKEN_B = "xoxb-team-a-installed-1111", "xoxb-team-b-installed-2222"
 ADMIN_A, ADMIN_B, MEMBER_A = "UADMINA", "UADMINB", "UMEMBERA"
 KEY_A = "hk-workspace-a-key-0123456789"
@@ -45,7 +54,7 @@ def _slack(backend: str) -> Iterator[FakeSlack]:
 @pytest.fixture(name="vendor", scope="module")
 def _vendor(backend: str) -> Iterator[tuple[SandboxVendor, str]]:
     del backend  # a fresh fake Hiveon for each backend's run
-    sandbox = SandboxVendor(api_keys={KEY_A, KEY_B}, pending_s=60)
+    sandbox = SandboxVendor(api_keys={KEY_A, KEY_B, DEFAULT_KEY}, pending_s=60)
     with LoopbackServer(sandbox.aiohttp_app, name="fake-hiveon") as server:
         yield sandbox, server.origin
 
@@ -264,7 +273,7 @@ def test_a_workspace_that_never_installed_is_not_served(
         view_submission(values=form(), team_id=TEAM_NEVER, private_metadata=where("C9", ""))
     )
     assert response.status_code == 200
-    assert "no longer available" in response.text
+    assert response.text == NOT_SERVED
     assert len(vendor[0].requests) == before
 
 
@@ -327,7 +336,7 @@ def test_uninstalling_deletes_the_installation_and_the_key(
     refused = bot.post(
         view_submission(values=form(), team_id=TEAM_B, private_metadata=where("C9", ""))
     )
-    assert "no longer available" in refused.text
+    assert refused.text == NOT_SERVED
     assert len(sandbox.requests) == before
     channel_a = channel()
     from_a = deploy(bot, slack, team_id=TEAM_A, channel_id=channel_a)
@@ -344,3 +353,199 @@ def eventually(condition: Callable[[], bool], timeout: float = 5.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("the condition did not become true in time")
         time.sleep(0.05)
+
+
+# --- the operator's default key and the allowed workspaces ---------------------------------------
+
+
+def oauth_settings(slack: FakeSlack, origin: str, **more: str) -> dict[str, str]:
+    """An OAuth deploybot on the fake Slack and Hiveon, with the operator's default key."""
+    return {
+        "SLACK_BOT_TOKEN": "",
+        "SLACK_CLIENT_ID": CLIENT_ID,
+        "SLACK_CLIENT_SECRET": CLIENT_SECRET,
+        "SLACK_API_URL": slack.url,
+        "HIVEON_API_URL": origin,
+        "HIVEON_API_KEY": DEFAULT_KEY,
+        "HIVEON_TIMEOUT_S": "2",
+        "DEPLOYBOT_ENCRYPTION_KEY": FERNET,
+        **more,
+    }
+
+
+@pytest.fixture(name="guarded", scope="module")
+def _guarded(
+    slack: FakeSlack,
+    vendor: tuple[SandboxVendor, str],
+    databases: Databases,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[BotProcess]:
+    """An OAuth deploybot whose default key serves workspace A only, which only A, B and the
+    members of org ORG may use; workspace OLD installed before that list was set."""
+    database_url = databases.new()
+    before = oauth_settings(slack, vendor[1])
+    with BotProcess(tmp_path_factory.mktemp("bot"), before, database_url=database_url) as open_bot:
+        install(
+            open_bot, slack, team_id=TEAM_OLD, token="xoxb-old-1", installer="UOLD", code="c-old"
+        )
+    settings = oauth_settings(
+        slack,
+        vendor[1],
+        DEPLOYBOT_DEFAULT_KEY_TEAMS=TEAM_A,
+        DEPLOYBOT_ALLOWED_TEAMS=f"{TEAM_A}, {TEAM_B} {ORG}",
+    )
+    with BotProcess(tmp_path_factory.mktemp("bot"), settings, database_url=database_url) as bot:
+        install(bot, slack, team_id=TEAM_A, token="xoxb-guarded-a", installer=ADMIN_A, code="g-a")
+        install(bot, slack, team_id=TEAM_B, token="xoxb-guarded-b", installer=ADMIN_B, code="g-b")
+        yield bot
+
+
+def test_the_default_key_serves_only_the_workspaces_listed_for_it(
+    guarded: BotProcess, slack: FakeSlack, vendor: tuple[SandboxVendor, str]
+) -> None:
+    """With OAuth installs, workspace A (listed in DEPLOYBOT_DEFAULT_KEY_TEAMS) deploys on the
+    operator's key; workspace B, installed but not listed and without a key of its own, is told
+    an admin must set one: no form opens and a submission sends nothing to Hiveon."""
+    sandbox = vendor[0]
+    channel_a = channel()
+    from_a = deploy(guarded, slack, team_id=TEAM_A, channel_id=channel_a)
+    thread_replies(slack, channel_a)
+    [start] = vendor_starts(sandbox, from_a)
+    [request] = [r for r in sandbox.requests if r.json is start]
+    assert request.headers["x-api-key"] == DEFAULT_KEY
+
+    channel_b = channel()
+    url = slack.response_url(channel_b)
+    trigger = f"{TEAM_B}.{uuid.uuid4().hex}"
+    guarded.post(
+        slash_command(team_id=TEAM_B, channel_id=channel_b, response_url=url, trigger_id=trigger)
+    )
+    [told] = slack.wait_for(f"response_url:{channel_b}")
+    assert told.params["text"].startswith(
+        "❌ This workspace has no Hiveon API key, so nothing was sent to Hiveon. A workspace "
+        "admin must set one with `/deploy api-key`"
+    )
+    assert not [c for c in slack.calls_to("views.open") if c.params["trigger_id"] == trigger]
+    refused = deploy(guarded, slack, team_id=TEAM_B, channel_id=channel_b)
+    slack.wait_for(f"response_url:{channel_b}", count=2)
+    assert vendor_starts(sandbox, refused) == []
+
+
+def test_an_install_from_a_workspace_not_allowed_is_refused_with_a_page(
+    guarded: BotProcess, slack: FakeSlack
+) -> None:
+    """An install from a workspace DEPLOYBOT_ALLOWED_TEAMS leaves out ends on a clear 403 page;
+    deploybot uninstalls itself from that workspace with the token Slack just issued, stores
+    nothing of it and welcomes nobody."""
+    page = install(
+        guarded, slack, team_id=TEAM_NEVER, token="xoxb-never-1", installer="UX", code="n"
+    )
+    assert page.status_code == 403
+    assert page.headers["content-type"] == "text/html; charset=utf-8"
+    assert "deploybot cannot be installed here" in page.text
+    assert f"<code>{TEAM_NEVER}</code>" in page.text
+    assert "DEPLOYBOT_ALLOWED_TEAMS" in page.text
+    [uninstall] = slack.wait_for("apps.uninstall")
+    assert token_of(uninstall) == "xoxb-never-1"
+    assert (uninstall.params["client_id"], uninstall.params["client_secret"]) == (
+        CLIENT_ID,
+        CLIENT_SECRET,
+    )
+    assert rows(guarded, "SELECT id FROM slack_bots WHERE team_id = :t", t=TEAM_NEVER) == []
+    assert (
+        rows(guarded, "SELECT id FROM slack_installations WHERE team_id = :t", t=TEAM_NEVER) == []
+    )
+    assert not slack.calls_to(
+        "chat.postMessage",
+    ) or not [c for c in slack.calls_to("chat.postMessage") if c.params.get("channel") == "UX"]
+    assert "refused an install from team TCCCC3333" in guarded.logs
+
+
+def test_a_member_of_an_allowed_org_may_install(guarded: BotProcess, slack: FakeSlack) -> None:
+    """A workspace of an org listed in DEPLOYBOT_ALLOWED_TEAMS installs like a listed team."""
+    slack.add_oauth_code(
+        "g-org", team_id=TEAM_ORG_MEMBER, bot_token="xoxb-org-member", enterprise_id=ORG
+    )
+    page = guarded.http.get("/slack/install")
+    [state] = re.findall(r"state=([0-9a-f-]{36})", page.text)
+    done = guarded.http.get(
+        "/slack/oauth_redirect",
+        params={"code": "g-org", "state": state},
+        headers={"cookie": f"{STATE_COOKIE}={state}"},
+    )
+    assert done.status_code == 200
+    assert rows(guarded, "SELECT team_id FROM slack_bots WHERE team_id = :t", t=TEAM_ORG_MEMBER)
+
+
+def test_requests_from_an_installation_the_allowlist_leaves_out_are_refused(
+    guarded: BotProcess, slack: FakeSlack, vendor: tuple[SandboxVendor, str]
+) -> None:
+    """A workspace installed before DEPLOYBOT_ALLOWED_TEAMS left it out is refused as if never
+    installed: its command opens nothing, its submission reaches no listener and no vendor."""
+    before = len(vendor[0].requests)
+    trigger = f"{TEAM_OLD}.{uuid.uuid4().hex}"
+    url = slack.response_url(trigger)
+    response = guarded.post(slash_command(team_id=TEAM_OLD, trigger_id=trigger, response_url=url))
+    assert (response.status_code, response.text) == (200, "")
+    [told] = slack.wait_for(f"response_url:{trigger}")
+    assert told.params["text"] == NOT_SERVED
+    submitted = guarded.post(
+        view_submission(values=form(), team_id=TEAM_OLD, private_metadata=where("C9", ""))
+    )
+    assert (submitted.status_code, submitted.text) == (200, NOT_SERVED)
+    assert len(vendor[0].requests) == before
+    assert not [c for c in slack.calls_to("views.open") if c.params["trigger_id"] == trigger]
+    assert f"refused a request from team {TEAM_OLD}: not in DEPLOYBOT_ALLOWED_TEAMS" in guarded.logs
+
+
+def test_a_request_that_names_no_team_is_refused_and_files_nothing(
+    guarded: BotProcess, vendor: tuple[SandboxVendor, str]
+) -> None:
+    """A signed submission without a team ID is refused; nothing is recorded under an empty
+    team and nothing reaches Hiveon."""
+    before = len(vendor[0].requests)
+    response = guarded.post(view_submission(values=form(), team_id="", private_metadata=""))
+    assert (response.status_code, response.text) == (200, NOT_SERVED)
+    assert len(vendor[0].requests) == before
+    assert rows(guarded, "SELECT id FROM deployments WHERE team_id = ''") == []
+    assert "refused a request that names no team" in guarded.logs
+
+
+def test_the_install_page_purges_expired_oauth_states(guarded: BotProcess) -> None:
+    """Each visit of /slack/install leaves one fresh state and removes the expired ones, so
+    visits never pile up in the database."""
+    expired = datetime.now(UTC).replace(tzinfo=None) - timedelta(minutes=1)
+    for number in range(3):
+        query(
+            guarded.database_url,
+            "INSERT INTO slack_oauth_states (state, expire_at) VALUES (:state, :at)",
+            state=f"stale-{number}",
+            at=expired,
+        )
+    page = guarded.http.get("/slack/install")
+    [state] = re.findall(r"state=([0-9a-f-]{36})", page.text)
+    left = [found for (found,) in rows(guarded, "SELECT state FROM slack_oauth_states")]
+    assert state in left
+    assert not [found for found in left if found.startswith("stale-")]
+
+
+def test_every_workspace_on_the_default_key_is_warned_about_at_start_up(
+    slack: FakeSlack,
+    vendor: tuple[SandboxVendor, str],
+    databases: Databases,
+    tmp_path: Path,
+) -> None:
+    """`DEPLOYBOT_DEFAULT_KEY_TEAMS=*` lets every installed workspace deploy on the operator's
+    key, and says so loudly at start-up."""
+    settings = oauth_settings(slack, vendor[1], DEPLOYBOT_DEFAULT_KEY_TEAMS="*")
+    with BotProcess(tmp_path, settings, database_url=databases.new()) as bot:
+        install(bot, slack, team_id=TEAM_B, token="xoxb-star-b", installer=ADMIN_B, code="s-b")
+        channel_b = channel()
+        from_b = deploy(bot, slack, team_id=TEAM_B, channel_id=channel_b)
+        thread_replies(slack, channel_b)
+    [start] = vendor_starts(vendor[0], from_b)
+    [request] = [r for r in vendor[0].requests if r.json is start]
+    assert request.headers["x-api-key"] == DEFAULT_KEY
+    [warning] = [line for line in bot.logs.splitlines() if "DEPLOYBOT_DEFAULT_KEY_TEAMS" in line]
+    assert " WARNING " in warning
+    assert "every workspace that installs deploybot deploys on HIVEON_API_KEY" in warning

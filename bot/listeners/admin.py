@@ -395,7 +395,7 @@ async def _api_key_view(
         set_at=key.set_at if key else None,
         has_own_key=key is not None,
         readable=key.readable if key else True,
-        has_default_key=admin.workspaces.has_default_key,
+        has_default_key=admin.workspaces.default_key_for(request.scope) is not None,
         can_store=admin.workspaces.can_store_keys,
         org_wide=request.scope.org_wide,
         history=[_line(change) for change in history],
