@@ -18,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot import logs
 from bot.app import build_bot, migrate
 from bot.config import Mode, Settings
+from bot.oauth import TokensNotStorableError
 from bot.playground import local
 from bot.server import create_asgi_app, create_socket_mode_app
 
@@ -85,8 +86,13 @@ def main() -> int:
     # Socket Mode needs no public URL, but $PORT still serves /healthz for probes; uvicorn
     # runs both modes, so SIGTERM and Ctrl-C stop either one gracefully.
     serve = create_socket_mode_app if settings.mode is Mode.SOCKET else create_asgi_app
+    try:
+        bot = build_bot(settings)
+    except TokensNotStorableError as exc:
+        sys.stderr.write(f"deploybot: {exc}\n")
+        return 2
     uvicorn.run(
-        serve(build_bot(settings)),
+        serve(bot),
         host="0.0.0.0",  # noqa: S104 — platforms route $PORT from outside the container
         port=settings.port,
         log_config=None,  # our handler, with secrets masked

@@ -103,6 +103,8 @@ class Bot:
             await self.store.clear_leases()
         if self.workspaces is not None:
             await self.workspaces.reencrypt()  # rotation: old encryption keys can then go
+        if self.oauth is not None:
+            await self.oauth.installations.reseal()  # bot tokens too, and any left in clear
         log.info("replica %s (leases of %g s)", self.store.owner, self.store.lease_s)
         # This process's leases are renewed while it lives (bot.store); submissions a crash
         # left mid-flight, here or on a dead replica, are reconciled and reported once their
@@ -171,12 +173,13 @@ def build_bot(settings: Settings, *, vendor: HiveonClient | None = None) -> Bot:
         default_key = SANDBOX_API_KEY
 
     tasks = BackgroundTasks()
-    oauth = configure_oauth(settings, engine=store.engine, client=client, tasks=tasks)
+    box = key_box_for(settings)
+    oauth = configure_oauth(settings, engine=store.engine, client=client, tasks=tasks, box=box)
     if oauth is not None and settings.hiveon_api_key is not None:
         _say_whom_the_default_key_serves(settings)
     workspaces = Workspaces(
         store.engine,
-        box=key_box_for(settings),
+        box=box,
         default_key=default_key,
         # The sandbox's stand-in key starts nothing real: it may serve every workspace.
         default_key_serves=settings.default_key_serves

@@ -34,7 +34,6 @@ from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.oauth.installation_store import Installation
-from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
 from slack_sdk.oauth.sqlalchemy_utils import normalize_datetime_for_db
 from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
 from slack_sdk.web.async_client import AsyncWebClient
@@ -45,6 +44,8 @@ from starlette.routing import Route
 
 from blocks import admin, pages
 from bot.config import Settings
+from bot.crypto import GENERATE_HINT, KeyBox
+from bot.installations import EncryptedInstallationStore
 from bot.messenger import SLACK_FAILURES
 from bot.tasks import BackgroundTasks
 
@@ -72,7 +73,7 @@ class InstallationAuthorize(AsyncAuthorize):
     requests that name no team, or come from a workspace that is not allowed, get none."""
 
     def __init__(
-        self, installations: AsyncSQLAlchemyInstallationStore, *, allowed: WorkspaceCheck
+        self, installations: EncryptedInstallationStore, *, allowed: WorkspaceCheck
     ) -> None:
         self._installations = installations
         self._allowed = allowed
@@ -120,7 +121,7 @@ class OAuth:
     """The OAuth flow, its stores, and the authorize that reads installations."""
 
     flow: GuardedOAuthFlow
-    installations: AsyncSQLAlchemyInstallationStore
+    installations: EncryptedInstallationStore
     states: AsyncSQLAlchemyOAuthStateStore
     authorize: InstallationAuthorize
     client: AsyncWebClient
@@ -208,14 +209,32 @@ def with_token(client: AsyncWebClient, token: str) -> AsyncWebClient:
     )
 
 
+class TokensNotStorableError(Exception):
+    """OAuth installs need an encryption key for the bot tokens they store."""
+
+
 def configure_oauth(
-    settings: Settings, *, engine: AsyncEngine, client: AsyncWebClient, tasks: BackgroundTasks
+    settings: Settings,
+    *,
+    engine: AsyncEngine,
+    client: AsyncWebClient,
+    tasks: BackgroundTasks,
+    box: KeyBox | None,
 ) -> OAuth | None:
-    """The OAuth set-up when `SLACK_CLIENT_ID` and `SLACK_CLIENT_SECRET` are set, else None."""
+    """The OAuth set-up when `SLACK_CLIENT_ID` and `SLACK_CLIENT_SECRET` are set, else None.
+
+    Raises TokensNotStorableError without an encryption key (`box`): bot tokens are never
+    stored in clear.
+    """
     if settings.slack_client_id is None or settings.slack_client_secret is None:
         return None
-    installations = AsyncSQLAlchemyInstallationStore(
-        client_id=settings.slack_client_id, engine=engine
+    if box is None:
+        raise TokensNotStorableError(
+            "OAuth installs (SLACK_CLIENT_ID) store each workspace's bot token, encrypted: set "
+            f"DEPLOYBOT_ENCRYPTION_KEY to a Fernet key. Generate one with {GENERATE_HINT}"
+        )
+    installations = EncryptedInstallationStore(
+        client_id=settings.slack_client_id, engine=engine, box=box
     )
     states = PurgingOAuthStateStore(expiration_seconds=STATE_EXPIRATION_S, engine=engine)
 

@@ -8,6 +8,8 @@ SQLite, then on PostgreSQL.
 
 import json
 import re
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -20,12 +22,12 @@ import pytest
 from cryptography.fernet import Fernet
 
 from bot.sandbox import SandboxVendor
-from tests.bot_process import BotProcess
+from tests.bot_process import ROOT, BotProcess
 from tests.databases import Databases, everything_stored, query
 from tests.e2e_support import channel, form, thread_replies, vendor_starts
 from tests.fakes.loopback import LoopbackServer
 from tests.fakes.slack import CLIENT_ID, CLIENT_SECRET, Call, FakeSlack
-from tests.slack_requests import slash_command, view_submission
+from tests.slack_requests import SIGNING_SECRET, slash_command, view_submission
 from tests.workspace_requests import api_key_submission, event, settings_submission, where
 
 TEAM_A, TEAM_B, TEAM_NEVER = "TAAAA1111", "TBBBB2222", "TCCCC3333"
@@ -155,7 +157,10 @@ def test_oauth_installs_store_each_workspaces_token_and_welcome_the_installer(
     assert [call.params["code"] for call in exchanges] == ["code-a", "code-b"]
     assert all(call.headers["authorization"].startswith("Basic ") for call in exchanges)
     installed = rows(bot, "SELECT team_id, bot_token FROM slack_bots ORDER BY team_id")
-    assert installed == [(TEAM_A, TOKEN_A), (TEAM_B, TOKEN_B)]
+    decrypted = [
+        (team, Fernet(FERNET).decrypt(token.encode()).decode()) for team, token in installed
+    ]
+    assert decrypted == [(TEAM_A, TOKEN_A), (TEAM_B, TOKEN_B)]
     for installer, token in ((ADMIN_A, TOKEN_A), (ADMIN_B, TOKEN_B)):
         [welcome] = slack.wait_for("chat.postMessage", where=posted_to(installer))
         assert token_of(welcome) == token
@@ -262,6 +267,7 @@ def test_keys_are_encrypted_at_rest_and_never_logged(bot: BotProcess, slack: Fak
         assert key not in received
     for token in (TOKEN_A, TOKEN_B, CLIENT_SECRET):
         assert token not in bot.logs
+        assert token.encode() not in stored_bytes
 
 
 def test_a_workspace_that_never_installed_is_not_served(
@@ -549,3 +555,101 @@ def test_every_workspace_on_the_default_key_is_warned_about_at_start_up(
     [warning] = [line for line in bot.logs.splitlines() if "DEPLOYBOT_DEFAULT_KEY_TEAMS" in line]
     assert " WARNING " in warning
     assert "every workspace that installs deploybot deploys on HIVEON_API_KEY" in warning
+
+
+# --- bot tokens at rest ---------------------------------------------------------------------------
+
+
+def workdir(tmp_path: Path, name: str) -> Path:
+    """A working directory of its own for one of a test's bot processes."""
+    path = tmp_path / name
+    path.mkdir()
+    return path
+
+
+def stored_tokens(database_url: str) -> list[str]:
+    """Every token column's value in both installation tables, as stored."""
+    found = query(
+        database_url,
+        "SELECT bot_token FROM slack_bots UNION ALL SELECT bot_token FROM slack_installations",
+    )
+    return [str(token) for (token,) in found]
+
+
+def test_bot_tokens_are_encrypted_and_rotate_with_the_encryption_key(
+    slack: FakeSlack, vendor: tuple[SandboxVendor, str], databases: Databases, tmp_path: Path
+) -> None:
+    """Installed bot tokens are stored under DEPLOYBOT_ENCRYPTION_KEY; with a new key first and
+    the old one after it, the next start re-encrypts them under the new key, so the old key
+    can go and the workspace is still served with its token."""
+    database_url = databases.new()
+    settings = oauth_settings(slack, vendor[1], DEPLOYBOT_DEFAULT_KEY_TEAMS=f"{TEAM_A} {TEAM_B}")
+    with BotProcess(workdir(tmp_path, "one"), settings, database_url=database_url) as bot:
+        install(bot, slack, team_id=TEAM_A, token="xoxb-rotated-a", installer=ADMIN_A, code="r-a")
+    old_tokens = stored_tokens(database_url)
+    assert {Fernet(FERNET).decrypt(t.encode()).decode() for t in old_tokens} == {"xoxb-rotated-a"}
+    new_key = Fernet.generate_key().decode()
+    rotating = {**settings, "DEPLOYBOT_ENCRYPTION_KEY": f"{new_key},{FERNET}"}
+    with BotProcess(workdir(tmp_path, "two"), rotating, database_url=database_url) as bot:
+        assert "encrypted the Slack tokens of 2 installations under the current key" in bot.logs
+    rotated = stored_tokens(database_url)
+    assert {Fernet(new_key.encode()).decrypt(t.encode()).decode() for t in rotated} == {
+        "xoxb-rotated-a"
+    }
+    only_new = {**settings, "DEPLOYBOT_ENCRYPTION_KEY": new_key}
+    with BotProcess(workdir(tmp_path, "three"), only_new, database_url=database_url) as bot:
+        channel_a = channel()
+        deploy(bot, slack, team_id=TEAM_A, channel_id=channel_a)
+        [reply] = thread_replies(slack, channel_a)
+    assert token_of(reply) == "xoxb-rotated-a"
+
+
+def test_a_token_stored_in_clear_by_an_older_version_is_encrypted_at_start_up(
+    slack: FakeSlack, vendor: tuple[SandboxVendor, str], databases: Databases, tmp_path: Path
+) -> None:
+    """A database an earlier deploybot wrote, with bot tokens in clear, has them encrypted the
+    next time deploybot starts; the workspace keeps being served with its token."""
+    database_url = databases.new()
+    settings = oauth_settings(slack, vendor[1], DEPLOYBOT_DEFAULT_KEY_TEAMS=f"{TEAM_A} {TEAM_B}")
+    with BotProcess(workdir(tmp_path, "one"), settings, database_url=database_url) as bot:
+        install(bot, slack, team_id=TEAM_B, token="xoxb-legacy-b", installer=ADMIN_B, code="l-b")
+    query(database_url, "UPDATE slack_bots SET bot_token = 'xoxb-legacy-b'")
+    query(database_url, "UPDATE slack_installations SET bot_token = 'xoxb-legacy-b'")
+    with BotProcess(workdir(tmp_path, "two"), settings, database_url=database_url) as bot:
+        tokens = stored_tokens(database_url)
+        assert len(tokens) == 2
+        assert {Fernet(FERNET).decrypt(t.encode()).decode() for t in tokens} == {"xoxb-legacy-b"}
+        channel_b = channel()
+        deploy(bot, slack, team_id=TEAM_B, channel_id=channel_b)
+        [reply] = thread_replies(slack, channel_b)
+    assert token_of(reply) == "xoxb-legacy-b"
+
+
+def test_oauth_without_an_encryption_key_stops_at_start_up_and_says_why(
+    slack: FakeSlack, vendor: tuple[SandboxVendor, str], tmp_path: Path
+) -> None:
+    """OAuth installs without DEPLOYBOT_ENCRYPTION_KEY would store bot tokens in clear: the bot
+    refuses to start, with one line saying what to set and how to make a key."""
+    settings = {**oauth_settings(slack, vendor[1]), "DEPLOYBOT_ENCRYPTION_KEY": ""}
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "PYTHONPATH": str(ROOT),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'deploybot.sqlite3'}",
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        **{name: value for name, value in settings.items() if value},
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "bot"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stderr.splitlines()[-1].startswith(
+        "deploybot: OAuth installs (SLACK_CLIENT_ID) store each workspace's bot token, encrypted: "
+        "set DEPLOYBOT_ENCRYPTION_KEY to a Fernet key. Generate one with python -c"
+    )
+    assert CLIENT_SECRET not in done.stderr

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy import MetaData
 
-from bot import workspaces
+from bot import installations, workspaces
 from bot.store import Base
 
 # Importing the module registers its tables on `Base.metadata`.
@@ -14,15 +13,12 @@ _MODELS = (workspaces.WorkspaceRecord, workspaces.ChangeRecord)
 
 
 def target_metadata() -> MetaData:
-    """Every table, as the code expects it; slack_sdk's under the names bot.oauth uses."""
+    """Every table, as the code expects it; slack_sdk's as bot.installations stores them."""
     metadata = MetaData()
     for table in Base.metadata.tables.values():
         table.to_metadata(metadata)
-    installations = SQLAlchemyInstallationStore
-    installations.build_installations_table(
-        metadata, installations.default_installations_table_name
-    )
-    installations.build_bots_table(metadata, installations.default_bots_table_name)
+    installations.installations_table(metadata)  # tokens encrypted, so their columns are Text
+    installations.bots_table(metadata)
     states = SQLAlchemyOAuthStateStore
     states.build_oauth_states_table(metadata, states.default_table_name)
     return metadata
