@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from enum import StrEnum
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, field_validator
 
@@ -54,6 +54,8 @@ class Settings(BaseModel):
     follow_minutes: float = Field(30.0, gt=0, le=24 * 60, alias="DEPLOYBOT_FOLLOW_MINUTES")
     # How long a replica's hold on a deployment lasts unless renewed (bot.store).
     lease_s: float = Field(LEASE_S, ge=1, le=600, alias="DEPLOYBOT_LEASE_S")
+    # The threshold of the bot's logs; no level logs a request body (bot.logs).
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", alias="LOG_LEVEL")
 
     @field_validator("hiveon_api_key", mode="before")
     @classmethod
