@@ -113,34 +113,36 @@ async def _admit(request: Request, signatures: SignatureCheck) -> AsyncBoltReque
 
 def _bolt_request(request: Request, text: str) -> AsyncBoltRequest:
     """A signed body as Bolt takes it; 400 for one that is not shaped like Slack's."""
-    content_type = request.headers.get("content-type", "").split(";")[0] or None
-    problem = _malformed(text, content_type)
-    if problem is None:
-        try:
-            return AsyncBoltRequest(
-                body=text, query=request.url.query, headers=dict(request.headers)
-            )
-        except (AttributeError, IndexError, KeyError, TypeError) as exc:
-            # Bolt reads a request's team, user and channel where Slack puts them: not here.
-            problem = f"Bolt cannot read its IDs ({type(exc).__name__})"
-    raise Refusal(HTTPStatus.BAD_REQUEST, problem, team=signed_team(text))
-
-
-def _malformed(text: str, content_type: str | None) -> str | None:
-    """What makes a body no Slack request, read as Bolt reads it (JSON, a form, or a form's
-    JSON `payload`); None when nothing does."""
     try:
-        # Bolt's own reading, which it repeats to dispatch; typed as a dict, it may be any JSON.
-        body: object = parse_body(text, content_type)
+        # Bolt parses the body (JSON, a form, or a form's JSON `payload`) and reads its team,
+        # user and channel as it builds the request: each fails on what Slack never sends.
+        bolt_request = AsyncBoltRequest(
+            body=text, query=request.url.query, headers=dict(request.headers)
+        )
+    except (ValueError, RecursionError, AttributeError, IndexError, KeyError, TypeError) as exc:
+        why = _why_unreadable(text, request.headers.get("content-type"), exc)
+        raise Refusal(HTTPStatus.BAD_REQUEST, why, team=signed_team(text)) from None
+    body = bolt_request.body
+    if not body:
+        raise Refusal(HTTPStatus.BAD_REQUEST, "Bolt reads no fields in its body")
+    if not isinstance(body.get("event", {}), dict):
+        # Bolt's middleware reads it as an object.
+        raise Refusal(
+            HTTPStatus.BAD_REQUEST, "its event is not a JSON object", team=signed_team(text)
+        )
+    return bolt_request
+
+
+def _why_unreadable(text: str, content_type: str | None, error: Exception) -> str:
+    """Why Bolt could not read a body, found by parsing it again as Bolt does (refusals only)."""
+    try:
+        # Typed as a dict, it may be any JSON.
+        body: object = parse_body(text, (content_type or "").split(";")[0] or None)
     except (ValueError, RecursionError):
         return "its body is not JSON, or its payload field is not"
     if not isinstance(body, dict):
         return "its body is not a JSON object"
-    if not body:
-        return "Bolt reads no fields in its body"
-    if not isinstance(body.get("event", {}), dict):
-        return "its event is not a JSON object"  # Bolt's middleware reads it as one
-    return None
+    return f"Bolt cannot read its IDs ({type(error).__name__})"
 
 
 def create_socket_mode_app(bot: Bot) -> Starlette:

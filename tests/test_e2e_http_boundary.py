@@ -306,29 +306,29 @@ def test_a_stale_signed_submission_is_refused_with_one_line_and_no_trace_of_its_
 
 
 @pytest.mark.parametrize(
-    ("body", "content_type"),
+    ("body", "content_type", "reason"),
     [
-        pytest.param(b"[1,2]", JSON_TYPE, id="JSON array"),
-        pytest.param(b'"x"', JSON_TYPE, id="JSON string"),
-        pytest.param(b"null", JSON_TYPE, id="JSON null"),
-        pytest.param(b"{not json", JSON_TYPE, id="broken JSON"),
-        pytest.param(b"[" * 100_000, JSON_TYPE, id="JSON nested too deep"),
-        pytest.param(b"\xff\xfe\xfa", JSON_TYPE, id="not UTF-8"),
-        pytest.param(b"", FORM, id="empty"),
-        pytest.param(b"payload=%7Bbroken", FORM, id="form with a broken payload"),
-        pytest.param(b"payload=%5B1%2C2%5D", FORM, id="form whose payload is an array"),
+        pytest.param(b"[1,2]", JSON_TYPE, "not a JSON object", id="JSON array"),
+        pytest.param(b'"x"', JSON_TYPE, "not a JSON object", id="JSON string"),
+        pytest.param(b"null", JSON_TYPE, "not a JSON object", id="JSON null"),
+        pytest.param(b"{not json", JSON_TYPE, "not JSON", id="broken JSON"),
+        pytest.param(b"[" * 100_000, JSON_TYPE, "not JSON", id="JSON nested too deep"),
+        pytest.param(b"\xff\xfe\xfa", JSON_TYPE, "not UTF-8", id="not UTF-8"),
+        pytest.param(b"", FORM, "no fields", id="empty"),
+        pytest.param(b"payload=%7Bbroken", FORM, "payload", id="form with a broken payload"),
+        pytest.param(b"payload=%5B1%2C2%5D", FORM, "not a JSON object", id="payload an array"),
         pytest.param(
-            b'{"type": "event_callback", "event": "x"}', JSON_TYPE, id="event not an object"
+            b'{"type": "event_callback", "event": "x"}', JSON_TYPE, "event", id="event a string"
         ),
-        pytest.param(b'{"type": "block_actions", "team": 5}', JSON_TYPE, id="team a number"),
-        pytest.param(b'{"authorizations": {"a": 1}}', JSON_TYPE, id="authorizations an object"),
+        pytest.param(b'{"team": 5}', JSON_TYPE, "IDs", id="team a number"),
+        pytest.param(b'{"authorizations": {"a": 1}}', JSON_TYPE, "IDs", id="authorizations"),
     ],
 )
 def test_signed_bodies_that_are_not_slack_requests_get_400(
-    bot: BotProcess, body: bytes, content_type: str
+    bot: BotProcess, body: bytes, content_type: str, reason: str
 ) -> None:
     """Correctly signed, so past the signature check, a body Slack would never send is refused
-    with 400 and one log line, never a 5xx."""
+    with 400 and one log line saying why, never a 5xx."""
     with new_log_lines(bot) as lines:
         headers = {"content-type": content_type, **signature_headers(body)}
         status, answer = post_raw(bot, headers, body)
@@ -336,6 +336,7 @@ def test_signed_bodies_that_are_not_slack_requests_get_400(
     assert json.loads(answer) == {"error": "malformed request"}
     [refusal] = [line for line in lines if "refused" in line]
     assert "HTTP 400" in refusal
+    assert reason in refusal
     assert not [line for line in lines if "Traceback" in line or " ERROR " in line]
 
 
