@@ -74,7 +74,7 @@ def main() -> int:
         )
         if secret is not None
     ]
-    logs.configure(secrets=[*secrets, *_database_password(settings)])
+    logs.configure(secrets=[*secrets, *_database_password(settings)], level=settings.log_level)
     if sys.argv[1:] == ["migrate"]:
         return _migrate(settings)  # only DATABASE_URL matters: no Slack credentials needed
     if settings.mode is Mode.UNCONFIGURED:

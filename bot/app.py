@@ -10,8 +10,9 @@ from typing import Any
 
 import aiohttp
 import httpx
-from slack_bolt.async_app import AsyncApp
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.error import BoltUnhandledRequestError
 from slack_bolt.response import BoltResponse
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -22,7 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from blocks import admin as admin_blocks
 from bot.access import DeployGate
-from bot.config import EVERY_WORKSPACE, Settings
+from bot.config import EVERY_WORKSPACE, Mode, Settings
 from bot.follow import Follower, FollowTiming
 from bot.listeners import Deps, actions, commands, events, views
 from bot.listeners import admin as admin_listeners
@@ -265,7 +266,12 @@ def create_app(
     admin: AdminDeps | None = None,
     oauth: OAuth | None = None,
 ) -> AsyncApp:
-    """The Bolt app: signature checks, authorization (one workspace or OAuth), listeners."""
+    """The Bolt app: authorization (one workspace or OAuth), listeners, and the error handler.
+
+    In HTTP mode the server checks every request's signature on its raw bytes before Bolt sees
+    it (bot.server), so Bolt does not check it again. Socket Mode's requests come over Slack's
+    WebSocket, which Bolt never checks; its check stays on there for any HTTP request.
+    """
     bot_token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else ""
     signing_secret = settings.slack_signing_secret
 
@@ -284,7 +290,10 @@ def create_app(
     app = AsyncApp(
         client=client,
         signing_secret=signing_secret.get_secret_value() if signing_secret else None,
-        request_verification_enabled=signing_secret is not None,
+        request_verification_enabled=signing_secret is not None and settings.mode is not Mode.HTTP,
+        # A request no listener takes goes to `report_unexpected` below, instead of Bolt's
+        # warning, which prints parts of the body (a legacy dialog's whole submission).
+        raise_error_for_unhandled_request=True,
         # Many workspaces: each request is authorized with its own workspace's installation.
         **(
             {"authorize": oauth.authorize, "oauth_flow": oauth.flow}
@@ -305,10 +314,49 @@ def create_app(
         admin_listeners.register(app, deps, admin)
 
     @app.error
-    async def report_unexpected(error: Exception, body: dict[str, Any]) -> BoltResponse | None:
+    async def report_unexpected(
+        error: Exception, body: dict[str, Any], context: AsyncBoltContext
+    ) -> BoltResponse | None:
+        if isinstance(error, BoltUnhandledRequestError):
+            # No listener takes it: an event the app is not subscribed to, a view or button the
+            # bot no longer knows. Slack gets Bolt's 404 (`{"error": "unhandled request"}`),
+            # which its client shows as a failed action; the log gets what it was, not its body.
+            log.warning(
+                "no listener for a request (%s); answered 404",
+                describe_request(body, context.team_id),
+            )
+            return None
         log.error("unexpected error handling a Slack request", exc_info=error)
         if "command" in body:
             return BoltResponse(status=200, body=UNEXPECTED)
         return None
 
     return app
+
+
+_MAX_ID_LENGTH = 64
+
+
+def describe_request(body: dict[str, Any], team_id: object) -> str:
+    """A request's kind for one log line: identifiers (type, command, callback, event, action,
+    team), never what a user wrote; each quoted, so that none can break the line."""
+
+    def inner(name: str) -> dict[str, Any]:
+        value = body.get(name)
+        return value if isinstance(value, dict) else {}
+
+    actions = body.get("actions")
+    first_action = actions[0] if isinstance(actions, list) and actions else None
+    kind = {
+        "type": body.get("type"),
+        "command": body.get("command"),
+        "callback_id": body.get("callback_id") or inner("view").get("callback_id"),
+        "event": inner("event").get("type"),
+        "action_id": first_action.get("action_id") if isinstance(first_action, dict) else None,
+        "team": team_id,
+    }
+    return " ".join(
+        f"{name}={value[:_MAX_ID_LENGTH]!r}"
+        for name, value in kind.items()
+        if isinstance(value, str) and value
+    )

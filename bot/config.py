@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from enum import StrEnum
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, field_validator
 
@@ -81,6 +81,8 @@ class Settings(BaseModel):
     allowed_teams: Annotated[frozenset[str] | None, BeforeValidator(_split_ids)] = Field(
         None, alias="DEPLOYBOT_ALLOWED_TEAMS"
     )
+    # The threshold of the bot's logs; no level logs a request body (bot.logs).
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", alias="LOG_LEVEL")
 
     @field_validator("hiveon_api_key", mode="before")
     @classmethod

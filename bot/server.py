@@ -1,4 +1,9 @@
-"""The ASGI apps: Slack into Bolt by `POST /slack/events` or Socket Mode; `GET /healthz`."""
+"""The ASGI apps: Slack into Bolt by `POST /slack/events` or Socket Mode; `GET /healthz`.
+
+`POST /slack/events` is the trust boundary (`bot.boundary`): a body over 1 MiB gets 413 before it
+is read whole, the signature is checked on the raw bytes (401) before anything is parsed, and a
+signed body that is not shaped like Slack's gets 400. Each refusal logs one line, never the body.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +12,19 @@ import contextlib
 import gc
 import logging
 from collections.abc import AsyncIterator
+from http import HTTPStatus
 
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-from slack_bolt.adapter.starlette.async_handler import to_async_bolt_request, to_starlette_response
+from slack_bolt.adapter.starlette.async_handler import to_starlette_response
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.request.internals import parse_body
 from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot.app import Bot
+from bot.boundary import Refusal, SignatureCheck, is_ssl_check, read_body, signed_team
 from bot.oauth import oauth_routes
 
 log = logging.getLogger(__name__)
@@ -34,14 +43,24 @@ def freeze_start_up_objects() -> None:
 
 def create_asgi_app(bot: Bot) -> Starlette:
     """Serve the bot over HTTP; the lifespan starts and stops it."""
+    if bot.settings.slack_signing_secret is None:
+        raise ValueError("HTTP mode needs a signing secret (SLACK_SIGNING_SECRET)")
+    # Bolt's own check is off in HTTP mode (bot.app): this one comes first, on the raw bytes.
+    signatures = SignatureCheck(bot.settings.slack_signing_secret.get_secret_value())
 
     async def slack_events(request: Request) -> Response:
-        body = await request.body()
         try:
-            bolt_request = to_async_bolt_request(request, body)
-        except (UnicodeDecodeError, ValueError):
-            # A body that is not form or JSON text is no Slack request: 400, never a 500.
-            return PlainTextResponse("malformed request", status_code=400)
+            bolt_request = await _admit(request, signatures)
+        except Refusal as refusal:
+            team = f" (team {refusal.team})" if refusal.team else ""
+            log.warning(
+                "refused a request with HTTP %d: %s%s", refusal.status, refusal.reason, team
+            )
+            return JSONResponse({"error": _ANSWERS[refusal.status]}, status_code=refusal.status)
+        except ClientDisconnect:
+            return Response(status_code=400)  # the client left mid-body: nobody reads this
+        if bolt_request is None:
+            return Response()  # Slack's ssl_check probe, answered as Bolt answers it
         return to_starlette_response(await bot.app.async_dispatch(bolt_request))
 
     async def healthz(_request: Request) -> Response:
@@ -63,6 +82,76 @@ def create_asgi_app(bot: Bot) -> Starlette:
         ],
         lifespan=lifespan,
     )
+
+
+# What a refused client reads; the log says more.
+_ANSWERS = {
+    HTTPStatus.BAD_REQUEST: "malformed request",
+    HTTPStatus.UNAUTHORIZED: "invalid request",  # Bolt's wording for a failed signature check
+    HTTPStatus.REQUEST_ENTITY_TOO_LARGE: "request body too large",
+}
+
+
+async def _admit(request: Request, signatures: SignatureCheck) -> AsyncBoltRequest | None:
+    """The request as Bolt takes it, once its size and signature passed; None for an ssl_check.
+
+    Raises `Refusal` for anything else.
+    """
+    raw = await read_body(request.stream(), content_length=request.headers.get("content-length"))
+    try:
+        text = signatures.verify(
+            raw,
+            timestamp=request.headers.get("x-slack-request-timestamp"),
+            signature=request.headers.get("x-slack-signature"),
+        )
+    except Refusal as refusal:
+        if refusal.status is HTTPStatus.UNAUTHORIZED and is_ssl_check(raw):
+            return None
+        raise
+    return _bolt_request(request, text)
+
+
+def _bolt_request(request: Request, text: str) -> AsyncBoltRequest:
+    """A signed body as Bolt takes it; 400 for one that is not shaped like Slack's."""
+    try:
+        # Bolt parses the body (JSON, a form, or a form's JSON `payload`) and reads its team,
+        # user and channel as it builds the request: each fails on what Slack never sends.
+        bolt_request = AsyncBoltRequest(
+            body=text, query=request.url.query, headers=dict(request.headers)
+        )
+    except (ValueError, RecursionError, AttributeError, IndexError, KeyError, TypeError) as exc:
+        why = _why_unreadable(text, request.headers.get("content-type"), exc)
+        raise Refusal(HTTPStatus.BAD_REQUEST, why, team=signed_team(text)) from None
+    body = bolt_request.body
+    if not body:
+        raise Refusal(HTTPStatus.BAD_REQUEST, "Bolt reads no fields in its body")
+    if not isinstance(body.get("event", {}), dict):
+        # Bolt's middleware reads it as an object.
+        raise Refusal(
+            HTTPStatus.BAD_REQUEST, "its event is not a JSON object", team=signed_team(text)
+        )
+    context = bolt_request.context
+    if not (context.team_id or context.enterprise_id) and not _needs_no_workspace(body):
+        # Nothing may be filed under an empty workspace; Slack names one in all it sends.
+        raise Refusal(HTTPStatus.BAD_REQUEST, "it names no workspace")
+    return bolt_request
+
+
+def _needs_no_workspace(body: dict[str, object]) -> bool:
+    """Slack's own checks of the URL name no workspace: url_verification and ssl_check."""
+    return body.get("type") == "url_verification" or "ssl_check" in body
+
+
+def _why_unreadable(text: str, content_type: str | None, error: Exception) -> str:
+    """Why Bolt could not read a body, found by parsing it again as Bolt does (refusals only)."""
+    try:
+        # Typed as a dict, it may be any JSON.
+        body: object = parse_body(text, (content_type or "").split(";")[0] or None)
+    except (ValueError, RecursionError):
+        return "its body is not JSON, or its payload field is not"
+    if not isinstance(body, dict):
+        return "its body is not a JSON object"
+    return f"Bolt cannot read its IDs ({type(error).__name__})"
 
 
 def create_socket_mode_app(bot: Bot) -> Starlette:

@@ -109,6 +109,13 @@ class BotProcess:
         return found.group(1)
 
     @property
+    def pid(self) -> int:
+        """The process ID, to read its memory in /proc."""
+        if self._process is None:
+            raise RuntimeError("the bot was never started: use it as a context manager")
+        return self._process.pid
+
+    @property
     def running(self) -> bool:
         """True while the process is alive."""
         return self._process is not None and self._process.poll() is None

@@ -24,6 +24,7 @@ def test_defaults_match_the_design() -> None:
     assert settings.port == 3000
     assert settings.admins == frozenset()
     assert settings.lease_s == 30.0
+    assert settings.log_level == "INFO"
     assert settings.mode is Mode.UNCONFIGURED
 
 
@@ -50,6 +51,16 @@ def test_admins_accept_commas_and_spaces() -> None:
     """`DEPLOYBOT_ADMINS` takes user IDs separated by commas or spaces."""
     settings = Settings.from_env({"DEPLOYBOT_ADMINS": "U1, U2 U3"})
     assert settings.admins == frozenset({"U1", "U2", "U3"})
+
+
+def test_log_level_takes_the_four_level_names_only() -> None:
+    """`LOG_LEVEL` is DEBUG, INFO, WARNING or ERROR; any other value stops start-up, named."""
+    assert Settings.from_env({"LOG_LEVEL": "DEBUG"}).log_level == "DEBUG"
+    assert Settings.from_env({"LOG_LEVEL": "ERROR"}).log_level == "ERROR"
+    for wrong in ("LOUD", "debug", "CRITICAL", "10"):
+        with pytest.raises(ValidationError) as caught:
+            Settings.from_env({"LOG_LEVEL": wrong})
+        assert "LOG_LEVEL" in str(caught.value)
 
 
 def test_invalid_values_do_not_echo_the_environment() -> None:

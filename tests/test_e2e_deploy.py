@@ -439,7 +439,8 @@ def test_fifty_concurrent_submissions_with_a_slow_vendor_are_all_acked_and_answe
 
 
 def test_unsigned_and_malformed_requests_get_4xx(bot: BotProcess) -> None:
-    """A bad signature is 401, a body that is not a Slack request is 400; never a 500."""
+    """A bad signature is 401, and so is an unsigned body that is not a Slack request: the
+    signature is checked before the body is parsed; never a 500."""
     forged = slash_command(signing_secret="not-the-secret")
     assert bot.post(forged).status_code == 401
     stale = slash_command(timestamp=1_600_000_000)
@@ -449,11 +450,11 @@ def test_unsigned_and_malformed_requests_get_4xx(bot: BotProcess) -> None:
         content=b"payload=%7Bnot-json",
         headers={"content-type": "application/x-www-form-urlencoded"},
     )
-    assert garbage.status_code in {400, 401}
+    assert garbage.status_code == 401
     binary = bot.http.post(
         "/slack/events", content=b"\xff\xfe\xfa", headers={"content-type": "application/json"}
     )
-    assert binary.status_code == 400
+    assert binary.status_code == 401
     assert bot.http.get("/slack/events").status_code == 405
 
 
@@ -593,12 +594,12 @@ def test_a_deployment_id_hiveon_answers_for_two_submissions_belongs_to_the_first
 def test_a_submission_that_names_no_team_is_refused_and_files_nothing(
     bot: BotProcess, slack: FakeSlack, sandbox: SandboxVendor
 ) -> None:
-    """A signed submission without a team ID is refused with the "not available" answer; no
-    row is filed under an empty team and nothing reaches Hiveon."""
+    """A signed submission without a team ID is refused as malformed (400) with one log line;
+    no row is filed under an empty team and nothing reaches Hiveon."""
     values = form()
     response = bot.post(view_submission(values=values, team_id="", private_metadata=""))
-    assert response.status_code == 200
-    assert response.text.startswith("⚠️ deploybot is not available in this workspace")
+    assert response.status_code == 400
+    assert "refused a request with HTTP 400: it names no workspace" in bot.logs
     assert vendor_starts(sandbox, values["external_deployment_id"]) == []
     assert query(bot.database_url, "SELECT id FROM deployments WHERE team_id = ''") == []
     assert not [c for c in slack.calls if values["external_deployment_id"] in json.dumps(c.params)]

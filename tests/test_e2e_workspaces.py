@@ -507,14 +507,14 @@ def test_requests_from_an_installation_the_allowlist_leaves_out_are_refused(
 def test_a_request_that_names_no_team_is_refused_and_files_nothing(
     guarded: BotProcess, vendor: tuple[SandboxVendor, str]
 ) -> None:
-    """A signed submission without a team ID is refused; nothing is recorded under an empty
-    team and nothing reaches Hiveon."""
+    """A signed submission without a team ID is refused as malformed (400); nothing is recorded
+    under an empty team and nothing reaches Hiveon."""
     before = len(vendor[0].requests)
     response = guarded.post(view_submission(values=form(), team_id="", private_metadata=""))
-    assert (response.status_code, response.text) == (200, NOT_SERVED)
+    assert response.status_code == 400
     assert len(vendor[0].requests) == before
     assert rows(guarded, "SELECT id FROM deployments WHERE team_id = ''") == []
-    assert "refused a request that names no team" in guarded.logs
+    assert "refused a request with HTTP 400: it names no workspace" in guarded.logs
 
 
 def test_the_install_page_purges_expired_oauth_states(guarded: BotProcess) -> None:

@@ -1,10 +1,14 @@
-"""Logging masks known secrets wherever they appear, tracebacks included."""
+"""Logging masks known secrets wherever they appear, tracebacks included, and keeps libraries
+that print bodies at DEBUG above it, whatever level their loggers were given."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 
-from bot.logs import RedactingFormatter
+import pytest
+
+from bot.logs import LibraryFloor, RedactingFormatter, configure
 
 
 def _record(message: str, *args: object, exc: BaseException | None = None) -> logging.LogRecord:
@@ -34,3 +38,47 @@ def test_short_values_are_not_treated_as_secrets() -> None:
     """Values too short to be real secrets do not mask ordinary words."""
     formatter = RedactingFormatter("%(message)s", secrets=["a", ""])
     assert formatter.format(_record("a cat")) == "a cat"
+
+
+@pytest.fixture(name="restore_logging")
+def _restore_logging() -> Iterator[None]:
+    """Put the root logger and the libraries' levels back after a test configures logging."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    names = ("slack_bolt", "slack_sdk", "sqlalchemy")
+    levels = {name: logging.getLogger(name).level for name in names}
+    yield
+    root.handlers[:], root.level = handlers, level
+    for name, saved in levels.items():
+        logging.getLogger(name).setLevel(saved)
+
+
+@pytest.mark.usefixtures("restore_logging")
+def test_debug_reaches_the_bot_but_not_the_libraries_that_print_bodies() -> None:
+    """At DEBUG the bot's own debug lines pass; Bolt's and slack_sdk's do not, even from a
+    logger Bolt set to DEBUG itself (it copies the root's level), nor SQLAlchemy's below
+    WARNING."""
+    configure(secrets=[], level="DEBUG")
+    [handler] = logging.getLogger().handlers
+    bolt = logging.getLogger("slack_bolt.AsyncApp")
+    bolt.setLevel(logging.DEBUG)  # as Bolt's get_bolt_logger does with the root's level
+
+    def passes(name: str, level: int) -> bool:
+        record = logging.LogRecord(name, level, __file__, 1, "m", (), None)
+        return bool(handler.filter(record)) and logging.getLogger(name).isEnabledFor(level)
+
+    assert passes("bot.server", logging.DEBUG)
+    assert not passes("slack_bolt.AsyncApp", logging.DEBUG)
+    assert passes("slack_bolt.AsyncApp", logging.INFO)
+    assert not passes("slack_sdk.web.async_base_client", logging.DEBUG)
+    assert not passes("sqlalchemy.engine.Engine", logging.INFO)
+    assert any(isinstance(f, LibraryFloor) for f in handler.filters)
+
+
+@pytest.mark.usefixtures("restore_logging")
+def test_the_level_is_a_threshold_for_the_libraries_too() -> None:
+    """At ERROR, Bolt's warnings are dropped like the bot's own."""
+    configure(secrets=[], level="ERROR")
+    assert not logging.getLogger("bot.server").isEnabledFor(logging.WARNING)
+    assert not logging.getLogger("slack_bolt").isEnabledFor(logging.WARNING)
+    assert logging.getLogger("slack_bolt").isEnabledFor(logging.ERROR)

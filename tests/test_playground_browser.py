@@ -63,7 +63,10 @@ def _page(browser: Browser, playground: PlaygroundProcess) -> Iterator[Page]:
     problems: list[str] = []
     page.on("pageerror", lambda error: problems.append(str(error)))
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-    page.goto(playground.url)
+    served = page.goto(playground.url)
+    # The page runs under its Content-Security-Policy: a violation is a console error below.
+    assert served is not None
+    assert served.headers["content-security-policy"] == "default-src 'self'"
     expect(page.locator("body")).to_have_attribute("data-ready", "true")
     yield page
     context.close()

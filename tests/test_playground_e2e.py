@@ -13,6 +13,7 @@ import pytest
 
 from bot.playground.slack_standin import DEPLOYS
 from tests.playground_process import PlaygroundProcess
+from tests.slack_requests import SIGNING_SECRET, slash_command
 
 PAGE = Path(__file__).resolve().parent.parent / "bot" / "playground" / "page"
 
@@ -70,6 +71,46 @@ def test_only_this_machine_may_use_the_page(playground: PlaygroundProcess) -> No
     )
     assert rebound.status_code == 400
     assert form.status_code == 415
+
+
+# default-src 'self' forbids inline scripts and styles: the page has neither (the browser test
+# fails on any violation the console reports).
+SECURITY_HEADERS = {
+    "content-security-policy": "default-src 'self'",
+    "x-frame-options": "DENY",
+    "referrer-policy": "no-referrer",
+}
+
+
+def test_every_answer_carries_the_security_headers(playground: PlaygroundProcess) -> None:
+    """The page, its files, its event stream, its API (refusals too), the Slack stand-in and the
+    bot's own routes all forbid other origins' content, framing and referrers."""
+    http = playground.http
+    answers = {
+        "page": http.get("/"),
+        "script": http.get("/playground/static/app.js"),
+        "missing file": http.get("/playground/static/missing.js"),
+        "page action": http.post("/playground/home", json={}),
+        "refused page action": http.post("/playground/messages", data={"text": "/deploy"}),
+        "other Host": http.get("/", headers={"Host": "attacker.example"}),
+        "Slack stand-in": http.post("/slack-api/auth.test"),
+        "bot's health": http.get("/healthz"),
+        "bot's events": http.post("/slack/events", content=b"command=%2Fdeploy"),
+    }
+    with http.stream("GET", "/playground/events") as events:
+        answers["event stream"] = events
+    assert answers["refused page action"].status_code == 415
+    assert answers["other Host"].status_code == 400
+    for name, answer in answers.items():
+        sent = {header: answer.headers.get(header) for header in SECURITY_HEADERS}
+        assert sent == SECURITY_HEADERS, name
+
+
+def test_the_bot_behind_the_page_checks_signatures_too(playground: PlaygroundProcess) -> None:
+    """The playground's bot has a signing secret made up for the run: its events route refuses
+    requests signed with any other, as in production."""
+    forged = slash_command(signing_secret=SIGNING_SECRET)
+    assert playground.post(forged).status_code == 401
 
 
 def test_the_slack_stand_in_wants_the_bots_token(playground: PlaygroundProcess) -> None:

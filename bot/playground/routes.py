@@ -9,6 +9,9 @@ One Starlette app serves, on the bot's own port:
 - `/slack-api/{method}` — the Web API stand-in that `SLACK_API_URL` points at;
 - `POST /slack-hooks/{id}` — the response_urls the stand-in hands out;
 - everything else — the bot's own ASGI app (`POST /slack/events`, `GET /healthz`).
+
+Every response carries `SECURITY_HEADERS`: the page runs only its own files (no inline script
+or style), in no other site's frame, and tells no other site where it came from.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from starlette.applications import Starlette
+from starlette.datastructures import MutableHeaders
 from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
@@ -33,7 +37,7 @@ from starlette.responses import (
 )
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.playground.actions import Playground
 from bot.playground.slack_standin import (
@@ -52,6 +56,11 @@ HEARTBEAT_S: Final = 15.0
 # The page is for the person at this machine; other Host names (DNS rebinding) are refused.
 ALLOWED_HOSTS: Final = ("localhost", "127.0.0.1")
 _NO_STORE: Final = {"Cache-Control": "no-store"}
+SECURITY_HEADERS: Final = {
+    "Content-Security-Policy": "default-src 'self'",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
 
 PageAction = Callable[[Json, Mapping[str, str]], Awaitable[Json]]
 
@@ -79,8 +88,31 @@ def create_playground_app(
             Route("/slack-hooks/{hook_id}", endpoints.response_url, methods=["POST"]),
             Mount("", app=bot_app),
         ],
-        middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=list(ALLOWED_HOSTS))],
+        middleware=[
+            Middleware(SecurityHeaders),  # outermost: refusals of the Host check carry them too
+            Middleware(TrustedHostMiddleware, allowed_hosts=list(ALLOWED_HOSTS)),
+        ],
     )
+
+
+class SecurityHeaders:
+    """Adds `SECURITY_HEADERS` to every response, the streamed event stream included."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self._app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request on; add the headers as the response starts."""
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message).update(SECURITY_HEADERS)
+            await send(message)
+
+        await self._app(scope, receive, send_with_headers)
 
 
 class _Endpoints:
