@@ -427,3 +427,16 @@ async def test_recovery_reports_a_start_that_never_happened(bot: Harness) -> Non
     row = await bot.row("ext-lost")
     assert row.status == "failed"
     assert row.next_poll_at is None
+
+
+async def test_recovery_does_not_take_another_submissions_deployment(bot: Harness) -> None:
+    """A crashed submission whose external ID is another deployment's ID is not given that
+    deployment on recovery: the look-up found someone else's, so the outcome is unknown."""
+    theirs = await bot.deploy(channel="C-THEIRS")
+    assert theirs.deployment_id is not None
+    await _interrupted(bot, theirs.deployment_id, "C-MINE")
+    await bot.service.recover()
+    [reply] = bot.replies("C-MINE")
+    assert reply.startswith("⚠️ The outcome is unknown")
+    mine = await bot.row(theirs.deployment_id)
+    assert (mine.status, mine.deployment_id, mine.next_poll_at) == ("unknown", None, None)
