@@ -352,8 +352,8 @@ class SandboxVendor:
                 streamed.sent += len(piece)
             await response.write_eof()
             ended = "complete"
-        except ConnectionResetError:
-            pass  # the client hung up: what it took is recorded
+        except ConnectionError:
+            pass  # the client hung up (reset, broken pipe, connection lost): `sent` says when
         finally:
             streamed.ended = ended
         return response
