@@ -378,8 +378,7 @@ async def _capped_body(response: httpx.Response) -> bytes:
     if encoding != "identity":
         # Asked for identity: a compressed answer could inflate far past the cap.
         raise HiveonUncertainError(response.status_code, "answer in an encoding not asked for")
-    declared = response.headers.get("content-length", "").strip()
-    if declared.isdigit() and int(declared) > MAX_RESPONSE_BYTES:
+    if _declared_length(response) > MAX_RESPONSE_BYTES:
         raise HiveonUncertainError(response.status_code, _TOO_LARGE)
     body = bytearray()
     async for chunk in _raw_chunks(response):
@@ -387,6 +386,17 @@ async def _capped_body(response: httpx.Response) -> bytes:
         if len(body) > MAX_RESPONSE_BYTES:
             raise HiveonUncertainError(response.status_code, _TOO_LARGE)
     return bytes(body)
+
+
+def _declared_length(response: httpx.Response) -> int:
+    """`Content-Length` as a number; 0 when absent or malformed (the body is counted anyway)."""
+    declared = response.headers.get("content-length", "").strip()
+    if not (declared.isascii() and declared.isdigit()):
+        return 0
+    # Longer than the cap's digits is over it: no need to parse a number of any length.
+    if len(declared) > len(str(MAX_RESPONSE_BYTES)):
+        return MAX_RESPONSE_BYTES + 1
+    return int(declared)
 
 
 async def _raw_chunks(response: httpx.Response) -> AsyncIterator[bytes]:

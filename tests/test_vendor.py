@@ -803,6 +803,20 @@ class TestSizeCap:
         assert (caught.value.status_code, caught.value.reason) == (200, "answer larger than 1 MiB")
         assert body.taken == 0
 
+    @pytest.mark.parametrize("declared", ["9" * 5000, "1e9", "12, 12", "-1"])
+    async def test_a_content_length_that_is_no_number_is_not_trusted(self, declared: str) -> None:
+        """A `Content-Length` that is huge or not a plain number neither crashes the client nor
+        replaces counting: a short body is read, a long one is still cut."""
+        headers = {"Content-Type": "application/json", "Content-Length": declared}
+        short = PacedBody(b'{"deployment_id": "dep-1"}', piece=8)
+        answer = httpx.Response(200, headers=headers, stream=short)
+        if len(declared) > len(str(vendor.MAX_RESPONSE_BYTES)):
+            with pytest.raises(HiveonUncertainError, match="larger than 1 MiB"):
+                await start_with(answer)
+            assert short.taken == 0
+        else:
+            assert await start_with(answer) == StartedDeployment("dep-1")
+
     async def test_a_compressed_answer_is_refused(self) -> None:
         """An answer compressed although identity was asked for is not inflated: 40 KiB of gzip
         could be 40 MiB of memory."""
