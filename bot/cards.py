@@ -69,7 +69,7 @@ def since(moment: datetime) -> str:
 
 def status_detail(vendor_status: str, moment: datetime, fail_reason: str | None) -> str:
     """The parent's detail line: the state and how long it has lasted."""
-    word = state_word(vendor_status).capitalize()
+    word = escape(state_word(vendor_status).capitalize())
     line = f"{word} {since(moment)}"
     if fail_reason:
         line += f": {escape(fail_reason)}"
@@ -82,7 +82,7 @@ def status_reply(
     """The thread reply that reports a change of state."""
     emoji = _EMOJI.get(vendor_status, "⚠️")
     word = state_word(vendor_status)
-    headline = f"{word.capitalize()}: {code(deployment_id)} is {escape(word)}."
+    headline = f"{escape(word.capitalize())}: {code(deployment_id)} is {escape(word)}."
     next_step = None
     if vendor_status == "STATUS_RUNNING":
         headline = f"Running: {code(deployment_id)} is up."

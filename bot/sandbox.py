@@ -27,6 +27,15 @@ still be valid, and the key accepted, to reach it):
 | `accept-then-timeout`   | no answer, as `fail-timeout`                            | yes      |
 | `slow-<seconds>`        | the normal answer, that many seconds late (`slow-2`)    | yes      |
 | `fail-later`            | 200; pending, then `STATUS_FAILED` (fail_reason code 3) | yes      |
+| `hostile-trickle`       | 200, its body sent one byte a second                    | yes      |
+| `hostile-id`            | 200 `{"deployment_id": "<!channel>"}`                   | no       |
+| `hostile-status`        | 200; every status answer says `"status": "<!channel>"`  | yes      |
+| `hostile-fail-reason`   | 200; pending, then failed, its fail_reason ~5,000 chars | yes      |
+|                         | of Slack markup: a disguised link and `<!channel>`      |          |
+| `hostile-huge-status`   | 500; every status answer is a 40 MiB JSON body          | yes      |
+
+The `hostile-…` machines play a vendor that cannot be trusted. Streamed answers (a trickle, a
+huge body) are recorded in `streams` with how many bytes went out before the client hung up.
 
 Any other machine starts normally: `STATUS_PENDING`, then `STATUS_RUNNING` once `pending_s` has
 passed on `clock`. A stop moves it to `STATUS_STOPPING`, then `STATUS_STOPPED` after `pending_s`.
@@ -52,7 +61,7 @@ import json
 import re
 import time
 import uuid
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import AsyncIterator, Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 from urllib.parse import unquote
@@ -88,6 +97,16 @@ STOPPING = "STATUS_STOPPING"
 STOPPED = "STATUS_STOPPED"
 FAILED = "STATUS_FAILED"
 FAIL_REASON = {"code": 3, "message": "image pull failed: manifest unknown"}
+# What the hostile machines answer: Slack markup where a status or text is expected.
+SLACK_MARKUP = "<!channel>"
+HOSTILE_FAIL_REASON = {
+    "code": 13,
+    "message": "<https://evil.example|click here> & more <!channel> " + "spam " * 990,
+}
+# The trickle's pause between bytes, and the size of a huge status answer.
+TRICKLE_PAUSE_S = 1.0
+HUGE_ANSWER_BYTES = 40 * 1024 * 1024
+_PIECE_BYTES = 64 * 1024
 
 _ID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_DNS, "sandbox.deploybot.invalid")
 _SLOW = re.compile(r"slow-(\d+(?:\.\d+)?)")
@@ -115,7 +134,11 @@ class RecordedRequest:
 
 @dataclass(frozen=True)
 class Reply:
-    """What the sandbox answers; with a `fault`, nothing is answered and `status` is unused."""
+    """What the sandbox answers; with a `fault`, nothing is answered and `status` is unused.
+
+    With `pieces`, the body is those pieces instead of `content`, sent `pause_s` apart without
+    a `Content-Length`: a trickle, or an answer too large to hold.
+    """
 
     status: int
     content: bytes = b""
@@ -123,6 +146,18 @@ class Reply:
     headers: Mapping[str, str] = field(default_factory=dict)
     delay_s: float = 0.0
     fault: Fault | None = None
+    pieces: Callable[[], Iterator[bytes]] | None = None
+    pause_s: float = 0.0
+
+
+@dataclass
+class StreamedAnswer:
+    """A body the sandbox sent in pieces: how much went out, and how sending ended."""
+
+    path: str
+    sent: int = 0
+    # None while sending; "complete", or "cut" when the client hung up (or the server stopped).
+    ended: Literal["complete", "cut"] | None = None
 
 
 @dataclass
@@ -175,11 +210,18 @@ _FAILURES: dict[str, Reply] = {
     "fail-reset": _RESET,
     "fail-nojson": _text_reply(200, "OK", "text/plain"),
     "fail-noid": _json_reply(200, {}),
+    "hostile-id": _json_reply(200, {"deployment_id": SLACK_MARKUP}),
 }
 # Magic machine IDs whose start creates the deployment, then answers badly.
 _ACCEPTED_THEN: dict[str, Reply] = {
     "accept-then-500": _FAILURES["fail-500"],
     "accept-then-timeout": _NO_ANSWER,
+    "hostile-huge-status": _FAILURES["fail-500"],
+}
+# Magic machine IDs whose deployment fails after pending.
+_FAILING: dict[str, dict[str, Any]] = {
+    "fail-later": FAIL_REASON,
+    "hostile-fail-reason": HOSTILE_FAIL_REASON,
 }
 
 
@@ -211,6 +253,7 @@ class SandboxVendor:
         self._deployments: dict[str, SandboxDeployment] = {}
         self._by_external_id: dict[str, str] = {}
         self.requests: list[RecordedRequest] = []
+        self.streams: list[StreamedAnswer] = []
 
     @property
     def start_count(self) -> int:
@@ -255,6 +298,9 @@ class SandboxVendor:
         if reply.fault == "reset":
             raise httpx.RemoteProtocolError("sandbox: connection reset", request=request)
         headers = {"Content-Type": reply.content_type, **reply.headers}
+        if reply.pieces is not None:
+            stream = _PieceStream(reply.pieces, reply.pause_s, self._streamed(request.url.path))
+            return httpx.Response(reply.status, headers=headers, stream=stream)
         return httpx.Response(reply.status, headers=headers, content=reply.content)
 
     def aiohttp_app(self) -> web.Application:
@@ -277,7 +323,45 @@ class SandboxVendor:
                 request.transport.abort()
             return web.Response()
         headers = {"Content-Type": reply.content_type, **reply.headers}
+        if reply.pieces is not None:
+            return await self._serve_pieces(
+                request, headers, reply.status, reply.pieces, reply.pause_s
+            )
         return web.Response(status=reply.status, body=reply.content, headers=headers)
+
+    async def _serve_pieces(
+        self,
+        request: web.Request,
+        headers: dict[str, str],
+        status: int,
+        pieces: Callable[[], Iterator[bytes]],
+        pause_s: float,
+    ) -> web.StreamResponse:
+        """Send a body piece by piece, chunked, until it ends or the client hangs up."""
+        response = web.StreamResponse(status=status, headers=headers)
+        await response.prepare(request)
+        streamed = self._streamed(request.path)
+        ended: Literal["complete", "cut"] = "cut"
+        try:
+            for index, piece in enumerate(pieces()):
+                if index and pause_s > 0:
+                    await asyncio.sleep(pause_s)
+                if request.app[_SHUTTING_DOWN].is_set():
+                    return response
+                await response.write(piece)
+                streamed.sent += len(piece)
+            await response.write_eof()
+            ended = "complete"
+        except ConnectionError:
+            pass  # the client hung up (reset, broken pipe, connection lost): `sent` says when
+        finally:
+            streamed.ended = ended
+        return response
+
+    def _streamed(self, path: str) -> StreamedAnswer:
+        streamed = StreamedAnswer(path.partition("?")[0])
+        self.streams.append(streamed)
+        return streamed
 
     def _route(self, method: str, path: str, api_key: str, body: bytes) -> Reply:
         if not path.startswith(f"{_DEPLOYMENTS}/"):
@@ -310,13 +394,17 @@ class SandboxVendor:
             magic = "fail-404" if machine_id.startswith("missing-") else machine_id
             if magic in _FAILURES:
                 return _FAILURES[magic]
-            fails = machine_id == "fail-later"
+            fails = machine_id in _FAILING
             deployment_id = self._create(request, external_id, fails=fails).deployment_id
         if machine_id in _ACCEPTED_THEN:
             return _ACCEPTED_THEN[machine_id]
         slow = _SLOW.fullmatch(machine_id)
         delay_s = float(slow.group(1)) if slow else 0.0
-        return _json_reply(200, {"deployment_id": deployment_id}, delay_s=delay_s)
+        reply = _json_reply(200, {"deployment_id": deployment_id}, delay_s=delay_s)
+        if machine_id == "hostile-trickle":
+            content = reply.content
+            reply = replace(reply, pieces=lambda: _bytes_of(content), pause_s=TRICKLE_PAUSE_S)
+        return reply
 
     def _create(
         self, request: dict[str, Any], external_id: str | None, *, fails: bool
@@ -354,7 +442,11 @@ class SandboxVendor:
         if deployment.external_deployment_id is not None:
             data["external_deployment_id"] = deployment.external_deployment_id
         if status == FAILED:
-            data["fail_reason"] = dict(FAIL_REASON)
+            data["fail_reason"] = dict(_FAILING[deployment.machine_id])
+        if deployment.machine_id == "hostile-status":
+            data["status"] = SLACK_MARKUP
+        if deployment.machine_id == "hostile-huge-status":
+            return Reply(200, pieces=lambda: _huge_json(data))
         return _json_reply(200, data)
 
     def _stop(self, deployment_id: str, body: bytes) -> Reply:
@@ -371,6 +463,47 @@ class SandboxVendor:
         if deployment.status(now, self._pending_s) in {PENDING, RUNNING}:
             deployment.stopped_at = now
         return _json_reply(200, {"deployment_id": deployment.deployment_id})
+
+
+class _PieceStream(httpx.AsyncByteStream):
+    """A streamed reply for `httpx.MockTransport`, recording what the client took."""
+
+    def __init__(
+        self, pieces: Callable[[], Iterator[bytes]], pause_s: float, streamed: StreamedAnswer
+    ) -> None:
+        self._pieces = pieces
+        self._pause_s = pause_s
+        self._streamed = streamed
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for index, piece in enumerate(self._pieces()):
+            if index and self._pause_s > 0:
+                await asyncio.sleep(self._pause_s)
+            self._streamed.sent += len(piece)
+            yield piece
+        self._streamed.ended = "complete"
+
+    async def aclose(self) -> None:
+        if self._streamed.ended is None:
+            self._streamed.ended = "cut"
+
+
+def _bytes_of(content: bytes) -> Iterator[bytes]:
+    """`content` one byte at a time."""
+    return (content[index : index + 1] for index in range(len(content)))
+
+
+def _huge_json(data: dict[str, Any]) -> Iterator[bytes]:
+    """`data` as a JSON object padded to `HUGE_ANSWER_BYTES`, in pieces."""
+    head = json.dumps(data)[:-1].encode() + b', "padding": "'
+    tail = b'"}'
+    yield head
+    left = HUGE_ANSWER_BYTES - len(head) - len(tail)
+    block = b"x" * _PIECE_BYTES
+    while left > 0:
+        yield block[:left]
+        left -= len(block)
+    yield tail
 
 
 async def _hang(request: web.Request) -> None:

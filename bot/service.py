@@ -340,7 +340,12 @@ class DeploymentService:
         raise AssertionError(msg)
 
     async def look_up(self, external_id: str, api_key: str) -> str | _NotFound | None:
-        """The deployment ID started under `external_id`, NOT_FOUND, or None when unsure."""
+        """The deployment ID started under `external_id`, NOT_FOUND, or None when unsure.
+
+        The vendor's look-up takes a deployment ID as readily as an external ID, so an external
+        ID someone typed may name another submission's deployment: a deployment is this
+        submission's only when its own `external_deployment_id` is `external_id`.
+        """
         for delay in self._reconcile_delays:
             await asyncio.sleep(delay)
             try:
@@ -354,6 +359,14 @@ class DeploymentService:
                 return None
             if status is None:
                 return NOT_FOUND
+            if status.external_deployment_id != external_id:
+                log.warning(
+                    "look-up of %s answered deployment %s, started under another external ID; "
+                    "the outcome stays unknown",
+                    external_id,
+                    status.deployment_id,
+                )
+                return None
             return status.deployment_id
         return None
 

@@ -121,7 +121,7 @@ class Deployment(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     # Following: the vendor's last status and when it began; polling is due at next_poll_at
     # (None once the deployment has settled or deploybot gave up at follow_until).
-    vendor_status: Mapped[str | None] = mapped_column(String(32))
+    vendor_status: Mapped[str | None] = mapped_column(String(128))  # plain: bot.deployment
     vendor_status_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     fail_reason: Mapped[str | None] = mapped_column(Text)
     next_poll_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)

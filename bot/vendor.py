@@ -6,7 +6,18 @@ from "maybe started" without knowing httpx::
     HiveonError
     ├── HiveonRejectedError(status_code, message)   4xx: the vendor refused; nothing was started
     ├── HiveonUnreachableError(reason)              the request never reached the vendor: retry
+    │                                               (no connection, or none within the deadline)
     └── HiveonUncertainError(status_code, reason)   it may have been processed: reconcile first
+                                                    (reset, 5xx, no complete answer within the
+                                                    deadline, an answer over 1 MiB, an unreadable
+                                                    2xx or one whose IDs are not plain)
+
+Everything the vendor returns is untrusted. Each HTTP attempt has one deadline for connecting,
+sending and reading the whole answer, and answers are read up to `MAX_RESPONSE_BYTES`, so a
+vendor that trickles or floods can neither hold a call open nor fill memory. A `deployment_id`
+or `status` that is not plain (`bot.deployment.is_plain_id`) makes the answer unreadable, so
+the IDs and states callers store and show are never markup. Free text (`FailReason.message`) is one line of at
+most `MAX_MESSAGE_CHARS`; whoever shows it escapes it.
 
 `HiveonRejectedError.message` is the vendor's own text only when it is short plain text; HTML
 pages and long bodies are never passed on. Secrets (the API key, the registry password, secret
@@ -21,7 +32,7 @@ import logging
 import math
 import re
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
@@ -29,9 +40,9 @@ from typing import Any, Self
 from urllib.parse import quote
 
 import httpx
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from bot.deployment import MASK, StartDeploymentRequest, is_secret_name
+from bot.deployment import MASK, StartDeploymentRequest, is_plain_id, secret_values
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +50,9 @@ USER_AGENT = "deploybot/0.1"
 DEPLOYMENTS_PATH = "/vendors/v1/machines/deployments"
 START_PATH = f"{DEPLOYMENTS_PATH}/start"
 MAX_MESSAGE_CHARS = 300
+# The most of one answer that is read; anything longer is not a deployment's status.
+MAX_RESPONSE_BYTES = 1024 * 1024
+_INT32 = 2**31
 _MAX_MESSAGE_LINES = 3
 _DEFAULT_RETRY_AFTER_S = 1.0
 # Each start holds a connection for as long as the vendor takes: a burst of 200 submissions to
@@ -106,12 +120,27 @@ class StartedDeployment:
 
 
 class FailReason(BaseModel):
-    """Why a deployment failed: `/vendors/v1` sends `{code, message}`, older APIs a string."""
+    """Why a deployment failed: `/vendors/v1` sends `{code, message}`, older APIs a string.
+
+    `message` is the vendor's free text made one printable line of at most `MAX_MESSAGE_CHARS`
+    (cut with …); it may still hold `<`, `>` and `&`, which whoever shows it escapes.
+    """
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
-    code: int | None = None
+    # The vendor's code is a protobuf int32.
+    code: int | None = Field(default=None, ge=-_INT32, lt=_INT32)
     message: str | None = None
+
+    @field_validator("message", mode="after")
+    @classmethod
+    def _one_short_line(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        line = " ".join("".join(c if c.isprintable() else " " for c in value).split())
+        if len(line) > MAX_MESSAGE_CHARS:
+            line = line[: MAX_MESSAGE_CHARS - 1].rstrip() + "…"
+        return line or None
 
 
 class DeploymentStatus(BaseModel):
@@ -126,6 +155,13 @@ class DeploymentStatus(BaseModel):
     status: str = "STATUS_UNSPECIFIED"
     fail_reason: FailReason | None = None
     metadata: dict[str, str] = {}
+
+    @field_validator("deployment_id", "status", mode="after")
+    @classmethod
+    def _plain(cls, value: str) -> str:
+        if not is_plain_id(value):
+            raise ValueError("not a plain ID")
+        return value
 
     @field_validator("fail_reason", mode="before")
     @classmethod
@@ -148,6 +184,15 @@ class HiveonClient:
     `httpx.MockTransport(SandboxVendor().handle)`); the default one retries failed connection
     attempts only, which never sent anything. A 429 is retried after its `Retry-After`, since
     the vendor processed nothing; no other status is retried here.
+
+    `timeout_s` bounds each HTTP attempt as a whole: connecting, sending and reading the entire
+    answer (httpx's own timeouts, per operation, also apply; a vendor sending a byte a second
+    never trips those). A 429's retry is a new attempt with a deadline of its own, so one call
+    lasts at most `(1 + max_rate_limit_retries) × timeout_s` plus the waits between attempts
+    (each at most `max_retry_after_s`). Past the deadline, or past `MAX_RESPONSE_BYTES` of
+    answer (refused at once when `Content-Length` says so), the call raises
+    `HiveonUncertainError`, since the vendor may have acted on the request; only a deadline
+    that ran out while still connecting is `HiveonUnreachableError`.
     """
 
     def __init__(  # noqa: PLR0913 - keyword-only settings, like httpx.AsyncClient's
@@ -160,6 +205,7 @@ class HiveonClient:
         max_retry_after_s: float = 10.0,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
+        self._timeout_s = timeout_s
         self._max_rate_limit_retries = max_rate_limit_retries
         self._max_retry_after_s = max_retry_after_s
         self._sleep = sleep
@@ -167,7 +213,12 @@ class HiveonClient:
             base_url=base_url,
             timeout=httpx.Timeout(timeout_s),
             transport=transport or httpx.AsyncHTTPTransport(retries=2, limits=CONNECTION_LIMITS),
-            headers={"Accept": "application/json", "User-Agent": USER_AGENT},
+            # Uncompressed answers only: the size cap then bounds the memory an answer takes.
+            headers={
+                "Accept": "application/json",
+                "Accept-Encoding": "identity",
+                "User-Agent": USER_AGENT,
+            },
             follow_redirects=False,
             trust_env=False,
         )
@@ -242,13 +293,23 @@ class HiveonClient:
         retries = 0
         while True:
             started = time.perf_counter()
+            progress = _Progress()
             try:
-                response = await self._http.request(method, path, json=body, headers=headers)
+                async with asyncio.timeout(self._timeout_s):
+                    response = await self._exchange(method, path, body, headers, progress)
             except httpx.RequestError as exc:
                 elapsed_ms = (time.perf_counter() - started) * 1000
                 name = type(exc).__name__
                 logger.info("%s %s failed: %s after %.0f ms", method, path, name, elapsed_ms)
                 raise _translated(exc) from exc
+            except TimeoutError as exc:
+                elapsed_ms = (time.perf_counter() - started) * 1000
+                logger.info("%s %s failed: deadline after %.0f ms", method, path, elapsed_ms)
+                raise progress.error(self._timeout_s) from exc
+            except HiveonUncertainError as exc:
+                elapsed_ms = (time.perf_counter() - started) * 1000
+                logger.info("%s %s failed: %s after %.0f ms", method, path, exc.reason, elapsed_ms)
+                raise
             elapsed_ms = (time.perf_counter() - started) * 1000
             logger.debug("%s %s -> %d in %.0f ms", method, path, response.status_code, elapsed_ms)
             if (
@@ -260,6 +321,89 @@ class HiveonClient:
             delay = _retry_after_s(response, self._max_retry_after_s)
             logger.info("%s %s rate-limited; retry %d in %.1f s", method, path, retries, delay)
             await self._sleep(delay)
+
+    async def _exchange(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None,
+        headers: dict[str, str],
+        progress: _Progress,
+    ) -> httpx.Response:
+        """One HTTP exchange, its answer read whole but never past `MAX_RESPONSE_BYTES`."""
+        request = self._http.build_request(
+            method, path, json=body, headers=headers, extensions={"trace": progress}
+        )
+        response = await self._http.send(request, stream=True)
+        try:
+            content = await _capped_body(response)
+        finally:
+            # An answer left unread closes its connection instead of returning it to the pool.
+            await response.aclose()
+        return httpx.Response(
+            response.status_code, headers=response.headers, content=content, request=request
+        )
+
+
+class _Progress:
+    """How far one exchange got, told by httpcore's `trace` extension: whether the deadline
+    cut it before any of the request left (nothing can have been processed) or after."""
+
+    def __init__(self) -> None:
+        self.connecting = False
+        self.sending = False
+
+    async def __call__(self, event: str, info: Mapping[str, Any]) -> None:
+        del info
+        if event.endswith(".connect_tcp.started"):
+            self.connecting = True
+        elif event.endswith(".send_request_headers.started"):
+            self.sending = True
+
+    def error(self, timeout_s: float) -> HiveonError:
+        """The error for a deadline that ran out; unsure (no trace, e.g. a mock) means maybe."""
+        if self.connecting and not self.sending:
+            return HiveonUnreachableError(f"no connection within {timeout_s:g} s")
+        return HiveonUncertainError(None, f"no complete answer within {timeout_s:g} s")
+
+
+async def _capped_body(response: httpx.Response) -> bytes:
+    """The raw body; an encoded one, or one over `MAX_RESPONSE_BYTES`, is not read on."""
+    encoding = response.headers.get("content-encoding", "identity").strip().lower()
+    if encoding != "identity":
+        # Asked for identity: a compressed answer could inflate far past the cap.
+        raise HiveonUncertainError(response.status_code, "answer in an encoding not asked for")
+    if _declared_length(response) > MAX_RESPONSE_BYTES:
+        raise HiveonUncertainError(response.status_code, _TOO_LARGE)
+    body = bytearray()
+    async for chunk in _raw_chunks(response):
+        body += chunk
+        if len(body) > MAX_RESPONSE_BYTES:
+            raise HiveonUncertainError(response.status_code, _TOO_LARGE)
+    return bytes(body)
+
+
+def _declared_length(response: httpx.Response) -> int:
+    """`Content-Length` as a number; 0 when absent or malformed (the body is counted anyway)."""
+    declared = response.headers.get("content-length", "").strip()
+    if not (declared.isascii() and declared.isdigit()):
+        return 0
+    # Longer than the cap's digits is over it: no need to parse a number of any length.
+    if len(declared) > len(str(MAX_RESPONSE_BYTES)):
+        return MAX_RESPONSE_BYTES + 1
+    return int(declared)
+
+
+async def _raw_chunks(response: httpx.Response) -> AsyncIterator[bytes]:
+    """The body as it arrives; a response built in memory (`httpx.MockTransport`) has it all."""
+    if response.is_stream_consumed:
+        yield response.content
+        return
+    async for chunk in response.aiter_raw():
+        yield chunk
+
+
+_TOO_LARGE = f"answer larger than {MAX_RESPONSE_BYTES // (1024 * 1024)} MiB"
 
 
 def _translated(exc: httpx.RequestError) -> HiveonError:
@@ -320,17 +464,17 @@ def _secrets_of(request: StartDeploymentRequest, api_key: str) -> list[str]:
     """The API key and every secret value inside the request."""
     config = request.container_config
     named = {**config.environment_variables, **request.metadata}
-    secrets = [api_key, *(value for name, value in named.items() if is_secret_name(name))]
+    secrets = [api_key, *secret_values(named)]
     if config.docker_auth is not None:
         secrets.append(config.docker_auth.password.get_secret_value())
     return secrets
 
 
 def _deployment_id(response: httpx.Response) -> str:
-    """The `deployment_id` of a 2xx answer; without one, nobody knows what happened."""
+    """The plain `deployment_id` of a 2xx answer; without one, nobody knows what happened."""
     data = _json_object(response)
     deployment_id = data.get("deployment_id") if data is not None else None
-    if not isinstance(deployment_id, str) or not deployment_id:
+    if not isinstance(deployment_id, str) or not is_plain_id(deployment_id):
         raise HiveonUncertainError(response.status_code, "unreadable response")
     return deployment_id
 

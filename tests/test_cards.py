@@ -76,3 +76,15 @@ def test_a_stop_with_a_reason_shows_it() -> None:
         vendor_status="STATUS_STOPPED", deployment_id="dep-1", fail_reason="code 9: preempted"
     )
     assert reply["text"] == "⏹️ Stopped: `dep-1` is stopped. code 9: preempted"
+
+
+def test_a_state_word_of_slack_markup_is_escaped() -> None:
+    """A status that is Slack markup (stored before the vendor client refused such statuses)
+    reaches the reply and the detail line only escaped: no channel ping."""
+    reply = cards.status_reply(vendor_status="<!channel>", deployment_id="dep-1", fail_reason=None)
+    assert reply["text"] == "⚠️ &lt;!channel&gt;: `dep-1` is &lt;!channel&gt;."
+    assert "<!channel>" not in str(reply)
+    moment = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
+    detail = cards.status_detail("<!here|x>", moment, "<https://evil.example|click here>")
+    assert detail.startswith("&lt;!here|x&gt; <!date^")
+    assert detail.endswith(": &lt;https://evil.example|click here&gt;")

@@ -199,6 +199,42 @@ async def test_a_failure_shows_its_reason_and_ends_following(bot: Harness) -> No
     assert len(bot.sandbox.requests) == requests_before
 
 
+async def test_a_status_of_slack_markup_is_never_stored_or_shown(bot: Harness) -> None:
+    """A status answer whose status is Slack markup is unreadable: the known state is kept,
+    nothing is replied, and the deployment is looked at again later."""
+    row = await bot.deploy("hostile-status", channel="C-MARKUP")
+    await bot.poll_after(2)
+    await bot.poll_after(12)
+    assert bot.replies("C-MARKUP") == [f"✅ Deployment started: `{row.deployment_id}`."]
+    polled = await bot.row(row.external_deployment_id)
+    assert polled.vendor_status is None
+    assert polled.next_poll_at is not None
+    assert len([r for r in bot.sandbox.requests if r.method == "GET"]) == 2
+    assert "<!channel>" not in json.dumps([call.params for call in bot.slack.calls])
+
+
+async def test_a_fail_reason_of_slack_markup_is_shown_escaped_and_cut(bot: Harness) -> None:
+    """A 5,000-character fail_reason of Slack markup is stored as one line of 300 characters
+    and reaches the thread and the parent only escaped."""
+    row = await bot.deploy("hostile-fail-reason", channel="C-EVIL")
+    await bot.poll_after(2)
+    await bot.poll_after(12)
+    failed = bot.replies("C-EVIL")[-1]
+    assert failed.startswith(
+        f"❌ Failed: `{row.deployment_id}` did not run. code 13: "
+        "&lt;https://evil.example|click here&gt; &amp; more &lt;!channel&gt; spam spam"
+    )
+    assert failed.endswith("…")
+    settled = await bot.row(row.external_deployment_id)
+    assert settled.fail_reason is not None
+    assert settled.fail_reason.startswith("code 13: <https://evil.example|click here> & more")
+    assert len(settled.fail_reason) == len("code 13: ") + 300
+    shown = json.dumps([call.params for call in bot.slack.calls])
+    assert "<!channel>" not in shown
+    assert "<https://evil" not in shown
+    assert "&lt;https://evil.example|click here&gt;" in json.dumps(bot.updates("C-EVIL")[-1].params)
+
+
 async def test_stop_follows_stopping_to_stopped(bot: Harness) -> None:
     """Stop asks Hiveon, says who asked, then the thread follows STOPPING and STOPPED."""
     row = await bot.deploy(channel="C-STOP")
@@ -391,3 +427,16 @@ async def test_recovery_reports_a_start_that_never_happened(bot: Harness) -> Non
     row = await bot.row("ext-lost")
     assert row.status == "failed"
     assert row.next_poll_at is None
+
+
+async def test_recovery_does_not_take_another_submissions_deployment(bot: Harness) -> None:
+    """A crashed submission whose external ID is another deployment's ID is not given that
+    deployment on recovery: the look-up found someone else's, so the outcome is unknown."""
+    theirs = await bot.deploy(channel="C-THEIRS")
+    assert theirs.deployment_id is not None
+    await _interrupted(bot, theirs.deployment_id, "C-MINE")
+    await bot.service.recover()
+    [reply] = bot.replies("C-MINE")
+    assert reply.startswith("⚠️ The outcome is unknown")
+    mine = await bot.row(theirs.deployment_id)
+    assert (mine.status, mine.deployment_id, mine.next_poll_at) == ("unknown", None, None)

@@ -199,11 +199,17 @@ async def test_the_playground_lists_machines_the_sandbox_knows() -> None:
             assert seen != normal, machine.machine_id
 
 
-async def outcome_of(machine_id: str) -> tuple[str, int | None, str | None, float, int]:
-    """A start's answer, its delay, and the deployment's state right after (pending_s=0)."""
+async def outcome_of(machine_id: str) -> tuple[str, int | None, str | None, float, float, int]:
+    """A start's answer, its delay and pace, and the deployment's state right after
+    (pending_s=0); a streamed status answer counts as a state of its own."""
     sandbox = SandboxVendor(pending_s=0)
     body = json.dumps(request_for(machine_id).to_payload()).encode()
     reply = sandbox.answer("POST", f"{DEPLOYMENTS}/start", {"X-API-Key": API_KEY}, body)
     status = sandbox.answer("GET", f"{DEPLOYMENTS}/{EXTERNAL_ID}", {"X-API-Key": API_KEY}, b"")
-    state = json.loads(status.content).get("status") if status.status == 200 else None
-    return (str(reply.fault), reply.status, state, reply.delay_s, sandbox.start_count)
+    state = None
+    if status.pieces is not None:
+        state = "streamed"
+    elif status.status == 200:
+        state = json.loads(status.content).get("status")
+    pace = reply.pause_s
+    return (str(reply.fault), reply.status, state, reply.delay_s, pace, sandbox.start_count)

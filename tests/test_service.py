@@ -586,6 +586,74 @@ async def test_an_external_id_that_cannot_be_looked_up_is_unknown(
     assert f"look up `{external_id}` in Hiveon first" in shown(reply)
 
 
+# --- answers that are not this submission's, or not plain -------------------------------------
+
+
+@pytest.mark.parametrize(
+    "answered_external_id",
+    [
+        pytest.param({"external_deployment_id": "someone-elses-external-id"}, id="another"),
+        pytest.param({}, id="none"),
+    ],
+)
+async def test_a_look_up_finding_another_submissions_deployment_does_not_take_it(
+    bot: Harness, caplog: pytest.LogCaptureFixture, answered_external_id: dict[str, str]
+) -> None:
+    """The vendor's look-up also matches deployment IDs: a deployment it finds whose own
+    external ID is not this submission's is not recorded; the outcome is unknown, at once."""
+    theirs = {"deployment_id": "dep-someone-else", "status": "STATUS_RUNNING"}
+    lookup = httpx.Response(200, json={**theirs, **answered_external_id})
+    vendor = ScriptedVendor({START: [server_error(500)], LOOKUP: [lookup]})
+    caplog.set_level(logging.WARNING, logger="bot.service")
+    await bot.deploy(vendor)
+
+    assert len(vendor.to(START)) == 1
+    assert len(vendor.to(LOOKUP)) == 1
+    row = await bot.row()
+    assert (row.status, row.deployment_id, row.next_poll_at) == ("unknown", None, None)
+    reply = only_reply(bot.slack)
+    assert reply.params["text"].startswith("⚠️ The outcome is unknown")
+    assert "dep-someone-else" not in json.dumps([call.params for call in bot.slack.calls])
+    [warning] = [r.getMessage() for r in caplog.records if r.name == "bot.service"]
+    assert warning == (
+        f"look-up of {EXTERNAL_ID} answered deployment dep-someone-else, started under another "
+        "external ID; the outcome stays unknown"
+    )
+
+
+async def test_a_start_answering_an_id_of_slack_markup_is_reconciled(bot: Harness) -> None:
+    """A 200 whose `deployment_id` is Slack markup is unclear, like a 200 without one: the
+    look-up by external ID finds the real, plain ID, which alone is stored and shown."""
+    markup = httpx.Response(200, json={"deployment_id": "<!channel>"})
+    vendor = ScriptedVendor({START: [markup], LOOKUP: [found()]})
+    await bot.deploy(vendor)
+
+    assert len(vendor.to(START)) == 1
+    row = await bot.row()
+    assert (row.status, row.deployment_id, row.http_status) == ("started", DEPLOYMENT_ID, 200)
+    reply = only_reply(bot.slack)
+    assert reply.params["text"].startswith(f"✅ Deployment started: `{DEPLOYMENT_ID}`.")
+    assert "unreadable response" in reply.params["text"]
+    assert "<!channel>" not in json.dumps([call.params for call in bot.slack.calls])
+
+
+async def test_a_look_up_answering_slack_markup_is_unknown_after_its_retries(
+    bot: Harness,
+) -> None:
+    """Look-ups whose answers carry a `deployment_id` of Slack markup are unclear; after the
+    retries the outcome is unknown and nothing of them is stored or shown."""
+    markup = {"deployment_id": "<!channel>", "external_deployment_id": EXTERNAL_ID}
+    lookups: list[Answer] = [httpx.Response(200, json=markup) for _ in range(3)]
+    vendor = ScriptedVendor({START: [server_error(500)], LOOKUP: lookups})
+    await bot.deploy(vendor)
+
+    assert vendor.unplayed == {}
+    row = await bot.row()
+    assert (row.status, row.deployment_id) == ("unknown", None)
+    assert only_reply(bot.slack).params["text"].startswith("⚠️ The outcome is unknown")
+    assert "<!channel>" not in json.dumps([call.params for call in bot.slack.calls])
+
+
 # --- refusals ----------------------------------------------------------------------------------
 
 

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import gzip
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
 
 import httpx
 import pytest
+from aiohttp import web
 
 from bot import vendor
 from bot.deployment import MASK, StartDeploymentRequest
-from bot.sandbox import SandboxVendor
+from bot.sandbox import SLACK_MARKUP, SandboxVendor
 from bot.vendor import (
     DeploymentStatus,
     FailReason,
@@ -34,6 +37,8 @@ EXTERNAL_ID = "e8ee1cb1-cad1-4d90-a69d-79097a9572c8"
 HTML_PAGE = "<html><body><h1>502 Bad Gateway</h1><p>nginx</p></body></html>"
 
 Handler = Callable[[httpx.Request], httpx.Response]
+AsyncHandler = Callable[[httpx.Request], Coroutine[Any, Any, httpx.Response]]
+MIB = 1024 * 1024
 
 
 def full_request() -> StartDeploymentRequest:
@@ -99,14 +104,18 @@ def started(deployment_id: str = DEPLOYMENT_ID) -> httpx.Response:
 
 
 def client_for(
-    handler: Handler | SandboxVendor, *, base_url: str = BASE_URL, sleep: Sleeps | None = None
+    handler: Handler | AsyncHandler | SandboxVendor,
+    *,
+    base_url: str = BASE_URL,
+    sleep: Sleeps | None = None,
+    timeout_s: float = 5,
 ) -> HiveonClient:
     transport = httpx.MockTransport(
         handler.handle if isinstance(handler, SandboxVendor) else handler
     )
     return HiveonClient(
         base_url=base_url,
-        timeout_s=5,
+        timeout_s=timeout_s,
         transport=transport,
         sleep=Sleeps() if sleep is None else sleep,
     )
@@ -130,6 +139,7 @@ class TestStartRequest:
         assert request.headers["X-API-Key"] == API_KEY
         assert request.headers["Content-Type"] == "application/json"
         assert request.headers["Accept"] == "application/json"
+        assert request.headers["Accept-Encoding"] == "identity"
         assert request.headers["User-Agent"] == "deploybot/0.1"
 
     async def test_full_body(self) -> None:
@@ -524,16 +534,25 @@ class TestGetDeployment:
 class TestStopDeployment:
     async def test_stop(self) -> None:
         """A stop posts an empty metadata object to the deployment's stop path."""
-        recorder = Recorder(httpx.Response(200, json={"deployment_id": "d/1"}))
+        recorder = Recorder(httpx.Response(200, json={"deployment_id": "dep-1"}))
         async with client_for(recorder) as client:
-            assert await client.stop_deployment("d/1", api_key=API_KEY) == "d/1"
+            assert await client.stop_deployment("dep-1", api_key=API_KEY) == "dep-1"
 
         (request,) = recorder.requests
         assert request.method == "POST"
-        assert request.url.raw_path == b"/vendors/v1/machines/deployments/d%2F1/stop"
+        assert request.url.raw_path == b"/vendors/v1/machines/deployments/dep-1/stop"
         assert request.headers["X-API-Key"] == API_KEY
         assert request.headers["Content-Type"] == "application/json"
         assert json.loads(request.content) == {"metadata": {}}
+
+    async def test_stop_id_is_quoted(self) -> None:
+        """A stored ID is one path segment of the stop URL: a slash is percent-encoded."""
+        recorder = Recorder(httpx.Response(404, json={"error": "deployment not found"}))
+        async with client_for(recorder) as client:
+            with pytest.raises(HiveonRejectedError):
+                await client.stop_deployment("d/1", api_key=API_KEY)
+
+        assert recorder.requests[0].url.raw_path == b"/vendors/v1/machines/deployments/d%2F1/stop"
 
     async def test_stop_metadata(self) -> None:
         """The caller's metadata is sent as the stop body's metadata."""
@@ -593,3 +612,306 @@ class TestAgainstSandbox:
                 await client.start_deployment(minimal_request(), api_key="hk_other")
 
         assert (caught.value.status_code, caught.value.message) == (401, "invalid API key")
+
+
+class PacedBody(httpx.AsyncByteStream):
+    """A response body sent in pieces, `pause_s` apart, counting the bytes the client took."""
+
+    def __init__(self, content: bytes, *, piece: int, pause_s: float = 0.0) -> None:
+        self.content = content
+        self.piece = piece
+        self.pause_s = pause_s
+        self.taken = 0
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for start in range(0, len(self.content), self.piece):
+            if start and self.pause_s:
+                await asyncio.sleep(self.pause_s)
+            chunk = self.content[start : start + self.piece]
+            self.taken += len(chunk)
+            yield chunk
+
+
+class StalledTransport(httpx.AsyncBaseTransport):
+    """Reports httpcore's trace events up to a point, then stalls; gives up after 5 s with
+    `error`, as httpx would, so a client without a deadline of its own still ends."""
+
+    def __init__(self, events: tuple[str, ...], error: httpx.TransportError) -> None:
+        self.events = events
+        self.error = error
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        trace = request.extensions["trace"]
+        for event in self.events:
+            await trace(event, {})
+        await asyncio.sleep(5)
+        raise self.error
+
+
+def hostile(machine_id: str) -> StartDeploymentRequest:
+    return full_request().model_copy(update={"machine_id": machine_id})
+
+
+def status_body(**changes: object) -> dict[str, object]:
+    body: dict[str, object] = {
+        "deployment_id": DEPLOYMENT_ID,
+        "external_deployment_id": EXTERNAL_ID,
+        "status": "STATUS_FAILED",
+    }
+    body.update(changes)
+    return body
+
+
+class TestDeadline:
+    async def test_a_trickling_answer_ends_at_the_deadline(self) -> None:
+        """A start whose answer trickles in is cut when the attempt's deadline runs out, and the
+        outcome is unknown (the vendor did create it)."""
+        sandbox = SandboxVendor()
+        async with client_for(sandbox, timeout_s=0.3) as client:
+            with pytest.raises(HiveonUncertainError) as caught:
+                await client.start_deployment(hostile("hostile-trickle"), api_key=API_KEY)
+
+        assert (caught.value.status_code, caught.value.reason) == (
+            None,
+            "no complete answer within 0.3 s",
+        )
+        assert sandbox.start_count == 1
+        [streamed] = sandbox.streams
+        assert streamed.ended == "cut"
+        assert 0 < streamed.sent < len(b'{"deployment_id": ""}')
+
+    async def test_the_deadline_spans_reads_that_each_arrive_in_time(self) -> None:
+        """Over real HTTP, a byte a second never trips httpx's timeout per read (1.5 s), but the
+        deadline for the whole exchange does, and the vendor sees the client hang up."""
+        sandbox = SandboxVendor()
+        runner = web.AppRunner(sandbox.aiohttp_app())
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        host, port = runner.addresses[0][:2]
+        try:
+            async with HiveonClient(base_url=f"http://{host}:{port}", timeout_s=1.5) as client:
+                with pytest.raises(HiveonUncertainError) as caught:
+                    await client.start_deployment(hostile("hostile-trickle"), api_key=API_KEY)
+            [streamed] = sandbox.streams
+            for _ in range(100):  # the sandbox notices at its next byte, a second at most
+                if streamed.ended is not None:
+                    break
+                await asyncio.sleep(0.05)
+        finally:
+            await runner.cleanup()
+
+        assert caught.value.reason == "no complete answer within 1.5 s"
+        assert isinstance(caught.value.__cause__, TimeoutError)
+        assert streamed.ended == "cut"
+        assert 0 < streamed.sent < len(b'{"deployment_id": ""}')
+
+    async def test_each_attempt_has_its_own_deadline(self) -> None:
+        """A 429's retry is a new attempt with a deadline of its own: a slow 429 does not use up
+        the retry's time, and a retry that trickles is cut like any attempt."""
+        body = PacedBody(b'{"deployment_id": "dep-1"}', piece=1, pause_s=0.5)
+        answers: list[httpx.Response] = [
+            httpx.Response(429, headers={"Retry-After": "0"}),
+            httpx.Response(200, headers={"Content-Type": "application/json"}, stream=body),
+        ]
+        requests: list[httpx.Request] = []
+
+        async def handler(request: httpx.Request) -> httpx.Response:
+            requests.append(request)
+            await asyncio.sleep(0.2)
+            return answers.pop(0)
+
+        sleeps = Sleeps()
+        async with client_for(handler, timeout_s=0.3, sleep=sleeps) as client:
+            with pytest.raises(HiveonUncertainError) as caught:
+                await client.start_deployment(minimal_request(), api_key=API_KEY)
+
+        assert caught.value.reason == "no complete answer within 0.3 s"
+        assert len(requests) == 2
+        assert sleeps == [0.0]
+        assert 0 < body.taken < len(body.content)
+
+    @pytest.mark.parametrize(
+        ("events", "error", "expected", "reason"),
+        [
+            (
+                ("connection.connect_tcp.started",),
+                httpx.ConnectTimeout("no connection"),
+                HiveonUnreachableError,
+                "no connection within 0.3 s",
+            ),
+            (
+                (
+                    "connection.connect_tcp.started",
+                    "connection.connect_tcp.complete",
+                    "http11.send_request_headers.started",
+                ),
+                httpx.ReadTimeout("no answer"),
+                HiveonUncertainError,
+                "no complete answer within 0.3 s",
+            ),
+            (
+                (),
+                httpx.ReadTimeout("no answer"),
+                HiveonUncertainError,
+                "no complete answer within 0.3 s",
+            ),
+        ],
+    )
+    async def test_where_the_deadline_ran_out_decides_what_it_means(
+        self,
+        events: tuple[str, ...],
+        error: httpx.TransportError,
+        expected: type[HiveonError],
+        reason: str,
+    ) -> None:
+        """A deadline met while still connecting sent nothing (unreachable, safe to retry); met
+        once the request was being sent, or with no trace to tell, it may have been processed."""
+        transport = StalledTransport(events, error)
+        async with HiveonClient(base_url=BASE_URL, timeout_s=0.3, transport=transport) as client:
+            with pytest.raises(expected) as caught:
+                await client.start_deployment(minimal_request(), api_key=API_KEY)
+
+        assert getattr(caught.value, "reason", None) == reason
+
+
+class TestSizeCap:
+    async def test_an_answer_over_one_mib_is_cut(self) -> None:
+        """A 40 MiB status answer is read no further than 1 MiB: unknown, never parsed."""
+        sandbox = SandboxVendor()
+        async with client_for(sandbox) as client:
+            with pytest.raises(HiveonUncertainError):
+                await client.start_deployment(hostile("hostile-huge-status"), api_key=API_KEY)
+            with pytest.raises(HiveonUncertainError) as caught:
+                await client.get_deployment(EXTERNAL_ID, api_key=API_KEY)
+
+        assert (caught.value.status_code, caught.value.reason) == (200, "answer larger than 1 MiB")
+        [streamed] = sandbox.streams
+        assert streamed.ended == "cut"
+        assert MIB < streamed.sent < 2 * MIB
+
+    async def test_a_declared_length_over_one_mib_is_refused_unread(self) -> None:
+        """`Content-Length` over 1 MiB is refused at once, before a byte of the body is read."""
+        body = PacedBody(b"x" * (2 * MIB), piece=64 * 1024)
+        headers = {"Content-Type": "application/json", "Content-Length": str(2 * MIB)}
+        async with client_for(
+            lambda _: httpx.Response(200, headers=headers, stream=body)
+        ) as client:
+            with pytest.raises(HiveonUncertainError) as caught:
+                await client.get_deployment(DEPLOYMENT_ID, api_key=API_KEY)
+
+        assert (caught.value.status_code, caught.value.reason) == (200, "answer larger than 1 MiB")
+        assert body.taken == 0
+
+    @pytest.mark.parametrize("declared", ["9" * 5000, "1e9", "12, 12", "-1"])
+    async def test_a_content_length_that_is_no_number_is_not_trusted(self, declared: str) -> None:
+        """A `Content-Length` that is huge or not a plain number neither crashes the client nor
+        replaces counting: a short body is read, a long one is still cut."""
+        headers = {"Content-Type": "application/json", "Content-Length": declared}
+        short = PacedBody(b'{"deployment_id": "dep-1"}', piece=8)
+        answer = httpx.Response(200, headers=headers, stream=short)
+        if len(declared) > len(str(vendor.MAX_RESPONSE_BYTES)):
+            with pytest.raises(HiveonUncertainError, match="larger than 1 MiB"):
+                await start_with(answer)
+            assert short.taken == 0
+        else:
+            assert await start_with(answer) == StartedDeployment("dep-1")
+
+    async def test_a_compressed_answer_is_refused(self) -> None:
+        """An answer compressed although identity was asked for is not inflated: 40 KiB of gzip
+        could be 40 MiB of memory."""
+        inflated = json.dumps({"deployment_id": "dep-1", "padding": "0" * (40 * MIB)}).encode()
+        headers = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
+        bomb = httpx.Response(200, headers=headers, content=gzip.compress(inflated))
+        with pytest.raises(HiveonUncertainError) as caught:
+            await start_with(bomb)
+
+        assert (caught.value.status_code, caught.value.reason) == (
+            200,
+            "answer in an encoding not asked for",
+        )
+
+
+class TestPlainAnswers:
+    @pytest.mark.parametrize(
+        "deployment_id",
+        [
+            SLACK_MARKUP,
+            "<https://evil.example|click here>",
+            "dep 1",
+            "dep/1",
+            "dep-1\n",
+            "dép-1",
+            "x" * 129,
+        ],
+    )
+    async def test_a_start_answering_an_unplain_id_is_unreadable(self, deployment_id: str) -> None:
+        """A start's `deployment_id` that is not `[A-Za-z0-9._:-]{1,128}` is never taken: the
+        outcome is unknown, to be reconciled by external ID."""
+        with pytest.raises(HiveonUncertainError) as caught:
+            await start_with(started(deployment_id))
+
+        assert (caught.value.status_code, caught.value.reason) == (200, "unreadable response")
+
+    @pytest.mark.parametrize("deployment_id", ["x" * 128, "Az09._:-", DEPLOYMENT_ID])
+    async def test_plain_ids_are_taken(self, deployment_id: str) -> None:
+        """Letters, digits, `.`, `_`, `:` and `-`, up to 128 of them, make a plain ID."""
+        assert await start_with(started(deployment_id)) == StartedDeployment(deployment_id)
+
+    async def test_a_stop_confirming_an_unplain_id_is_unclear(self) -> None:
+        """A stop's answer is held to the same rule as a start's."""
+        recorder = Recorder(httpx.Response(200, json={"deployment_id": SLACK_MARKUP}))
+        async with client_for(recorder) as client:
+            with pytest.raises(HiveonUncertainError):
+                await client.stop_deployment(DEPLOYMENT_ID, api_key=API_KEY)
+
+    @pytest.mark.parametrize(
+        "body",
+        [
+            status_body(deployment_id=SLACK_MARKUP),
+            status_body(deployment_id="x" * 129),
+            status_body(status=SLACK_MARKUP),
+            status_body(status="STATUS_FAILED <https://evil.example|x>"),
+            status_body(status=""),
+            status_body(status="STATUS_" + "X" * 122),
+            status_body(fail_reason={"code": 2**31, "message": "x"}),
+        ],
+    )
+    async def test_a_status_answer_that_is_not_plain_is_unreadable(
+        self, body: dict[str, object]
+    ) -> None:
+        """A status answer with a `deployment_id` or `status` that is not plain (or a fail code
+        outside int32) is unreadable as a whole: nothing of it is taken."""
+        async with client_for(Recorder(httpx.Response(200, json=body))) as client:
+            with pytest.raises(HiveonUncertainError) as caught:
+                await client.get_deployment(EXTERNAL_ID, api_key=API_KEY)
+
+        assert (caught.value.status_code, caught.value.reason) == (200, "unreadable response")
+
+    async def test_a_plain_status_of_128_characters_is_taken(self) -> None:
+        """A status is held to the plain-ID rule only: 128 plain characters are taken (and
+        stored, as `deployments.vendor_status` holds 128)."""
+        status_word = "STATUS_" + "X" * 121
+        body = status_body(status=status_word)
+        async with client_for(Recorder(httpx.Response(200, json=body))) as client:
+            status = await client.get_deployment(EXTERNAL_ID, api_key=API_KEY)
+        assert status is not None
+        assert status.status == status_word
+
+    async def test_a_fail_reason_is_one_line_of_at_most_300_characters(self) -> None:
+        """The vendor's fail_reason text becomes one printable line cut to 300 characters; its
+        markup is left for whoever shows it to escape."""
+        message = "<https://evil.example|click here>\n& more\x07\u202e " + "spam " * 990
+        body = status_body(fail_reason={"code": 13, "message": message})
+        async with client_for(Recorder(httpx.Response(200, json=body))) as client:
+            status = await client.get_deployment(EXTERNAL_ID, api_key=API_KEY)
+
+        assert status is not None
+        assert status.fail_reason is not None
+        shown = status.fail_reason.message
+        assert shown is not None
+        assert len(shown) == vendor.MAX_MESSAGE_CHARS
+        assert shown.startswith("<https://evil.example|click here> & more spam spam ")
+        assert shown.endswith("…")
+        assert shown.isprintable()
+        assert status.fail_reason.code == 13

@@ -913,4 +913,9 @@ MAGIC_MACHINES: Final = (
     MagicMachine("fail-nojson", "200 that is not JSON"),
     MagicMachine("accept-then-500", "500, but the deployment was created: found by external ID"),
     MagicMachine("slow-2", "the normal answer, 2 seconds late"),
+    MagicMachine("hostile-trickle", "an answer at one byte a second: cut off, then looked up"),
+    MagicMachine("hostile-id", "a deployment_id of Slack markup: not taken, looked up"),
+    MagicMachine("hostile-status", "a status of Slack markup: never shown"),
+    MagicMachine("hostile-fail-reason", "fails with a long fail_reason of Slack markup: escaped"),
+    MagicMachine("hostile-huge-status", "500, then 40 MiB status answers: cut off at 1 MiB"),
 )
