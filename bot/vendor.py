@@ -16,8 +16,8 @@ Everything the vendor returns is untrusted. Each HTTP attempt has one deadline f
 sending and reading the whole answer, and answers are read up to `MAX_RESPONSE_BYTES`, so a
 vendor that trickles or floods can neither hold a call open nor fill memory. A `deployment_id`
 or `status` that is not plain (`bot.deployment.is_plain_id`) makes the answer unreadable, so
-the IDs and states callers store and show are never markup. Free text (`FailReason.message`) is one line of at
-most `MAX_MESSAGE_CHARS`; whoever shows it escapes it.
+the IDs and states callers store and show are never markup. Free text (`FailReason.message`)
+is one line of at most `MAX_MESSAGE_CHARS`; whoever shows it escapes it.
 
 `HiveonRejectedError.message` is the vendor's own text only when it is short plain text; HTML
 pages and long bodies are never passed on. Secrets (the API key, the registry password, secret
