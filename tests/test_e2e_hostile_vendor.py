@@ -108,12 +108,17 @@ def _hostile(bot: BotProcess, slack: FakeSlack) -> dict[str, Submitted]:
 
 
 def submit(
-    bot: BotProcess, slack: FakeSlack, values: dict[str, str], channel_id: str, user_id: str = ""
+    bot: BotProcess,
+    slack: FakeSlack,
+    values: dict[str, str],
+    channel_id: str,
+    user_id: str = "",
+    team_id: str = "T111",
 ) -> None:
     """Submit the deploy modal as opened by `/deploy` in `channel_id`; the ack closes it."""
     where = ModalContext(channel_id=channel_id, response_url=slack.response_url(channel_id))
     request = view_submission(
-        values=values, private_metadata=where.dump(), user_id=user_id or "U111"
+        values=values, private_metadata=where.dump(), user_id=user_id or "U111", team_id=team_id
     )
     response = bot.post(request)
     assert response.status_code == 200
@@ -292,11 +297,12 @@ def test_hostile_vendor_text_reaches_slack_only_escaped(
 def test_an_external_id_naming_someone_elses_deployment_does_not_take_it(
     bot: BotProcess, slack: FakeSlack, sandbox: SandboxVendor
 ) -> None:
-    """User B types user A's deployment_id as the external ID on a machine that answers 500:
-    the look-up finds A's deployment, which B's row does not take (its outcome is unknown), and
-    B's Stop does not reach Hiveon for A's deployment."""
+    """User B types user A's deployment_id (of another workspace on the same Hiveon account,
+    which B's form cannot know) as the external ID on a machine that answers 500: the look-up
+    finds A's deployment, which B's row does not take (its outcome is unknown), and B's Stop
+    does not reach Hiveon for A's deployment."""
     alice_channel, alice = channel(), form()
-    submit(bot, slack, alice, alice_channel, user_id="UALICE")
+    submit(bot, slack, alice, alice_channel, user_id="UALICE", team_id="TALICE")
     thread_reply(slack, alice_channel, "✅ Deployment started")
     alices_id = deployment_id_of(sandbox, alice["external_deployment_id"])
 
