@@ -1,19 +1,51 @@
-"""Settings: the bot's whole configuration, read once from the environment by the entry point."""
+"""Settings: the bot's whole configuration, read once from the environment by the entry point.
+
+A leaf: it imports nothing of the bot, so every layer may import it (and the defaults and
+formats here) without a circle. It checks what it can at start-up: a bad setting stops the
+bot with one line saying which and why, before anything is served.
+"""
 
 from __future__ import annotations
 
+import binascii
 import re
+from base64 import urlsafe_b64decode
 from collections.abc import Mapping
 from enum import StrEnum
 from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, field_validator
 
-from bot.crypto import parse_keys
-from bot.store import LEASE_S
-from bot.vendor import HiveonClient
-
 SANDBOX = "sandbox"
+# How long a replica's hold on a deployment lasts unless renewed (bot.store).
+DEFAULT_LEASE_S = 30.0
+GENERATE_HINT = (
+    'python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'
+)
+_FERNET_KEY_BYTES = 32
+
+
+def fernet_keys(setting: str) -> list[bytes]:
+    """The Fernet keys in a comma-separated setting; ValueError (never quoting a key) if invalid."""
+    entries = [entry.strip() for entry in setting.split(",") if entry.strip()]
+    if not entries:
+        raise ValueError(f"must hold at least one Fernet key; generate one with {GENERATE_HINT}")
+    for position, entry in enumerate(entries, start=1):
+        try:
+            raw = urlsafe_b64decode(entry.encode("ascii"))
+        except (binascii.Error, UnicodeEncodeError, ValueError):
+            raw = b""
+        if len(raw) != _FERNET_KEY_BYTES:
+            raise ValueError(
+                f"entry {position} is not a Fernet key (32 bytes, url-safe base64); "
+                f"generate one with {GENERATE_HINT}"
+            )
+    return [entry.encode("ascii") for entry in entries]
+
+
+def is_header_safe(value: str) -> bool:
+    """True for printable ASCII without spaces: what an HTTP header such as `X-API-Key` carries."""
+    return bool(value) and value.isascii() and value.isprintable() and " " not in value
 
 
 def _split_ids(value: object) -> object:
@@ -50,7 +82,8 @@ class Mode(StrEnum):
 
 
 class Settings(BaseModel):
-    """Every setting of design §3; secrets are `SecretStr` so they never print."""
+    """Every setting the README's configuration table lists; secrets are `SecretStr` so they
+    never print."""
 
     model_config = ConfigDict(frozen=True, extra="ignore", hide_input_in_errors=True)
 
@@ -72,7 +105,7 @@ class Settings(BaseModel):
     port: int = Field(3000, ge=1, le=65535, alias="PORT")
     follow_minutes: float = Field(30.0, gt=0, le=24 * 60, alias="DEPLOYBOT_FOLLOW_MINUTES")
     # How long a replica's hold on a deployment lasts unless renewed (bot.store).
-    lease_s: float = Field(LEASE_S, ge=1, le=600, alias="DEPLOYBOT_LEASE_S")
+    lease_s: float = Field(DEFAULT_LEASE_S, ge=1, le=600, alias="DEPLOYBOT_LEASE_S")
     # OAuth mode: the workspaces (team or org IDs) that may deploy on HIVEON_API_KEY; `*`: all.
     default_key_teams: Annotated[frozenset[str], BeforeValidator(_split_ids)] = Field(
         frozenset(), alias="DEPLOYBOT_DEFAULT_KEY_TEAMS"
@@ -90,7 +123,7 @@ class Settings(BaseModel):
         """Strip a key mounted from a file (trailing newline); refuse one no header can carry."""
         if isinstance(value, str):
             value = value.strip()
-            if not HiveonClient.is_sendable_key(value):
+            if not is_header_safe(value):
                 raise ValueError("must be printable ASCII without spaces")
         return value
 
@@ -109,7 +142,7 @@ class Settings(BaseModel):
     def _check_encryption_keys(cls, value: SecretStr | None) -> SecretStr | None:
         """Refuse at start-up what is not a comma-separated list of Fernet keys."""
         if value is not None:
-            parse_keys(value.get_secret_value())
+            fernet_keys(value.get_secret_value())
         return value
 
     @classmethod

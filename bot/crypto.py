@@ -1,4 +1,4 @@
-"""Encryption at rest of workspace API keys: Fernet under `DEPLOYBOT_ENCRYPTION_KEY`, rotatable.
+"""Encryption at rest of workspace API keys and Slack bot tokens: Fernet, rotatable.
 
 `DEPLOYBOT_ENCRYPTION_KEY` holds one Fernet key, or several separated by commas: the first
 encrypts, every one decrypts (`MultiFernet`). To rotate, put a new key first and keep the old
@@ -8,43 +8,19 @@ which the old keys can be dropped.
 
 from __future__ import annotations
 
-import binascii
 import logging
 import stat
-from base64 import urlsafe_b64decode
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 log = logging.getLogger(__name__)
 
-_FERNET_KEY_BYTES = 32
 _OWNER_ONLY = 0o600
-GENERATE_HINT = (
-    'python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'
-)
 
 
 class UndecryptableError(Exception):
     """A stored value none of the configured keys can decrypt (the key was changed or lost)."""
-
-
-def parse_keys(setting: str) -> list[bytes]:
-    """The Fernet keys in a comma-separated setting; ValueError (never quoting a key) if invalid."""
-    entries = [entry.strip() for entry in setting.split(",") if entry.strip()]
-    if not entries:
-        raise ValueError(f"must hold at least one Fernet key; generate one with {GENERATE_HINT}")
-    for position, entry in enumerate(entries, start=1):
-        try:
-            raw = urlsafe_b64decode(entry.encode("ascii"))
-        except (binascii.Error, UnicodeEncodeError, ValueError):
-            raw = b""
-        if len(raw) != _FERNET_KEY_BYTES:
-            raise ValueError(
-                f"entry {position} is not a Fernet key (32 bytes, url-safe base64); "
-                f"generate one with {GENERATE_HINT}"
-            )
-    return [entry.encode("ascii") for entry in entries]
 
 
 class KeyBox:
@@ -58,8 +34,8 @@ class KeyBox:
 
     @classmethod
     def from_setting(cls, setting: str) -> KeyBox:
-        """The box for a `DEPLOYBOT_ENCRYPTION_KEY` value."""
-        return cls(parse_keys(setting))
+        """The box for a `DEPLOYBOT_ENCRYPTION_KEY` value (checked by `bot.config`)."""
+        return cls([entry.strip().encode("ascii") for entry in setting.split(",") if entry.strip()])
 
     def encrypt(self, plaintext: str) -> str:
         """A token only these keys can read; a fresh one each time."""
@@ -110,4 +86,4 @@ def dev_key_box(path: Path) -> KeyBox:
         path,
         "!" * 78,
     )
-    return KeyBox(parse_keys(key))
+    return KeyBox.from_setting(key)

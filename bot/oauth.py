@@ -43,8 +43,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from blocks import admin, pages
-from bot.config import Settings
-from bot.crypto import GENERATE_HINT, KeyBox
+from bot.config import GENERATE_HINT, Settings
+from bot.crypto import KeyBox
 from bot.installations import EncryptedInstallationStore
 from bot.messenger import SLACK_FAILURES
 from bot.tasks import BackgroundTasks

@@ -57,11 +57,12 @@ from sqlalchemy.sql import ColumnElement
 from sqlalchemy.types import TypeDecorator
 
 from bot import migrations
+from bot.config import DEFAULT_LEASE_S
 
 SUBMITTING = "submitting"
 # How long a replica's claim on a row lasts unless renewed: a dead replica's work is taken over
 # this long after its last renewal. `DEPLOYBOT_LEASE_S` changes it.
-LEASE_S = 30.0
+LEASE_S = DEFAULT_LEASE_S
 _POSTGRES_SCHEMES = frozenset({"postgres", "postgresql"})
 
 

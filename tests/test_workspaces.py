@@ -14,8 +14,8 @@ import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import event
 
-from bot.config import Mode, Settings
-from bot.crypto import KeyBox, UndecryptableError, dev_key_box, parse_keys
+from bot.config import Mode, Settings, fernet_keys
+from bot.crypto import KeyBox, UndecryptableError, dev_key_box
 from bot.sandbox import SandboxVendor
 from bot.store import Store
 from bot.vendor import HiveonClient
@@ -106,17 +106,17 @@ def test_only_the_last_four_characters_of_a_long_key_are_ever_kept() -> None:
 # --- encryption ----------------------------------------------------------------------------------
 
 
-def test_parse_keys_accepts_several_comma_separated_fernet_keys() -> None:
+def test_fernet_keys_accepts_several_comma_separated_keys() -> None:
     """Several keys rotate: spaces around commas are fine."""
     second = Fernet.generate_key().decode()
-    assert parse_keys(f" {FERNET} , {second} ") == [FERNET.encode(), second.encode()]
+    assert fernet_keys(f" {FERNET} , {second} ") == [FERNET.encode(), second.encode()]
 
 
 @pytest.mark.parametrize("setting", ["", " , ", "not-a-key", f"{FERNET},short", "é" * 44])
-def test_parse_keys_refuses_what_is_not_a_fernet_key_without_quoting_it(setting: str) -> None:
+def test_fernet_keys_refuses_what_is_not_a_fernet_key_without_quoting_it(setting: str) -> None:
     """The error says which entry is wrong and how to generate one, never the value."""
     with pytest.raises(ValueError, match="Fernet") as caught:
-        parse_keys(setting)
+        fernet_keys(setting)
     if setting.strip(" ,"):
         assert setting.rsplit(",", maxsplit=1)[-1] not in str(caught.value)
 
