@@ -7,11 +7,14 @@ import struct
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from blocks import ids
 from bot import form
+from bot.command_text import OpenModal, ShowHelp, Subcommand, Unusable, parse_command_text
 from bot.deployment import (
     DOCKER_HUB_SERVER,
     MAX_PORTS,
@@ -19,16 +22,7 @@ from bot.deployment import (
     PortProtocol,
     StartDeploymentRequest,
 )
-from bot.form import (
-    OpenModal,
-    ShowHelp,
-    Subcommand,
-    Unusable,
-    format_ports,
-    parse_command_text,
-    parse_submission,
-    prefill_from,
-)
+from bot.form import format_ports, parse_submission, prefill_from
 
 ED25519 = (
     "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHic85cDYC84PohmQJ24vAPKuQsIdOn1lXH21VCu2HFI dev@laptop"
@@ -82,6 +76,29 @@ def rejected(**texts: str | None) -> dict[str, str]:
 def ssh_blob(*strings: bytes) -> str:
     """A base64 key body made of SSH strings (uint32 length, then the bytes)."""
     return base64.b64encode(b"".join(struct.pack(">I", len(s)) + s for s in strings)).decode()
+
+
+def public_key_body(key_type: str) -> str:
+    """The base64 body of a freshly generated public key of `key_type`."""
+    openssh = serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
+    if key_type == "ssh-ed25519":
+        ed_key = ed25519.Ed25519PrivateKey.generate().public_key()
+        return ed_key.public_bytes(*openssh).decode().split()[1]
+    if key_type == "ssh-rsa":
+        private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        return private.public_key().public_bytes(*openssh).decode().split()[1]
+    raw = serialization.Encoding.Raw, serialization.PublicFormat.Raw
+    point = serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+    if key_type.startswith("ecdsa-sha2-"):
+        curve = {"nistp256": ec.SECP256R1(), "nistp384": ec.SECP384R1(), "nistp521": ec.SECP521R1()}
+        name = key_type.removeprefix("ecdsa-sha2-")
+        public = ec.generate_private_key(curve[name]).public_key().public_bytes(*point)
+        return ssh_blob(key_type.encode(), name.encode(), public)
+    if key_type == "sk-ssh-ed25519@openssh.com":
+        public = ed25519.Ed25519PrivateKey.generate().public_key().public_bytes(*raw)
+        return ssh_blob(key_type.encode(), public, b"ssh:")
+    public = ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(*point)
+    return ssh_blob(key_type.encode(), b"nistp256", public, b"ssh:")
 
 
 # The whole request
@@ -594,9 +611,22 @@ def test_ssh_keys_are_normalised_one_per_line() -> None:
     ],
 )
 def test_every_supported_key_type_is_accepted(key_type: str) -> None:
-    """Each accepted type passes when its body names the same type."""
-    key = f"{key_type} {ssh_blob(key_type.encode(), b'key material')} me@host with spaces"
+    """A real public key of each accepted type passes, its comment kept."""
+    key = f"{key_type} {public_key_body(key_type)} me@host with spaces"
     assert accepted(**{ids.SSH_PUB_KEYS: key}).ssh_pub_keys == (key,)
+
+
+def test_key_material_that_is_no_key_is_refused() -> None:
+    """A well-formed blob of the right type whose material is no key (a short ed25519 key, a
+    point off the curve) is refused: cryptography reads each key as ssh would."""
+    ed25519_short = f"ssh-ed25519 {ssh_blob(b'ssh-ed25519', b'key material')}"
+    not_a_point = bytes([4]) + bytes(64)
+    off_curve = f"ecdsa-sha2-nistp256 {ssh_blob(b'ecdsa-sha2-nistp256', b'nistp256', not_a_point)}"
+    for line in (ed25519_short, off_curve):
+        assert rejected(**{ids.SSH_PUB_KEYS: line}) == {
+            ids.SSH_PUB_KEYS: "Line 1: the key data is not valid: paste the whole line from the "
+            "`.pub` file."
+        }
 
 
 @pytest.mark.parametrize(

@@ -12,14 +12,8 @@ from blocks import history as blocks_history
 from blocks import ids, messages
 from blocks.text import code, escape
 from bot import cards
-from bot.form import (
-    OpenModal,
-    Prefill,
-    ShowHelp,
-    Subcommand,
-    Unusable,
-    parse_command_text,
-)
+from bot.command_text import OpenModal, ShowHelp, Subcommand, Unusable, parse_command_text
+from bot.form import Prefill
 from bot.listeners import Deps, SubcommandCall
 from bot.listeners.actions import Asked, find, find_stoppable
 from bot.listeners.modal import open_deploy_modal

@@ -1,0 +1,130 @@
+"""The `/deploy` command text: help, a subcommand, or what to prefill in the deploy modal."""
+
+from __future__ import annotations
+
+import difflib
+import shlex
+from dataclasses import dataclass, field
+from typing import Final
+
+from blocks import ids
+from bot.parsing import snippet
+
+SUBCOMMANDS: Final = ("status", "stop", "history", "api-key", "settings")
+_HELP_WORDS: Final = frozenset({"help", "-h", "--help", "?"})
+_IMAGE_CHARACTERS: Final = frozenset(":/@.")
+_OPTIONS: Final = {
+    "machine": ids.MACHINE_ID,
+    "machine_id": ids.MACHINE_ID,
+    "price": ids.MACHINE_PRICE_ID,
+    "price_id": ids.MACHINE_PRICE_ID,
+    "machine_price_id": ids.MACHINE_PRICE_ID,
+    "ports": ids.PORTS,
+    "port": ids.PORTS,
+    "image": ids.IMAGE,
+    "id": ids.EXTERNAL_DEPLOYMENT_ID,
+    "external_id": ids.EXTERNAL_DEPLOYMENT_ID,
+    "external_deployment_id": ids.EXTERNAL_DEPLOYMENT_ID,
+    "server": ids.DOCKER_SERVER,
+    "docker_server": ids.DOCKER_SERVER,
+    "login": ids.DOCKER_LOGIN,
+    "docker_login": ids.DOCKER_LOGIN,
+}
+_SHOWN_OPTIONS: Final = "machine, price, image, ports, id, server, login"
+_SECRET_OPTIONS: Final = frozenset({"password", "docker_password"})
+# Slack clients may turn typed quotes into typographic ones; shlex only knows ASCII quotes.
+_TYPOGRAPHIC_QUOTES: Final = str.maketrans({"“": '"', "”": '"', "‘": "'", "’": "'"})
+
+
+@dataclass(frozen=True)
+class OpenModal:
+    """Open the deploy modal with these fields filled in (block id -> text)."""
+
+    prefill: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ShowHelp:
+    """Show the command's help."""
+
+
+@dataclass(frozen=True)
+class Subcommand:
+    """Run a subcommand such as `status` or `stop` with the words after it."""
+
+    name: str
+    args: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Unusable:
+    """The text cannot be used; tell the user why, privately."""
+
+    message: str
+
+
+Command = OpenModal | ShowHelp | Subcommand | Unusable
+
+
+def parse_command_text(text: str, *, command: str = "/deploy") -> Command:
+    """Read what follows the slash command: help, a subcommand, or what to prefill in the modal."""
+    try:
+        words = shlex.split(text.translate(_TYPOGRAPHIC_QUOTES))
+    except ValueError:
+        return Unusable(f"A quote is not closed. Try `{command} help`.")
+    if not words:
+        return OpenModal({})
+    first = words[0].lower()
+    if first in _HELP_WORDS:
+        return ShowHelp()
+    if first in SUBCOMMANDS:
+        return Subcommand(first, tuple(words[1:]))
+    prefill: dict[str, str] = {}
+    for position, word in enumerate(words):
+        key, equals, value = word.partition("=")
+        if equals:
+            problem = _command_option(key, value, prefill, command)
+        else:
+            problem = _command_image(word, position=position, prefill=prefill, command=command)
+        if problem is not None:
+            return Unusable(problem)
+    return OpenModal(prefill)
+
+
+def _command_option(key: str, value: str, prefill: dict[str, str], command: str) -> str | None:
+    """Record one `key=value` word; the problem with it, if any."""
+    name = key.lower().replace("-", "_")
+    if name in _SECRET_OPTIONS:
+        return "Type the registry password in the modal, not in the command."
+    block_id = _OPTIONS.get(name)
+    if block_id is None:
+        return (
+            f"Unknown option `{snippet(key)}`. "
+            f"Use {_SHOWN_OPTIONS}, e.g. `{command} nginx ports=80`."
+        )
+    if block_id in prefill:
+        return f"`{snippet(key)}` is given twice: give each option once."
+    if value:
+        prefill[block_id] = value
+    return None
+
+
+def _command_image(
+    word: str, *, position: int, prefill: dict[str, str], command: str
+) -> str | None:
+    """Record the bare word as the image; the problem with it, if any."""
+    looks_like_image = not _IMAGE_CHARACTERS.isdisjoint(word)
+    if word.startswith("-"):
+        return f"Unknown option `{snippet(word)}`. Options are written key=value, e.g. `ports=80`."
+    if position == 0 and not looks_like_image:
+        close = difflib.get_close_matches(word.lower(), [*SUBCOMMANDS, "help"], n=1, cutoff=0.75)
+        if close:
+            return (
+                f"Unknown subcommand `{snippet(word)}`. Did you mean `{command} {close[0]}`? "
+                f"Try `{command} help`. "
+                f"To deploy an image by that name, write `image={snippet(word)}`."
+            )
+    if ids.IMAGE in prefill:
+        return f"Give one image only. Try `{command} help`."
+    prefill[ids.IMAGE] = word
+    return None
