@@ -8,8 +8,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks import admin
 from blocks.messages import Message
+from bot.domain import Access
 from bot.messenger import SLACK_FAILURES
-from bot.workspaces import Access, Workspaces
+from bot.workspaces import Workspaces
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from blocks import history, messages
 from blocks.text import code, escape
 from bot.deployment import PortMapping
 from bot.form import format_ports
-from bot.store import Deployment
+from bot.models import Deployment
 
 # Hiveon's status enum → the word the card uses (blocks.messages.STATUSES keys).
 VENDOR_STATES = {

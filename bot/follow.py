@@ -21,7 +21,8 @@ from blocks import ids, messages
 from blocks.text import code, escape
 from bot import cards
 from bot.messenger import Messenger, Place
-from bot.store import Deployment, Store
+from bot.models import Deployment
+from bot.store import Store
 from bot.tasks import every
 from bot.vendor import (
     DeploymentStatus,

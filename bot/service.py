@@ -13,8 +13,9 @@ from bot import cards, outcome
 from bot.deployment import StartDeploymentRequest
 from bot.follow import ApiKeyLookup, ClientLookup, Follower, place_of
 from bot.messenger import Messenger, Place
+from bot.models import Deployment
 from bot.outcome import Outcome, Result
-from bot.store import Deployment, DeploymentIdTakenError, NewSubmission, Store
+from bot.store import DeploymentIdTakenError, NewSubmission, Store
 from bot.vendor import (
     HiveonClient,
     HiveonError,

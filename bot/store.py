@@ -31,15 +31,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
-    JSON,
-    DateTime,
-    Float,
-    Index,
-    Integer,
     Select,
-    String,
-    Text,
-    UniqueConstraint,
     case,
     event,
     insert,
@@ -48,18 +40,16 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.engine import URL, Dialect, make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.sql import ColumnElement
-from sqlalchemy.types import TypeDecorator
 
 from bot import migrations
 from bot.config import DEFAULT_LEASE_S
+from bot.models import SUBMITTING, Deployment, utc_now
 
-SUBMITTING = "submitting"
 # How long a replica's claim on a row lasts unless renewed: a dead replica's work is taken over
 # this long after its last renewal. `DEPLOYBOT_LEASE_S` changes it.
 LEASE_S = DEFAULT_LEASE_S
@@ -68,69 +58,6 @@ _POSTGRES_SCHEMES = frozenset({"postgres", "postgresql"})
 
 class DeploymentIdTakenError(Exception):
     """Another submission of the workspace already holds the deployment ID being recorded."""
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """An aware UTC datetime on every backend (SQLite stores none and returns naive values)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, _dialect: Dialect) -> datetime | None:
-        """Store UTC."""
-        return value.astimezone(UTC) if value is not None else None
-
-    def process_result_value(self, value: datetime | None, _dialect: Dialect) -> datetime | None:
-        """Read back as aware UTC."""
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-class Base(DeclarativeBase):
-    """Declarative base of deploybot's tables."""
-
-
-class Deployment(Base):
-    """One submission of the deploy modal, from before the vendor call to its outcome."""
-
-    __tablename__ = "deployments"
-    __table_args__ = (
-        UniqueConstraint("team_id", "external_deployment_id"),
-        # A deployment is one submission's: an external ID can never claim another's.
-        Index("uq_deployments_team_deployment_id", "team_id", "deployment_id", unique=True),
-    )
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    team_id: Mapped[str] = mapped_column(String(32))
-    enterprise_id: Mapped[str | None] = mapped_column(String(32))
-    user_id: Mapped[str] = mapped_column(String(32))
-    channel_id: Mapped[str] = mapped_column(String(32))
-    # Where the conversation about it lives; may be a DM when the channel refused the bot.
-    message_channel: Mapped[str | None] = mapped_column(String(32))
-    message_ts: Mapped[str | None] = mapped_column(String(32))
-    external_deployment_id: Mapped[str] = mapped_column(String(255))
-    deployment_id: Mapped[str | None] = mapped_column(String(255))
-    status: Mapped[str] = mapped_column(String(32), default=SUBMITTING, index=True)
-    http_status: Mapped[int | None] = mapped_column(Integer)
-    error: Mapped[str | None] = mapped_column(Text)
-    # The request as sent, secrets masked (StartDeploymentRequest.redacted()).
-    request: Mapped[dict[str, Any]] = mapped_column(JSON)
-    # The command's response_url: the fallback when the channel refuses the bot (30 min).
-    response_url: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    # Following: the vendor's last status and when it began; polling is due at next_poll_at
-    # (None once the deployment has settled or deploybot gave up at follow_until).
-    vendor_status: Mapped[str | None] = mapped_column(String(128))  # plain: bot.deployment
-    vendor_status_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    fail_reason: Mapped[str | None] = mapped_column(Text)
-    next_poll_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
-    poll_interval_s: Mapped[float | None] = mapped_column(Float)
-    follow_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    # The replica working on it (a start in flight, a status poll) and until when (see above).
-    lease_owner: Mapped[str | None] = mapped_column(String(64))
-    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 @dataclass(frozen=True)
@@ -157,11 +84,6 @@ def async_url(database_url: str) -> URL:
         return url.set(drivername="postgresql+psycopg")
     message = f"DATABASE_URL must be a sqlite:/// or postgresql:// URL (got a {backend} URL)"
     raise ValueError(message)
-
-
-def utc_now() -> datetime:
-    """The current time, aware, in UTC."""
-    return datetime.now(UTC)
 
 
 def replica_name() -> str:

@@ -1,260 +1,45 @@
-"""Workspaces: each one's encrypted Hiveon API key, who may deploy there, and the log of changes.
+"""Workspaces: each one's encrypted Hiveon API key, who may deploy there, and the log of changes,
+in deploybot's database.
 
-A workspace is known by the team ID in Bolt's verified context, never by anything a payload's
-body or a form says. An Enterprise Grid org that installed deploybot org-wide has one scope for
-the whole org. A request's key is looked up in its own workspace first, then in its org's
-org-wide scope, then the operator's default (`HIVEON_API_KEY`): never in another workspace.
+A request's key is looked up in its own workspace first, then in its org's org-wide scope, then
+the operator's default (`HIVEON_API_KEY`, when it serves that workspace): never in another
+workspace.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
-import time
-import uuid
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from enum import StrEnum
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
-from sqlalchemy import JSON, Integer, String, Text, select
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from sqlalchemy.orm import Mapped, mapped_column
 
+from bot.cache import SharedCache
 from bot.config import Settings
 from bot.crypto import KeyBox, UndecryptableError, dev_key_box
-from bot.store import Base, UTCDateTime
-from bot.vendor import (
-    HiveonClient,
-    HiveonError,
-    HiveonRejectedError,
-    HiveonUncertainError,
-    HiveonUnreachableError,
+from bot.domain import (
+    Access,
+    Action,
+    Change,
+    KeysNotStorableError,
+    Scope,
+    StoredKey,
+    Workspace,
+    key_hint,
+    lookup_keys,
 )
+from bot.key_check import KeyCheck
+from bot.models import ChangeRecord, WorkspaceRecord, utc_now
 
 log = logging.getLogger(__name__)
 
-# A hint shorter than this would give away too much of a short key.
-_MIN_KEY_LENGTH_FOR_HINT = 12
-_HINT_CHARS = 4
-KEY_CHECK_TIMEOUT_S = 5.0
 CACHE_TTL_S = 5.0
-_REFUSING_STATUSES = frozenset({401, 403})
-
-
-def utc_now() -> datetime:
-    """The current time, aware, in UTC."""
-    return datetime.now(UTC)
-
-
-@dataclass(frozen=True)
-class Scope:
-    """Whose key and settings: one workspace, or a whole Grid org installed org-wide."""
-
-    enterprise_id: str | None
-    team_id: str | None  # None only for an org-wide install
-
-    @classmethod
-    def of(
-        cls, *, enterprise_id: str | None, team_id: str | None, is_enterprise_install: bool
-    ) -> Scope | None:
-        """The scope of a request, from Bolt's context; None when Slack named no team or org."""
-        if is_enterprise_install and enterprise_id:
-            return cls(enterprise_id, None)
-        if team_id:
-            return cls(enterprise_id or None, team_id)
-        return None
-
-    @property
-    def key(self) -> str:
-        """The row's primary key: team IDs are unique across Slack, org scopes are prefixed."""
-        return self.team_id or f"org:{self.enterprise_id}"
-
-    @property
-    def org_wide(self) -> bool:
-        """True for an org-wide install's scope."""
-        return self.team_id is None
-
-
-def _lookup_keys(enterprise_id: str | None, team_id: str | None) -> list[str]:
-    """Where a request's key and settings may live, most specific first."""
-    keys = [team_id] if team_id else []
-    if enterprise_id:
-        keys.append(Scope(enterprise_id, None).key)
-    return keys
-
-
-def key_hint(api_key: str) -> str | None:
-    """The last 4 characters, the only part of a key ever shown; None for a short key."""
-    if len(api_key) < _MIN_KEY_LENGTH_FOR_HINT:
-        return None
-    return api_key[-_HINT_CHARS:]
-
-
-class WorkspaceRecord(Base):
-    """One workspace's (or org's) encrypted key and deploy restrictions."""
-
-    __tablename__ = "workspaces"
-
-    scope: Mapped[str] = mapped_column(String(64), primary_key=True)
-    enterprise_id: Mapped[str | None] = mapped_column(String(32))
-    team_id: Mapped[str | None] = mapped_column(String(32))
-    # Fernet token of the key (bot.crypto); the key itself is never stored.
-    api_key_encrypted: Mapped[str | None] = mapped_column(Text)
-    api_key_hint: Mapped[str | None] = mapped_column(String(8))
-    api_key_set_by: Mapped[str | None] = mapped_column(String(32))
-    api_key_set_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    allowed_channels: Mapped[list[str]] = mapped_column(JSON, default=list)
-    allowed_users: Mapped[list[str]] = mapped_column(JSON, default=list)
-    allowed_usergroups: Mapped[list[str]] = mapped_column(JSON, default=list)
-    access_set_by: Mapped[str | None] = mapped_column(String(32))
-    access_set_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-
-
-class ChangeRecord(Base):
-    """One change of a workspace's key or settings: who, when, what (never the key)."""
-
-    __tablename__ = "workspace_changes"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    scope: Mapped[str] = mapped_column(String(64), index=True)
-    enterprise_id: Mapped[str | None] = mapped_column(String(32))
-    team_id: Mapped[str | None] = mapped_column(String(32))
-    user_id: Mapped[str] = mapped_column(String(32))
-    at: Mapped[datetime] = mapped_column(UTCDateTime())
-    action: Mapped[str] = mapped_column(String(32))
-    detail: Mapped[dict[str, Any]] = mapped_column(JSON)
-
-
-class Action(StrEnum):
-    """What a change did; its detail says how."""
-
-    KEY_SET = "api_key_set"
-    KEY_ROTATED = "api_key_rotated"
-    KEY_REMOVED = "api_key_removed"
-    ACCESS_CHANGED = "access_changed"
-    UNINSTALLED = "uninstalled"
-
-
-@dataclass(frozen=True)
-class Change:
-    """A recorded change, as shown to admins."""
-
-    user_id: str
-    at: datetime
-    action: Action
-    detail: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class StoredKey:
-    """What may be shown about a stored key: its last characters, who set it and when."""
-
-    hint: str | None
-    set_by: str
-    set_at: datetime
-    readable: bool
-
-
-@dataclass(frozen=True)
-class Access:
-    """Who may deploy: empty means no restriction; channels and people restrict independently."""
-
-    channels: tuple[str, ...] = ()
-    users: tuple[str, ...] = ()
-    usergroups: tuple[str, ...] = ()
-    set_by: str | None = field(default=None, compare=False)
-    set_at: datetime | None = field(default=None, compare=False)
-
-    @property
-    def restricts_people(self) -> bool:
-        """True when only listed users or members of listed groups may deploy."""
-        return bool(self.users or self.usergroups)
-
-    def differences(self, new: Access) -> dict[str, list[list[str]]]:
-        """`{"channels": [old, new], …}` for each list that differs."""
-        pairs = {
-            "channels": (self.channels, new.channels),
-            "users": (self.users, new.users),
-            "usergroups": (self.usergroups, new.usergroups),
-        }
-        return {
-            name: [list(old), list(now)]
-            for name, (old, now) in pairs.items()
-            if set(old) != set(now)
-        }
-
-
-@dataclass(frozen=True)
-class Workspace:
-    """A workspace's key (as shown) and settings."""
-
-    scope: Scope
-    key: StoredKey | None
-    access: Access
-
-
-class KeysNotStorableError(Exception):
-    """No encryption key is configured, so workspace keys cannot be stored."""
-
-
-class Verdict(StrEnum):
-    """What Hiveon said about a key."""
-
-    ACCEPTED = "accepted"
-    REFUSED = "refused"
-    UNCHECKED = "unchecked"
-
-
-@dataclass(frozen=True)
-class KeyCheck:
-    """The outcome of checking a key with Hiveon, and why."""
-
-    verdict: Verdict
-    status: int | None = None
-    reason: str | None = None
-
-
-async def check_api_key(
-    vendor: HiveonClient, api_key: str, *, timeout_s: float = KEY_CHECK_TIMEOUT_S
-) -> KeyCheck:
-    """Ask Hiveon about a key without starting anything: look up a deployment that cannot exist.
-
-    The vendor API has no key-check endpoint; a status look-up of a random ID answers 404 to a
-    valid key and 401/403 to a refused one, and changes nothing either way.
-    """
-    try:
-        async with asyncio.timeout(timeout_s):
-            found = await vendor.get_deployment(
-                f"deploybot-key-check-{uuid.uuid4()}", api_key=api_key
-            )
-    except HiveonRejectedError as exc:
-        if exc.status_code in _REFUSING_STATUSES:
-            return KeyCheck(Verdict.REFUSED, exc.status_code)
-        return KeyCheck(
-            Verdict.UNCHECKED, exc.status_code, f"Hiveon answered HTTP {exc.status_code}"
-        )
-    except HiveonError as exc:
-        return KeyCheck(Verdict.UNCHECKED, None, _reason(exc))
-    except TimeoutError:
-        return KeyCheck(Verdict.UNCHECKED, None, f"no answer within {timeout_s:g} s")
-    return KeyCheck(Verdict.ACCEPTED, 404 if found is None else 200)
-
-
-def _reason(exc: HiveonError) -> str:
-    """A short reason to show; the client's errors never carry the key."""
-    if isinstance(exc, HiveonUnreachableError):
-        return f"Hiveon could not be reached ({exc.reason})"
-    if isinstance(exc, HiveonUncertainError) and exc.status_code is not None:
-        return f"Hiveon answered HTTP {exc.status_code} ({exc.reason})"
-    if isinstance(exc, HiveonUncertainError):
-        return f"Hiveon did not answer clearly ({exc.reason})"
-    return "Hiveon could not be asked"
 
 
 class Workspaces:
@@ -272,16 +57,19 @@ class Workspaces:
         cache_ttl_s: float = CACHE_TTL_S,
     ) -> None:
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
-        self._cache_ttl_s = cache_ttl_s
         self._box = box
         self._default_key = default_key
         # Which workspaces (enterprise ID, team ID) the operator's default key may serve.
         self._default_key_serves = default_key_serves
         self._installations = installations
         self._clock = clock
-        self._cache: dict[
-            tuple[str, ...], tuple[float, asyncio.Future[dict[str, WorkspaceRecord]]]
-        ] = {}
+        # Every deployment looks its workspace up twice (who may deploy, which key); a burst of
+        # them shares one read instead of queueing on SQLite's one connection. This process's
+        # own changes clear the cache at once. With replicas (PostgreSQL) the TTL is 0: another
+        # replica's change must apply at once, and a primary-key read there is cheap.
+        self._cache: SharedCache[tuple[str, ...], dict[str, WorkspaceRecord]] = SharedCache(
+            self._load, ttl_s=cache_ttl_s
+        )
 
     @property
     def can_store_keys(self) -> bool:
@@ -447,10 +235,10 @@ class Workspaces:
         wanted: Callable[[WorkspaceRecord], bool],
     ) -> WorkspaceRecord | None:
         """The most specific of the request's own scopes whose row is `wanted`."""
-        keys = tuple(_lookup_keys(enterprise_id, team_id))
+        keys = tuple(lookup_keys(enterprise_id, team_id))
         if not keys:
             return None
-        by_key = await self._cached_rows(keys)
+        by_key = await self._cache.get(keys)
         for key in keys:
             row = by_key.get(key)
             if row is not None and wanted(row):
@@ -466,41 +254,11 @@ class Workspaces:
         finally:
             self._cache.clear()
 
-    async def _cached_rows(self, keys: tuple[str, ...]) -> dict[str, WorkspaceRecord]:
-        """The rows of these scopes, read at most once per `cache_ttl_s` by all callers.
-
-        Every deployment looks its workspace up twice (who may deploy, which key); a burst of
-        them shares one read instead of queueing on SQLite's one connection. This process's
-        own changes clear the cache at once. With replicas (PostgreSQL) the TTL is 0: another
-        replica's change must apply at once, and a primary-key read there is cheap.
-        """
-        if self._cache_ttl_s <= 0:
-            return await self._load(keys)
-        now = time.monotonic()
-        cached = self._cache.get(keys)
-        loading: asyncio.Future[dict[str, WorkspaceRecord]]
-        if cached is None or cached[0] <= now:
-            loading = asyncio.ensure_future(self._load(keys))
-            self._cache[keys] = (now + self._cache_ttl_s, loading)
-            loading.add_done_callback(lambda done: self._forget_failed(keys, done))
-        else:
-            loading = cached[1]
-        # Shielded: one caller giving up must not cancel the read the others wait for.
-        return await asyncio.shield(loading)
-
     async def _load(self, keys: tuple[str, ...]) -> dict[str, WorkspaceRecord]:
         async with self._sessions() as session:
             query = select(WorkspaceRecord).where(WorkspaceRecord.scope.in_(keys))
             rows = (await session.scalars(query)).all()
         return {row.scope: row for row in rows}
-
-    def _forget_failed(
-        self, keys: tuple[str, ...], done: asyncio.Future[dict[str, WorkspaceRecord]]
-    ) -> None:
-        """A failed read is not kept: the next caller tries again."""
-        cached = self._cache.get(keys)
-        if cached is not None and cached[1] is done and (done.cancelled() or done.exception()):
-            del self._cache[keys]
 
     async def _row(self, session: AsyncSession, scope: Scope) -> WorkspaceRecord:
         """The scope's row, created when missing (inside the caller's transaction)."""

@@ -17,9 +17,10 @@ from blocks import ids
 from bot.deployment import StartDeploymentRequest
 from bot.follow import Follower, FollowTiming
 from bot.messenger import Messenger
+from bot.models import Deployment
 from bot.sandbox import SandboxVendor
 from bot.service import DeploymentService, Submission
-from bot.store import Deployment, NewSubmission, Store
+from bot.store import NewSubmission, Store
 from bot.vendor import HiveonClient
 from tests.fakes.slack import Call, FakeSlack
 

@@ -19,9 +19,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.deployment import MASK, StartDeploymentRequest
 from bot.follow import Follower
 from bot.messenger import Messenger
+from bot.models import Deployment
 from bot.sandbox import SandboxVendor
 from bot.service import DeploymentService, Submission
-from bot.store import Deployment, Store
+from bot.store import Store
 from bot.vendor import HiveonClient
 from tests.fakes.slack import Call, FakeSlack
 

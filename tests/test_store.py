@@ -10,7 +10,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.store import SUBMITTING, NewSubmission, Store, async_url
+from bot.models import SUBMITTING
+from bot.store import NewSubmission, Store, async_url
 from tests.databases import query
 
 REQUEST = {"machine_id": "m-1", "machine_price_id": "p-1", "container_config": {"image": "redis"}}

@@ -16,21 +16,12 @@ from sqlalchemy import event
 
 from bot.config import Mode, Settings, fernet_keys
 from bot.crypto import KeyBox, UndecryptableError, dev_key_box
+from bot.domain import Access, Action, KeysNotStorableError, Scope, key_hint
+from bot.key_check import KeyCheck, Verdict, check_api_key
 from bot.sandbox import SandboxVendor
 from bot.store import Store
 from bot.vendor import HiveonClient
-from bot.workspaces import (
-    Access,
-    Action,
-    KeyCheck,
-    KeysNotStorableError,
-    Scope,
-    Verdict,
-    Workspaces,
-    check_api_key,
-    key_box_for,
-    key_hint,
-)
+from bot.workspaces import Workspaces, key_box_for
 from tests.databases import everything_stored, query
 
 KEY_A = "hk-team-a-0123456789abcdef"

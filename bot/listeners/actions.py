@@ -16,7 +16,7 @@ from bot.form import Prefill, prefill_from
 from bot.listeners import Deps
 from bot.listeners.modal import open_deploy_modal
 from bot.messenger import Messenger
-from bot.store import Deployment
+from bot.models import Deployment
 
 log = logging.getLogger(__name__)
 

@@ -19,21 +19,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 from blocks import admin as admin_blocks
 from blocks import ids, messages
 from bot.admins import is_admin
+from bot.domain import Access, Action, Change, Scope, Workspace
+from bot.key_check import KEY_CHECK_TIMEOUT_S, Verdict, check_api_key
 from bot.listeners import Deps, SubcommandCall
 from bot.messenger import SLACK_FAILURES, Messenger
 from bot.modal_context import ModalContext
 from bot.vendor import HiveonClient
-from bot.workspaces import (
-    KEY_CHECK_TIMEOUT_S,
-    Access,
-    Action,
-    Change,
-    Scope,
-    Verdict,
-    Workspace,
-    Workspaces,
-    check_api_key,
-)
+from bot.workspaces import Workspaces
 
 log = logging.getLogger(__name__)
 

@@ -5,11 +5,8 @@ from __future__ import annotations
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy import MetaData
 
-from bot import installations, workspaces
-from bot.store import Base
-
-# Importing the module registers its tables on `Base.metadata`.
-_MODELS = (workspaces.WorkspaceRecord, workspaces.ChangeRecord)
+from bot import installations
+from bot.models import Base
 
 
 def target_metadata() -> MetaData:
