@@ -9,7 +9,6 @@ from datetime import timedelta
 from typing import Any
 
 import aiohttp
-import httpx
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.error import BoltUnhandledRequestError
@@ -68,7 +67,7 @@ def vendor_client(settings: Settings) -> HiveonClient:
         return HiveonClient(
             base_url=SANDBOX_BASE_URL,
             timeout_s=settings.hiveon_timeout_s,
-            transport=httpx.MockTransport(SandboxVendor().handle),
+            transport=SandboxVendor().transport(),
         )
     return HiveonClient(base_url=settings.hiveon_api_url, timeout_s=settings.hiveon_timeout_s)
 

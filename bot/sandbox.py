@@ -287,6 +287,10 @@ class SandboxVendor:
         reply = self._route(method.upper(), path, headers.get("x-api-key", ""), body)
         return replace(reply, delay_s=reply.delay_s + self._latency_s)
 
+    def transport(self) -> httpx.MockTransport:
+        """A transport answering every request in-process, for `HiveonClient(transport=…)`."""
+        return httpx.MockTransport(self.handle)
+
     async def handle(self, request: httpx.Request) -> httpx.Response:
         """Answer an httpx request: the handler for `httpx.MockTransport`."""
         raw_path = request.url.raw_path.decode("ascii")
