@@ -57,7 +57,6 @@ BOT_SCOPES = (
     "chat:write",
     "chat:write.public",
     "channels:join",
-    "im:write",
     "users:read",
     "usergroups:read",
 )

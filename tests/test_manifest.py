@@ -25,18 +25,19 @@ def test_the_slash_command_and_interactivity_reach_the_events_route() -> None:
     assert interactivity["request_url"] == command["url"]
 
 
-def test_the_scopes_cover_what_the_bot_calls() -> None:
-    """Posting, public channels, joining, DMs and admin checks each have their scope."""
-    scopes = set(_manifest()["oauth_config"]["scopes"]["bot"])
-    assert {
+def test_the_scopes_are_exactly_what_the_bot_calls() -> None:
+    """Posting (DMs too), public channels, joining and admin checks each have their scope, and
+    nothing more is asked for: the manifest and OAuth installs ask for the same ones."""
+    scopes = _manifest()["oauth_config"]["scopes"]["bot"]
+    assert set(scopes) == {
         "commands",
         "chat:write",
         "chat:write.public",
         "channels:join",
-        "im:write",
         "users:read",
         "usergroups:read",
-    } <= scopes
+    }
+    assert sorted(scopes) == sorted(BOT_SCOPES)
 
 
 def test_socket_mode_is_a_documented_switch() -> None:
