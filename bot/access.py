@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 
 from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks import admin
 from blocks.messages import Message
+from bot.cache import SharedCache
 from bot.domain import Access
 from bot.messenger import SLACK_FAILURES
 from bot.workspaces import Workspaces
@@ -15,12 +17,23 @@ from bot.workspaces import Workspaces
 log = logging.getLogger(__name__)
 
 
+# How long a user group's members are trusted as read: `usergroups.users.list` is a Tier-2
+# method (about 20 calls a minute), and a form opening must not wait on its rate limit.
+MEMBERS_TTL_S = 60.0
+
+
 class DeployGate:
     """Checks a deployment request against its workspace's settings (default: everyone may)."""
 
-    def __init__(self, workspaces: Workspaces, *, command: str) -> None:
+    def __init__(
+        self, workspaces: Workspaces, *, command: str, members_ttl_s: float = MEMBERS_TTL_S
+    ) -> None:
         self._workspaces = workspaces
         self._command = command
+        # A group's members by (team, group), read at most once a minute.
+        self._members: SharedCache[tuple[str, str], frozenset[str]] = SharedCache(
+            ttl_s=members_ttl_s
+        )
 
     async def refusal(
         self,
@@ -35,20 +48,26 @@ class DeployGate:
         access = await self._workspaces.access_for(enterprise_id, team_id)
         if access.channels and channel_id not in access.channels:
             return self._refusal(access, wrong_channel=True)
-        if access.restricts_people and not await self._allowed_person(client, access, user_id):
+        if access.restricts_people and not await self._allowed_person(
+            client, access, team_id=team_id, user_id=user_id
+        ):
             return self._refusal(access, wrong_channel=False)
         return None
 
-    async def _allowed_person(self, client: AsyncWebClient, access: Access, user_id: str) -> bool:
+    async def _allowed_person(
+        self, client: AsyncWebClient, access: Access, *, team_id: str, user_id: str
+    ) -> bool:
         if user_id in access.users:
             return True
         for group in access.usergroups:
             try:
-                response = await client.usergroups_users_list(usergroup=group)
+                members = await self._members.get(
+                    (team_id, group), functools.partial(_members, client, group)
+                )
             except SLACK_FAILURES:
                 log.warning("usergroups.users.list failed for %s", group, exc_info=True)
                 continue
-            if user_id in (response.get("users") or ()):
+            if user_id in members:
                 return True
         return False
 
@@ -61,3 +80,9 @@ class DeployGate:
             ask=access.set_by,
             command=self._command,
         )
+
+
+async def _members(client: AsyncWebClient, group: str) -> frozenset[str]:
+    """The user IDs in a user group, as Slack lists them."""
+    response = await client.usergroups_users_list(usergroup=group)
+    return frozenset(response.get("users") or ())

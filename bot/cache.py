@@ -13,33 +13,26 @@ V = TypeVar("V")
 
 
 class SharedCache(Generic[K, V]):
-    """`load(key)` results kept for `ttl_s` seconds; a failed load is not kept.
+    """What `load()` gave for a key, kept for `ttl_s` seconds; a failed load is not kept.
 
     With `ttl_s` 0 every call loads (nothing is cached). A caller that gives up (is cancelled)
     does not cancel the load the others wait for.
     """
 
-    def __init__(
-        self,
-        load: Callable[[K], Awaitable[V]],
-        *,
-        ttl_s: float,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._load = load
+    def __init__(self, *, ttl_s: float, clock: Callable[[], float] = time.monotonic) -> None:
         self._ttl_s = ttl_s
         self._clock = clock
         self._entries: dict[K, tuple[float, asyncio.Future[V]]] = {}
 
-    async def get(self, key: K) -> V:
-        """The value for `key`, read now or shared with a recent or running read."""
+    async def get(self, key: K, load: Callable[[], Awaitable[V]]) -> V:
+        """The value for `key`: `load()`ed now, or shared with a recent or running load."""
         if self._ttl_s <= 0:
-            return await self._load(key)
+            return await load()
         now = self._clock()
         entry = self._entries.get(key)
         loading: asyncio.Future[V]
         if entry is None or entry[0] <= now:
-            loading = asyncio.ensure_future(self._load(key))
+            loading = asyncio.ensure_future(load())
             self._entries[key] = (now + self._ttl_s, loading)
             loading.add_done_callback(lambda done: self._forget_failed(key, done))
         else:

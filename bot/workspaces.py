@@ -68,7 +68,7 @@ class Workspaces:
         # own changes clear the cache at once. With replicas (PostgreSQL) the TTL is 0: another
         # replica's change must apply at once, and a primary-key read there is cheap.
         self._cache: SharedCache[tuple[str, ...], dict[str, WorkspaceRecord]] = SharedCache(
-            self._load, ttl_s=cache_ttl_s
+            ttl_s=cache_ttl_s
         )
 
     @property
@@ -238,7 +238,7 @@ class Workspaces:
         keys = tuple(lookup_keys(enterprise_id, team_id))
         if not keys:
             return None
-        by_key = await self._cache.get(keys)
+        by_key = await self._cache.get(keys, lambda: self._load(keys))
         for key in keys:
             row = by_key.get(key)
             if row is not None and wanted(row):

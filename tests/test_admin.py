@@ -632,3 +632,21 @@ async def test_a_revoked_bot_token_deletes_the_key_too(make: Make) -> None:
     )
     await harness.settled()
     assert harness.rows("SELECT * FROM workspaces") == []
+
+
+async def test_user_group_members_are_read_once_a_minute_not_per_form(make: Make) -> None:
+    """Deploying limited to a user group: three form openings by its members read the group's
+    members from Slack once (`usergroups.users.list` is rate-limited to ~20 a minute)."""
+    harness = await make(HIVEON_API_KEY=DEFAULT_KEY)
+    harness.slack.users[ADMIN] = {"is_admin": True}
+    harness.slack.usergroups["S1"] = {"handle": "oncall", "name": "On-call", "users": ["UONCALL"]}
+    metadata = where("C111", harness.slack.response_url("settings"))
+    await harness.send(settings_submission(usergroups=["S1"], private_metadata=metadata))
+    await harness.settled()
+    for number in range(3):
+        await harness.send(slash_command(user_id="UONCALL", trigger_id=f"{number}.oncall"))
+        await harness.settled()
+    opened = [c for c in harness.slack.calls_to("views.open") if "oncall" in c.params["trigger_id"]]
+    assert len(opened) == 3
+    reads = harness.slack.calls_to("usergroups.users.list")
+    assert [call.params["usergroup"] for call in reads] == ["S1"]

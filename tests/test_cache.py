@@ -30,8 +30,8 @@ async def test_concurrent_callers_share_one_read_per_key() -> None:
     """Ten callers asking while a read is under way all get its value from that one read."""
     reads = Reads()
     reads.release.clear()
-    cache: SharedCache[str, str] = SharedCache(reads, ttl_s=5)
-    waiting = [asyncio.ensure_future(cache.get("T1")) for _ in range(10)]
+    cache: SharedCache[str, str] = SharedCache(ttl_s=5)
+    waiting = [asyncio.ensure_future(cache.get("T1", lambda: reads("T1"))) for _ in range(10)]
     await asyncio.sleep(0)
     reads.release.set()
     assert await asyncio.gather(*waiting) == ["value of T1"] * 10
@@ -42,15 +42,15 @@ async def test_a_value_is_read_again_once_its_time_is_up_or_the_cache_is_cleared
     """Within the time-to-live a key is read once; after it, or after `clear`, it is read anew."""
     now = [0.0]
     reads = Reads()
-    cache: SharedCache[str, str] = SharedCache(reads, ttl_s=5, clock=lambda: now[0])
-    await cache.get("T1")
+    cache: SharedCache[str, str] = SharedCache(ttl_s=5, clock=lambda: now[0])
+    await cache.get("T1", lambda: reads("T1"))
     now[0] = 4.9
-    await cache.get("T1")
+    await cache.get("T1", lambda: reads("T1"))
     assert reads.calls == ["T1"]
     now[0] = 5.0
-    await cache.get("T1")
+    await cache.get("T1", lambda: reads("T1"))
     cache.clear()
-    await cache.get("T1")
+    await cache.get("T1", lambda: reads("T1"))
     assert reads.calls == ["T1", "T1", "T1"]
 
 
@@ -58,11 +58,11 @@ async def test_a_failed_read_is_not_kept() -> None:
     """A read that fails reaches its callers and is forgotten: the next call reads again."""
     reads = Reads()
     reads.failing = True
-    cache: SharedCache[str, str] = SharedCache(reads, ttl_s=60)
+    cache: SharedCache[str, str] = SharedCache(ttl_s=60)
     with pytest.raises(OSError, match="went away"):
-        await cache.get("T1")
+        await cache.get("T1", lambda: reads("T1"))
     reads.failing = False
-    assert await cache.get("T1") == "value of T1"
+    assert await cache.get("T1", lambda: reads("T1")) == "value of T1"
     assert reads.calls == ["T1", "T1"]
 
 
@@ -70,9 +70,9 @@ async def test_a_caller_giving_up_does_not_cancel_the_read_others_wait_for() -> 
     """One caller cancelled mid-read leaves the shared read running for the others."""
     reads = Reads()
     reads.release.clear()
-    cache: SharedCache[str, str] = SharedCache(reads, ttl_s=5)
-    impatient = asyncio.ensure_future(cache.get("T1"))
-    patient = asyncio.ensure_future(cache.get("T1"))
+    cache: SharedCache[str, str] = SharedCache(ttl_s=5)
+    impatient = asyncio.ensure_future(cache.get("T1", lambda: reads("T1")))
+    patient = asyncio.ensure_future(cache.get("T1", lambda: reads("T1")))
     await asyncio.sleep(0)
     impatient.cancel()
     reads.release.set()
@@ -83,7 +83,7 @@ async def test_a_caller_giving_up_does_not_cancel_the_read_others_wait_for() -> 
 async def test_a_time_to_live_of_zero_reads_every_time() -> None:
     """With replicas sharing a database, nothing is cached: every call reads."""
     reads = Reads()
-    cache: SharedCache[str, str] = SharedCache(reads, ttl_s=0)
-    await cache.get("T1")
-    await cache.get("T1")
+    cache: SharedCache[str, str] = SharedCache(ttl_s=0)
+    await cache.get("T1", lambda: reads("T1"))
+    await cache.get("T1", lambda: reads("T1"))
     assert reads.calls == ["T1", "T1"]
