@@ -8,7 +8,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks import admin
 from blocks.messages import Message
-from bot.messenger import SLACK_FAILURES
+from bot.slack_errors import SLACK_FAILURES
 from bot.workspaces import Access, Workspaces
 
 log = logging.getLogger(__name__)

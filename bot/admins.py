@@ -7,7 +7,7 @@ from collections.abc import Collection
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.messenger import SLACK_FAILURES
+from bot.slack_errors import SLACK_FAILURES
 
 log = logging.getLogger(__name__)
 

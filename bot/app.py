@@ -28,10 +28,10 @@ from bot.follow import Follower, FollowTiming
 from bot.listeners import Deps, actions, commands, events, views
 from bot.listeners import admin as admin_listeners
 from bot.listeners.admin import AdminDeps
-from bot.messenger import SLACK_FAILURES
 from bot.oauth import OAuth, configure_oauth
 from bot.sandbox import SandboxVendor
 from bot.service import DeploymentService
+from bot.slack_errors import SLACK_FAILURES
 from bot.store import Store
 from bot.tasks import BackgroundTasks, every
 from bot.vendor import HiveonClient

@@ -10,8 +10,7 @@ from pydantic import ValidationError
 
 from blocks import history, messages
 from blocks.text import code, escape
-from bot.deployment import PortMapping
-from bot.form import format_ports
+from bot.deployment import PortMapping, format_ports
 from bot.store import Deployment
 
 # Hiveon's status enum → the word the card uses (blocks.messages.STATUSES keys).

@@ -15,11 +15,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from slack_sdk.web.async_client import AsyncWebClient
-
 from blocks import ids, messages
 from blocks.text import code, escape
 from bot import cards
+from bot.lookups import ApiKeyLookup, ClientLookup
 from bot.messenger import Messenger, Place
 from bot.store import Deployment, Store
 from bot.tasks import every
@@ -34,9 +33,6 @@ log = logging.getLogger(__name__)
 
 # How often Refresh asks again for a deployment another replica is polling right now.
 CLAIM_RETRY_S = 0.2
-
-ApiKeyLookup = Callable[[str | None, str], Awaitable[str | None]]
-ClientLookup = Callable[[str | None, str], Awaitable[AsyncWebClient | None]]
 
 
 def utc_now() -> datetime:

@@ -8,7 +8,7 @@ import io
 import re
 import shlex
 import struct
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, TypeVar
 
@@ -25,6 +25,7 @@ from bot.deployment import (
     PortMapping,
     PortProtocol,
     StartDeploymentRequest,
+    format_ports,
     is_masked,
     is_plain_id,
 )
@@ -243,11 +244,6 @@ def parse_command_text(text: str, *, command: str = "/deploy") -> Command:
         if problem is not None:
             return Unusable(problem)
     return OpenModal(prefill)
-
-
-def format_ports(ports: Sequence[PortMapping]) -> list[str]:
-    """Ports as users write them: `80/tcp`, `443/https`."""
-    return [f"{port.host_port}/{port.protocol.name.lower()}" for port in ports]
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,8 @@ from typing import Any
 from blocks import ids, messages
 from bot import cards, outcome
 from bot.deployment import StartDeploymentRequest
-from bot.follow import ApiKeyLookup, ClientLookup, Follower, place_of
+from bot.follow import Follower, place_of
+from bot.lookups import ApiKeyLookup, ClientLookup
 from bot.messenger import Messenger, Place
 from bot.outcome import Outcome, Result
 from bot.store import Deployment, DeploymentIdTakenError, NewSubmission, Store

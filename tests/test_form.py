@@ -18,13 +18,13 @@ from bot.deployment import (
     PortMapping,
     PortProtocol,
     StartDeploymentRequest,
+    format_ports,
 )
 from bot.form import (
     OpenModal,
     ShowHelp,
     Subcommand,
     Unusable,
-    format_ports,
     parse_command_text,
     parse_submission,
     prefill_from,

@@ -20,8 +20,9 @@ from blocks import admin as admin_blocks
 from blocks import ids, messages
 from bot.admins import is_admin
 from bot.listeners import Deps, SubcommandCall
-from bot.messenger import SLACK_FAILURES, Messenger
+from bot.messenger import Messenger
 from bot.modal_context import ModalContext
+from bot.slack_errors import SLACK_FAILURES
 from bot.vendor import HiveonClient
 from bot.workspaces import (
     KEY_CHECK_TIMEOUT_S,

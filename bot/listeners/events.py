@@ -11,7 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from blocks import history
 from bot import cards
 from bot.listeners import Deps
-from bot.messenger import SLACK_FAILURES
+from bot.slack_errors import SLACK_FAILURES
 
 log = logging.getLogger(__name__)
 HOME_ROWS = 10

@@ -11,8 +11,9 @@ from blocks import ids, messages
 from blocks.modal import deploy_modal
 from bot.form import Prefill, prefill_from
 from bot.listeners import Deps
-from bot.messenger import SLACK_FAILURES, Messenger
+from bot.messenger import Messenger
 from bot.modal_context import ModalContext
+from bot.slack_errors import SLACK_FAILURES
 
 log = logging.getLogger(__name__)
 
