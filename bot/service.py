@@ -8,7 +8,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from blocks import ids, messages
+from blocks import ids, messages, outcomes
 from bot import cards, outcome
 from bot.deployment import StartDeploymentRequest
 from bot.follow import Follower, place_of
@@ -106,19 +106,13 @@ class DeploymentService:
         """True when deployments from this workspace have a key to reach Hiveon with."""
         return await self._api_key_for(enterprise_id, team_id) is not None
 
-    @property
-    def no_api_key_text(self) -> str:
-        """What a user of a workspace without a key reads."""
-        result = outcome.no_api_key(external_id="", command=self._command)
-        return f"{result.emoji} {result.headline} {result.next_step}"
-
     async def submit(self, submission: Submission, messenger: Messenger) -> None:
         """Record the submission, then start it and post its message at once, then report."""
         request = submission.request
         api_key = await self._api_key_for(submission.enterprise_id, submission.team_id)
         if api_key is None:
             # Nothing is sent to Hiveon and nothing is posted in the channel.
-            await messenger.tell_user(messages.notice(text=self.no_api_key_text))
+            await messenger.tell_user(outcomes.no_api_key_notice(command=self._command))
             return
         redacted = request.redacted()
         row = await self._store.record_submission(
@@ -192,26 +186,21 @@ class DeploymentService:
                 if place is not None:
                     await self._store.record_message(row.id, channel=place.channel, ts=place.ts)
         found = await self.look_up(row.external_deployment_id, api_key) if api_key else None
+        # No answer came before the restart: the outcome has no status and no reason of its own.
         if isinstance(found, str):
-            result = outcome.started(
+            result = outcome.found(
                 deployment_id=found,
                 external_id=row.external_deployment_id,
                 http_status=None,
-                after="deploybot restarted before Hiveon answered",
+                reason=None,
             )
         elif found is NOT_FOUND:
             result = outcome.not_started(
-                status=None,
-                reason="deploybot restarted before Hiveon answered",
-                external_id=row.external_deployment_id,
-                command=self._command,
+                status=None, reason=None, external_id=row.external_deployment_id
             )
         else:
             result = outcome.unknown(
-                status=None,
-                reason="deploybot restarted before Hiveon answered",
-                external_id=row.external_deployment_id,
-                command=self._command,
+                status=None, reason=None, external_id=row.external_deployment_id
             )
         log.info(
             "recovered interrupted submission %s: %s", row.external_deployment_id, result.result
@@ -250,7 +239,6 @@ class DeploymentService:
                 deployment_id=result.deployment_id or "",
                 status=result.http_status,
                 external_id=card.external_id,
-                command=self._command,
             )
             started = False
             await self._store.record_outcome(
@@ -268,19 +256,13 @@ class DeploymentService:
         )
         if messenger is None:
             return
-        reply = messages.thread_reply(
-            emoji=result.emoji,
-            headline=result.headline,
-            next_step=result.next_step,
-            facts=result.facts,
-        )
-        await messenger.reply(place, reply)
+        await messenger.reply(place, result.reply(command=self._command))
         await messenger.update_parent(
             place,
             card.render(
                 result.result.value,
                 deployment_id=result.deployment_id,
-                detail=f"{result.emoji} {result.headline}",
+                detail=result.headline(),
                 buttons=ids.ALL_DEPLOYMENT_BUTTONS if started else (ids.REDEPLOY,),
             ),
         )
@@ -297,7 +279,6 @@ class DeploymentService:
                     vendor_message=exc.message,
                     machine_id=submission.request.machine_id,
                     external_id=external_id,
-                    command=self._command,
                 )
             except HiveonUnreachableError as exc:
                 # The request never left: retrying cannot start anything twice.
@@ -305,36 +286,26 @@ class DeploymentService:
                     log.info("Hiveon unreachable (%s); retrying once", exc.reason)
                     continue
                 return outcome.not_started(
-                    status=None,
-                    reason=exc.reason,
-                    external_id=external_id,
-                    command=self._command,
-                    reached=False,
+                    status=None, reason=exc.reason, external_id=external_id, reached=False
                 )
             except HiveonUncertainError as exc:
                 found = await self.look_up(external_id, api_key)
                 if isinstance(found, str):
-                    return outcome.started(
+                    return outcome.found(
                         deployment_id=found,
                         external_id=external_id,
                         http_status=exc.status_code,
-                        after=_describe(exc),
+                        reason=exc.reason,
                     )
                 if found is NOT_FOUND and attempt == 1 and _safe_to_retry(exc):
                     log.info("start %s not found after %s; retrying once", external_id, exc.reason)
                     continue
                 if found is NOT_FOUND:
                     return outcome.not_started(
-                        status=exc.status_code,
-                        reason=_describe(exc),
-                        external_id=external_id,
-                        command=self._command,
+                        status=exc.status_code, reason=exc.reason, external_id=external_id
                     )
                 return outcome.unknown(
-                    status=exc.status_code,
-                    reason=_describe(exc),
-                    external_id=external_id,
-                    command=self._command,
+                    status=exc.status_code, reason=exc.reason, external_id=external_id
                 )
             return outcome.started(deployment_id=started.deployment_id, external_id=external_id)
         msg = "unreachable: the loop returns on its second attempt"
@@ -375,9 +346,3 @@ class DeploymentService:
 def _safe_to_retry(exc: HiveonUncertainError) -> bool:
     """A gateway saying the service is down means the request never reached it."""
     return exc.status_code in {502, 503}
-
-
-def _describe(exc: HiveonUncertainError) -> str:
-    if exc.status_code is not None:
-        return f"HTTP {exc.status_code}, {exc.reason}"
-    return exc.reason

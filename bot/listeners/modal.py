@@ -7,7 +7,7 @@ import uuid
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from blocks import ids, messages
+from blocks import ids, messages, outcomes
 from blocks.modal import deploy_modal
 from bot.form import Prefill, prefill_from
 from bot.listeners import Deps
@@ -48,7 +48,7 @@ async def open_deploy_modal(  # noqa: PLR0913 — everything the modal needs fro
         await messenger.tell_user(refused)
         return
     if not await deps.service.has_api_key(enterprise_id, team_id):
-        await messenger.tell_user(messages.notice(text=deps.service.no_api_key_text))
+        await messenger.tell_user(outcomes.no_api_key_notice(command=deps.command))
         return
     if not prefill.fields:
         last = await deps.store.last_started(team_id=team_id, user_id=user_id)
