@@ -52,6 +52,22 @@ _FIELD_FORMATS: Final = (
 )
 
 
+# Subcommand -> (usage after the command, what it does), for the help of those available.
+SUBCOMMANDS: Final[Mapping[str, tuple[str, str]]] = {
+    "status": (
+        "status <deployment ID or external ID>",
+        "fetch its status now; the answer is also posted in its thread",
+    ),
+    "stop": (
+        "stop <deployment ID or external ID>",
+        "stop it, after you confirm (whoever started it, or an admin)",
+    ),
+    "history": ("history", "the workspace's last 20 deployments, with links to their threads"),
+    "api-key": ("api-key", "set, replace or remove this workspace's Hiveon API key (admins)"),
+    "settings": ("settings", "choose who may deploy, and from which channels (admins)"),
+}
+
+
 def deployment_message(  # noqa: PLR0913 - one keyword per fact on the card, all keyword-only
     *,
     user_id: str,
@@ -171,6 +187,11 @@ def help_message(
 def notice(*, text: str) -> Message:
     """A short ephemeral answer; `text` is mrkdwn the caller has formatted and escaped."""
     return {"text": text, "blocks": [{"type": "section", "text": mrkdwn(_section_text(text))}]}
+
+
+def form_not_opened_notice(*, command: str) -> Message:
+    """Slack refused to open a form (its trigger expired): run the command again."""
+    return notice(text=f"Slack did not let deploybot open the form in time. Run `{command}` again.")
 
 
 def _short_id(value: str) -> str:

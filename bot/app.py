@@ -23,11 +23,11 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from blocks import admin as admin_blocks
 from bot.access import DeployGate
+from bot.administration import AdminService
 from bot.config import EVERY_WORKSPACE, Mode, Settings
 from bot.follow import Follower, FollowTiming
 from bot.listeners import Deps, actions, commands, events, views
 from bot.listeners import admin as admin_listeners
-from bot.listeners.admin import AdminDeps
 from bot.oauth import OAuth, configure_oauth
 from bot.sandbox import SandboxVendor
 from bot.service import DeploymentService
@@ -224,9 +224,8 @@ def build_bot(settings: Settings, *, vendor: HiveonClient | None = None) -> Bot:
         admins=settings.admins,
         gate=DeployGate(workspaces, command=settings.command),
     )
-    app = create_app(
-        settings, client=client, deps=deps, admin=AdminDeps(workspaces, vendor), oauth=oauth
-    )
+    admin = AdminService(workspaces, vendor, admins=settings.admins, command=settings.command)
+    app = create_app(settings, client=client, deps=deps, admin=admin, oauth=oauth)
     return Bot(
         settings,
         app,
@@ -263,7 +262,7 @@ def create_app(
     *,
     client: AsyncWebClient,
     deps: Deps,
-    admin: AdminDeps | None = None,
+    admin: AdminService | None = None,
     oauth: OAuth | None = None,
 ) -> AsyncApp:
     """The Bolt app: authorization (one workspace or OAuth), listeners, and the error handler.

@@ -31,15 +31,6 @@ SubcommandHandler = Callable[[SubcommandCall], Awaitable[None]]
 
 
 @dataclass(frozen=True)
-class Subcommand:
-    """A `/deploy` subcommand: its handler (which must ack first) and its line in the help."""
-
-    handler: SubcommandHandler
-    usage: str
-    description: str
-
-
-@dataclass(frozen=True)
 class Deps:
     """What the listeners hand work to, and the subcommands the listener modules add."""
 
@@ -51,15 +42,9 @@ class Deps:
     admins: frozenset[str] = frozenset()
     # Who may deploy where (the workspace's settings); None lets everyone deploy anywhere.
     gate: DeployGate | None = None
-    subcommands: dict[str, Subcommand] = field(default_factory=dict)
+    # `/deploy <name>` -> its handler, which must ack first; the help lists them in this order.
+    subcommands: dict[str, SubcommandHandler] = field(default_factory=dict)
 
-    def add_subcommand(
-        self, name: str, handler: SubcommandHandler, *, usage: str, description: str
-    ) -> None:
-        """Make `/deploy <name>` call `handler`; `usage` follows the command in the help."""
-        self.subcommands[name] = Subcommand(handler, usage, description)
-
-    @property
-    def help_lines(self) -> list[tuple[str, str]]:
-        """(usage, description) of every subcommand, for the help message."""
-        return [(sub.usage, sub.description) for sub in self.subcommands.values()]
+    def add_subcommand(self, name: str, handler: SubcommandHandler) -> None:
+        """Make `/deploy <name>` call `handler` (blocks.messages.SUBCOMMANDS has its help)."""
+        self.subcommands[name] = handler

@@ -11,7 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks import ids, messages
 from blocks.text import code, escape
-from bot.admins import is_admin
+from bot.administration import is_admin
 from bot.form import Prefill, prefill_from
 from bot.listeners import Deps
 from bot.listeners.modal import open_deploy_modal

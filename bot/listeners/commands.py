@@ -36,14 +36,15 @@ def register(app: AsyncApp, deps: Deps) -> None:
         parsed = parse_command_text(command.get("text") or "", command=deps.command)
         if isinstance(parsed, ShowHelp):
             help_text = messages.help_message(
-                command=deps.command, extra_subcommands=deps.help_lines
+                command=deps.command,
+                extra_subcommands=[messages.SUBCOMMANDS[name] for name in deps.subcommands],
             )
             await ack(**help_text)
         elif isinstance(parsed, Unusable):
             await ack(**messages.notice(text=parsed.message))
         elif isinstance(parsed, Subcommand) and parsed.name in deps.subcommands:
             call = SubcommandCall(ack, command, context, client, parsed.args)
-            await deps.subcommands[parsed.name].handler(call)
+            await deps.subcommands[parsed.name](call)
         elif isinstance(parsed, Subcommand):
             await ack(
                 **messages.notice(
@@ -106,24 +107,9 @@ def register_follow_up(deps: Deps) -> None:
         await call.ack()
         deps.tasks.spawn(history(deps, asked(call)), name="history")
 
-    deps.add_subcommand(
-        "status",
-        show_status,
-        usage="status <deployment ID or external ID>",
-        description="fetch its status now; the answer is also posted in its thread",
-    )
-    deps.add_subcommand(
-        "stop",
-        ask_to_stop,
-        usage="stop <deployment ID or external ID>",
-        description="stop it, after you confirm (whoever started it, or an admin)",
-    )
-    deps.add_subcommand(
-        "history",
-        show_history,
-        usage="history",
-        description="the workspace's last 20 deployments, with links to their threads",
-    )
+    deps.add_subcommand("status", show_status)
+    deps.add_subcommand("stop", ask_to_stop)
+    deps.add_subcommand("history", show_history)
 
 
 async def status(deps: Deps, asked: Asked) -> None:
