@@ -9,7 +9,7 @@ from blocks.text import code, escape, mention, mrkdwn, plain_text, truncate
 # A message for chat.postMessage, chat.update, ack or respond: `{"text": ..., "blocks": [...]}`.
 Message: TypeAlias = dict[str, Any]
 
-# Slack's limits (reference/slack-platform.md §1.3–1.4).
+# Slack's limits on sections, fields, button values and confirm dialogs.
 SECTION_TEXT_LIMIT: Final = 3000
 FIELD_TEXT_LIMIT: Final = 2000
 BUTTON_VALUE_LIMIT: Final = 2000
@@ -187,11 +187,6 @@ def help_message(
 def notice(*, text: str) -> Message:
     """A short ephemeral answer; `text` is mrkdwn the caller has formatted and escaped."""
     return {"text": text, "blocks": [{"type": "section", "text": mrkdwn(_section_text(text))}]}
-
-
-def form_not_opened_notice(*, command: str) -> Message:
-    """Slack refused to open a form (its trigger expired): run the command again."""
-    return notice(text=f"Slack did not let deploybot open the form in time. Run `{command}` again.")
 
 
 def _short_id(value: str) -> str:

@@ -19,7 +19,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks import admin as admin_blocks
-from blocks import ids, messages
+from blocks import ids, notices
 from bot.messenger import Messenger
 from bot.modal_context import ModalContext
 from bot.slack_errors import SLACK_FAILURES
@@ -79,19 +79,26 @@ class AdminRequest:
     channel_id: str | None
 
     @classmethod
-    def of_command(
-        cls, command: Mapping[str, Any], *, client: AsyncWebClient, scope: Scope, user_id: str
-    ) -> AdminRequest:
-        """A `/deploy api-key|settings` command's request."""
-        return cls(client, scope, user_id, command.get("response_url"), command.get("channel_id"))
-
-    @classmethod
-    def of_view(
-        cls, view: Mapping[str, Any], *, client: AsyncWebClient, scope: Scope, user_id: str
-    ) -> AdminRequest:
-        """A request from an admin modal: where its command ran comes back in its metadata."""
-        where = ModalContext.load(view.get("private_metadata"))
-        return cls(client, scope, user_id, where.response_url, where.channel_id)
+    def of(  # noqa: PLR0913 — the request's facts, keyword-only
+        cls,
+        client: AsyncWebClient,
+        *,
+        enterprise_id: str | None,
+        team_id: str | None,
+        is_enterprise_install: bool,
+        user_id: str,
+        response_url: str | None,
+        channel_id: str | None,
+    ) -> AdminRequest | None:
+        """The request of Bolt's verified context; None when Slack named no workspace."""
+        scope = Scope.of(
+            enterprise_id=enterprise_id,
+            team_id=team_id,
+            is_enterprise_install=is_enterprise_install,
+        )
+        if scope is None:
+            return None
+        return cls(client, scope, user_id, response_url, channel_id)
 
     @property
     def messenger(self) -> Messenger:
@@ -241,10 +248,22 @@ class AdminService:
         log.info("who may deploy in %s was changed", request.scope.key)
         await request.messenger.tell_user(admin_blocks.change_notice(_line(change)))
 
-    async def forget(self, scope: Scope | None, event: Mapping[str, Any]) -> None:
+    async def forget(
+        self,
+        event: Mapping[str, Any],
+        *,
+        enterprise_id: str | None,
+        team_id: str | None,
+        is_enterprise_install: bool,
+    ) -> None:
         """Slack uninstalled deploybot (`app_uninstalled`) or revoked its bot token
         (`tokens_revoked`): delete the workspace's installation, key and settings."""
         kind = str(event.get("type"))
+        scope = Scope.of(
+            enterprise_id=enterprise_id,
+            team_id=team_id,
+            is_enterprise_install=is_enterprise_install,
+        )
         if scope is None:
             log.warning("%s without a team or org; nothing to delete", kind)
             return
@@ -285,7 +304,7 @@ class AdminService:
             await request.client.views_open(trigger_id=trigger_id, view=view)
         except SLACK_FAILURES:
             log.warning("views.open failed", exc_info=True)
-            await request.messenger.tell_user(messages.form_not_opened_notice(command=command))
+            await request.messenger.tell_user(notices.form_not_opened_notice(command=command))
 
     async def _show(self, request: AdminRequest, view_id: str, view: dict[str, Any]) -> bool:
         """Replace the open modal; False when it is gone (closed, or never opened)."""

@@ -69,3 +69,18 @@ def test_leaf_modules_import_nothing_of_the_bot() -> None:
     for name in ("deployment.py", "slack_errors.py", "lookups.py"):
         imported = _top(_imports(ROOT / "bot" / name))
         assert not imported & {"bot", "blocks"}, name
+
+
+def test_listeners_hand_requests_to_services() -> None:
+    """No listener imports the storage, the vendor client, the follower or the messenger: each
+    hands its request to a service (bot.service, bot.follow_up, bot.administration)."""
+    forbidden = {
+        "bot.store",
+        "bot.workspaces",
+        "bot.vendor",
+        "bot.follow",
+        "bot.messenger",
+        "bot.access",
+    }
+    for path in (ROOT / "bot" / "listeners").glob("*.py"):
+        assert not _imports(path) & forbidden, path.name

@@ -22,7 +22,7 @@ from bot.administration import (
     typed_key,
 )
 from bot.listeners import Deps, SubcommandCall
-from bot.workspaces import Scope
+from bot.modal_context import ModalContext
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,12 @@ def register(app: AsyncApp, deps: Deps, admin: AdminService) -> None:
 
     async def forget_workspace(event: dict[str, Any], context: AsyncBoltContext) -> None:
         deps.tasks.spawn(
-            admin.forget(_scope(context), event),
+            admin.forget(
+                event,
+                enterprise_id=context.enterprise_id,
+                team_id=context.team_id,
+                is_enterprise_install=bool(context.is_enterprise_install),
+            ),
             name=f"forget-{context.team_id or context.enterprise_id}",
         )
 
@@ -122,28 +127,38 @@ def _register_modals(app: AsyncApp, deps: Deps, admin: AdminService) -> None:
     app.action(ids.REMOVE_API_KEY)(remove_api_key)
 
 
-def _scope(context: AsyncBoltContext) -> Scope | None:
-    """The workspace (or org) Bolt verified the request for; None when Slack named none."""
-    return Scope.of(
+def _request(
+    context: AsyncBoltContext,
+    client: AsyncWebClient,
+    *,
+    response_url: str | None,
+    channel_id: str | None,
+) -> AdminRequest | None:
+    """Who asks, for the workspace Bolt verified; None when Slack named none."""
+    return AdminRequest.of(
+        client,
         enterprise_id=context.enterprise_id,
         team_id=context.team_id,
         is_enterprise_install=bool(context.is_enterprise_install),
+        user_id=context.user_id or "",
+        response_url=response_url,
+        channel_id=channel_id,
     )
 
 
 def _command_request(call: SubcommandCall) -> AdminRequest | None:
-    scope = _scope(call.context)
-    if scope is None:
-        return None
-    return AdminRequest.of_command(
-        call.command, client=call.client, scope=scope, user_id=call.context.user_id or ""
+    command = call.command
+    return _request(
+        call.context,
+        call.client,
+        response_url=command.get("response_url"),
+        channel_id=command.get("channel_id"),
     )
 
 
 def _view_request(
     view: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
 ) -> AdminRequest | None:
-    scope = _scope(context)
-    if scope is None:
-        return None
-    return AdminRequest.of_view(view, client=client, scope=scope, user_id=context.user_id or "")
+    # Where the modal's command ran comes back in its metadata.
+    where = ModalContext.load(view.get("private_metadata"))
+    return _request(context, client, response_url=where.response_url, channel_id=where.channel_id)
