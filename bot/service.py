@@ -126,7 +126,7 @@ class DeploymentService:
         goes to the asker's channel, else their DM with the bot.
         """
         messenger = asker.messenger
-        if (refused := await self._refusal(asker, asker.channel_id)) is not None:
+        if (refused := await self._refusal(asker)) is not None:
             await messenger.tell_user(refused)
             return
         if await self._api_key_for(asker.enterprise_id, asker.team_id) is None:
@@ -172,9 +172,10 @@ class DeploymentService:
             submission.enterprise_id,
             submission.team_id,
             submission.user_id,
+            channel_id=submission.channel_id,
             response_url=submission.response_url,
         )
-        if (refused := await self._refusal(asker, submission.channel_id)) is not None:
+        if (refused := await self._refusal(asker)) is not None:
             await asker.messenger.tell_user(refused)
             return
         await self.submit(submission, asker.messenger)
@@ -222,8 +223,8 @@ class DeploymentService:
             # Settled, the lease is released; if not, it runs out and recovery settles it.
             self._store.let_go(row)
 
-    async def _refusal(self, asker: Asker, channel_id: str | None) -> messages.Message | None:
-        """Why the workspace's settings refuse this asker in this channel; None if they allow."""
+    async def _refusal(self, asker: Asker) -> messages.Message | None:
+        """Why the workspace's settings refuse the asker in their channel; None if they allow."""
         if self._gate is None:
             return None
         return await self._gate.refusal(
@@ -231,7 +232,7 @@ class DeploymentService:
             enterprise_id=asker.enterprise_id,
             team_id=asker.team_id,
             user_id=asker.user_id,
-            channel_id=channel_id,
+            channel_id=asker.channel_id,
         )
 
     async def recover(self) -> None:
