@@ -339,12 +339,93 @@ def _group_options(
     ]
 
 
-def not_admin(*, action: str) -> Message:
-    """The refusal for someone who is not an admin."""
+# What someone who is not an admin tried -> how the refusal names it.
+_ADMIN_ATTEMPTS: Final[Mapping[str, str]] = {
+    "manage_key": "manage the workspace's Hiveon API key",
+    "set_key": "set the workspace's Hiveon API key",
+    "remove_key": "remove the workspace's Hiveon API key",
+    "choose_access": "choose who may deploy",
+}
+
+
+def not_admin(*, attempt: str) -> Message:
+    """The refusal for someone who is not an admin; `attempt` is what they tried
+    (`manage_key`, `set_key`, `remove_key` or `choose_access`)."""
     return notice(
         text=f"🔒 Only workspace admins and owners (and people whoever runs deploybot lists in "
-        f"`DEPLOYBOT_ADMINS`) can {escape(action)}. Ask a workspace admin; nothing was changed."
+        f"`DEPLOYBOT_ADMINS`) can {_ADMIN_ATTEMPTS[attempt]}. Ask a workspace admin; nothing was "
+        "changed."
     )
+
+
+# Why a request changed nothing: Slack named no workspace for it. A field error or a notice.
+NO_WORKSPACE: Final = (
+    "Slack did not say which workspace this request comes from, so nothing was changed."
+)
+
+# What is wrong with a pasted key (bot.administration.KeyProblem's values), under the field.
+_KEY_PROBLEMS: Final[Mapping[str, str]] = {
+    "no_workspace": NO_WORKSPACE,
+    "no_encryption": (
+        "deploybot cannot store workspace keys: whoever runs it must set "
+        "DEPLOYBOT_ENCRYPTION_KEY. Until then deployments use their default key "
+        "(HIVEON_API_KEY), if any."
+    ),
+    "empty": "Paste the key.",
+    "not_sendable": "A Hiveon API key is printable ASCII without spaces: check what you pasted.",
+}
+
+
+def key_problem(*, problem: str) -> str:
+    """The field error for a key that cannot be checked or stored, in plain text."""
+    return _KEY_PROBLEMS[problem]
+
+
+def no_workspace_notice() -> Message:
+    """The answer to a command Slack named no workspace for."""
+    return notice(text=NO_WORKSPACE)
+
+
+def key_result_view(*, text: str) -> dict[str, Any]:
+    """The key modal once it is over: saved, or refused to someone who is not an admin."""
+    return progress_view(title=_TITLE_KEY, text=text)
+
+
+def key_refused_notice(*, status: int | None) -> Message:
+    """Why a key was not saved, privately, when its modal was closed before the check ended."""
+    return notice(text=f"❌ {key_refused_text(status=status)}")
+
+
+def no_key_notice() -> Message:
+    """The answer to removing a key when there was none."""
+    return notice(text="There was no key to remove.")
+
+
+def unchanged_notice() -> Message:
+    """The answer to saving settings that were already so."""
+    return notice(text="Nothing changed.")
+
+
+def usergroup_option(*, group_id: str, handle: str | None, name: str | None) -> tuple[str, str]:
+    """A user group as the settings modal offers it: `(id, "@handle · Name")`."""
+    return group_id, f"@{handle or group_id} · {name or ''}"
+
+
+def usergroups_note(
+    *, offered: int, slack_error: str | None = None, failed: bool = False
+) -> str | None:
+    """Why the settings modal cannot offer every user group, or None when it can.
+
+    `slack_error` is the error Slack answered usergroups.list with; `failed` says the call got
+    no answer at all; `offered` is how many groups Slack listed.
+    """
+    if slack_error is not None:
+        return f"User groups cannot be listed (Slack says `{slack_error}`); people still can."
+    if failed:
+        return "User groups could not be loaded this time; people and channels still can."
+    if offered > MAX_OPTIONS:
+        return f"Only {MAX_OPTIONS} of {offered} user groups can be listed."
+    return None
 
 
 # What anyone in a workspace deploybot does not serve reads (no installation, a workspace the

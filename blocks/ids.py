@@ -5,7 +5,7 @@ from typing import Final
 # Modal
 DEPLOY_MODAL: Final = "deploy_modal"
 
-# Input block ids are the vendor API's field names (design §3); each input's action_id equals it.
+# Input block ids are the vendor API's field names; each input's action_id equals its block id.
 MACHINE_ID: Final = "machine_id"
 MACHINE_PRICE_ID: Final = "machine_price_id"
 IMAGE: Final = "image"

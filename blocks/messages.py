@@ -9,7 +9,7 @@ from blocks.text import code, escape, mention, mrkdwn, plain_text, truncate
 # A message for chat.postMessage, chat.update, ack or respond: `{"text": ..., "blocks": [...]}`.
 Message: TypeAlias = dict[str, Any]
 
-# Slack's limits (reference/slack-platform.md §1.3–1.4).
+# Slack's limits on sections, fields, button values and confirm dialogs.
 SECTION_TEXT_LIMIT: Final = 3000
 FIELD_TEXT_LIMIT: Final = 2000
 BUTTON_VALUE_LIMIT: Final = 2000
@@ -50,6 +50,22 @@ _FIELD_FORMATS: Final = (
     "• *External deployment ID*: prefilled with a fresh ID; it is the idempotency key, "
     "so the same submission never starts twice."
 )
+
+
+# Subcommand -> (usage after the command, what it does), for the help of those available.
+SUBCOMMANDS: Final[Mapping[str, tuple[str, str]]] = {
+    "status": (
+        "status <deployment ID or external ID>",
+        "fetch its status now; the answer is also posted in its thread",
+    ),
+    "stop": (
+        "stop <deployment ID or external ID>",
+        "stop it, after you confirm (whoever started it, or an admin)",
+    ),
+    "history": ("history", "the workspace's last 20 deployments, with links to their threads"),
+    "api-key": ("api-key", "set, replace or remove this workspace's Hiveon API key (admins)"),
+    "settings": ("settings", "choose who may deploy, and from which channels (admins)"),
+}
 
 
 def deployment_message(  # noqa: PLR0913 - one keyword per fact on the card, all keyword-only

@@ -1,4 +1,4 @@
-"""The deploy modal: one input per vendor field (design §3), each saying the format it accepts."""
+"""The deploy modal: one input per vendor field, each saying the format it accepts."""
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass

@@ -11,7 +11,7 @@ from blocks import admin
 from blocks.messages import Message
 from bot.cache import SharedCache
 from bot.domain import Access
-from bot.messenger import SLACK_FAILURES
+from bot.slack_errors import SLACK_FAILURES
 from bot.workspaces import Workspaces
 
 log = logging.getLogger(__name__)

@@ -21,16 +21,18 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.exc import SQLAlchemyError
 
 from blocks import admin as admin_blocks
+from blocks import notices
 from bot.access import DeployGate
+from bot.administration import AdminService
 from bot.config import EVERY_WORKSPACE, Mode, Settings
 from bot.follow import Follower, FollowTiming
+from bot.follow_up import FollowUpService
 from bot.listeners import Deps, actions, commands, events, views
 from bot.listeners import admin as admin_listeners
-from bot.listeners.admin import AdminDeps
-from bot.messenger import SLACK_FAILURES
 from bot.oauth import OAuth, configure_oauth
 from bot.sandbox import SandboxVendor
 from bot.service import DeploymentService
+from bot.slack_errors import SLACK_FAILURES
 from bot.store import Store
 from bot.tasks import BackgroundTasks, every
 from bot.vendor import HiveonClient
@@ -41,10 +43,6 @@ log = logging.getLogger(__name__)
 SANDBOX_BASE_URL = "http://sandbox.invalid"
 SANDBOX_API_KEY = "sandbox"  # the sandbox accepts any key; used when HIVEON_API_KEY is unset
 SHUTDOWN_GRACE_S = 20.0
-UNEXPECTED = (
-    "Something went wrong on deploybot's side; it has been logged. "
-    "Try again, and tell whoever runs deploybot if it keeps happening."
-)
 
 
 def slack_client(settings: Settings) -> AsyncWebClient:
@@ -212,20 +210,19 @@ def build_bot(settings: Settings, *, vendor: HiveonClient | None = None) -> Bot:
         api_key_for=api_key_for,
         client_for=client_for,
         follower=follower,
+        gate=DeployGate(workspaces, command=settings.command),
         command=settings.command,
     )
-    deps = Deps(
-        service=service,
-        tasks=tasks,
-        command=settings.command,
+    follow_up = FollowUpService(
         store=store,
         follower=follower,
+        deployments=service,
         admins=settings.admins,
-        gate=DeployGate(workspaces, command=settings.command),
+        command=settings.command,
     )
-    app = create_app(
-        settings, client=client, deps=deps, admin=AdminDeps(workspaces, vendor), oauth=oauth
-    )
+    deps = Deps(deployments=service, follow_up=follow_up, tasks=tasks, command=settings.command)
+    admin = AdminService(workspaces, vendor, admins=settings.admins, command=settings.command)
+    app = create_app(settings, client=client, deps=deps, admin=admin, oauth=oauth)
     return Bot(
         settings,
         app,
@@ -262,7 +259,7 @@ def create_app(
     *,
     client: AsyncWebClient,
     deps: Deps,
-    admin: AdminDeps | None = None,
+    admin: AdminService | None = None,
     oauth: OAuth | None = None,
 ) -> AsyncApp:
     """The Bolt app: authorization (one workspace or OAuth), listeners, and the error handler.
@@ -327,7 +324,7 @@ def create_app(
             return None
         log.error("unexpected error handling a Slack request", exc_info=error)
         if "command" in body:
-            return BoltResponse(status=200, body=UNEXPECTED)
+            return BoltResponse(status=200, body=notices.UNEXPECTED_ERROR)
         return None
 
     return app

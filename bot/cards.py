@@ -1,4 +1,4 @@
-"""A deployment's parent message and status replies, built from what is stored about it."""
+"""What a deployment's message, status replies and history lines show, from its stored row."""
 
 from __future__ import annotations
 
@@ -8,10 +8,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from blocks import history, messages
-from blocks.text import code, escape
-from bot.deployment import PortMapping
-from bot.form import format_ports
+from blocks import history, messages, replies
+from bot.deployment import PortMapping, format_ports
 from bot.models import Deployment
 
 # Hiveon's status enum → the word the card uses (blocks.messages.STATUSES keys).
@@ -61,40 +59,24 @@ def state_word(vendor_status: str) -> str:
     return VENDOR_STATES.get(vendor_status, vendor_status.removeprefix("STATUS_").lower())
 
 
-def since(moment: datetime) -> str:
-    """Slack's date token: each reader sees their own time zone, others see UTC."""
-    fallback = moment.strftime("%H:%M UTC")
-    return f"<!date^{int(moment.timestamp())}^since {{time}}|since {fallback}>"
-
-
 def status_detail(vendor_status: str, moment: datetime, fail_reason: str | None) -> str:
     """The parent's detail line: the state and how long it has lasted."""
-    word = escape(state_word(vendor_status).capitalize())
-    line = f"{word} {since(moment)}"
-    if fail_reason:
-        line += f": {escape(fail_reason)}"
-    return line
+    return replies.status_detail(
+        status_name=state_word(vendor_status), since=moment, fail_reason=fail_reason
+    )
 
 
 def status_reply(
     *, vendor_status: str, deployment_id: str, fail_reason: str | None, by: str | None = None
 ) -> messages.Message:
-    """The thread reply that reports a change of state."""
-    emoji = _EMOJI.get(vendor_status, "⚠️")
-    word = state_word(vendor_status)
-    headline = f"{escape(word.capitalize())}: {code(deployment_id)} is {escape(word)}."
-    next_step = None
-    if vendor_status == "STATUS_RUNNING":
-        headline = f"Running: {code(deployment_id)} is up."
-    elif vendor_status == "STATUS_FAILED":
-        reason = f" {escape(fail_reason)}" if fail_reason else ""
-        headline = f"Failed: {code(deployment_id)} did not run.{reason}"
-        next_step = "Check the image, registry login and startup script, then *Redeploy*."
-    elif vendor_status == "STATUS_STOPPED" and fail_reason:
-        headline += f" {escape(fail_reason)}"
-    if by:
-        headline += f" (checked by <@{escape(by)}>)"
-    return messages.thread_reply(emoji=emoji, headline=headline, next_step=next_step)
+    """The thread reply that reports a state: Hiveon's status as one deploybot knows, or not."""
+    return replies.status_reply(
+        state=VENDOR_STATES.get(vendor_status),
+        status_name=state_word(vendor_status),
+        deployment_id=deployment_id,
+        fail_reason=fail_reason,
+        by=by,
+    )
 
 
 def describe_fail_reason(code_value: int | None, message: str | None) -> str | None:
@@ -126,15 +108,6 @@ def thread_link(row: Deployment) -> str | None:
     if not (row.message_channel and row.message_ts):
         return None
     return f"https://slack.com/archives/{row.message_channel}/p{row.message_ts.replace('.', '')}"
-
-
-_EMOJI = {
-    "STATUS_PENDING": "🕓",
-    "STATUS_RUNNING": "🟢",
-    "STATUS_STOPPING": "🟠",
-    "STATUS_STOPPED": "⏹️",
-    "STATUS_FAILED": "❌",
-}
 
 
 def _ports(raw: object) -> list[str]:

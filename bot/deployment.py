@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from enum import StrEnum
 from typing import Any
 
@@ -56,6 +57,11 @@ class PortMapping(_Model):
 
     host_port: int = Field(ge=1, le=65535)
     protocol: PortProtocol = PortProtocol.TCP
+
+
+def format_ports(ports: Sequence[PortMapping]) -> list[str]:
+    """Ports as users write them: `80/tcp`, `443/https`."""
+    return [f"{port.host_port}/{port.protocol.name.lower()}" for port in ports]
 
 
 class DockerAuth(_Model):

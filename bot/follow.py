@@ -13,15 +13,13 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
-from slack_sdk.web.async_client import AsyncWebClient
-
-from blocks import ids, messages
-from blocks.text import code, escape
+from blocks import ids, replies
 from bot import cards
+from bot.lookups import ApiKeyLookup, ClientLookup
 from bot.messenger import Messenger, Place
-from bot.models import Deployment
+from bot.models import Deployment, utc_now
 from bot.store import Store
 from bot.tasks import every
 from bot.vendor import (
@@ -35,14 +33,6 @@ log = logging.getLogger(__name__)
 
 # How often Refresh asks again for a deployment another replica is polling right now.
 CLAIM_RETRY_S = 0.2
-
-ApiKeyLookup = Callable[[str | None, str], Awaitable[str | None]]
-ClientLookup = Callable[[str | None, str], Awaitable[AsyncWebClient | None]]
-
-
-def utc_now() -> datetime:
-    """The current time, aware, in UTC."""
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -117,39 +107,30 @@ class Follower:
         if messenger is None:
             return
         if api_key is None or not row.deployment_id:
-            await messenger.reply(
-                place, _stop_reply("❌", "There is no Hiveon ID or API key to stop it with.", None)
-            )
+            await messenger.reply(place, replies.stop_impossible_reply())
             return
-        who = f"<@{escape(by)}>"
         try:
             await self._vendor.stop_deployment(row.deployment_id, api_key=api_key)
         except HiveonRejectedError as exc:
-            said = f" Hiveon says: “{escape(exc.message)}”" if exc.message else ""
             await messenger.reply(
                 place,
-                _stop_reply(
-                    "❌",
-                    f"Hiveon refused to stop {code(row.deployment_id)} for {who} "
-                    f"(HTTP {exc.status_code}).{said}",
-                    "Check the deployment in Hiveon; an admin or the requester can try again.",
+                replies.stop_refused_reply(
+                    deployment_id=row.deployment_id,
+                    by=by,
+                    http_status=exc.status_code,
+                    vendor_message=exc.message,
                 ),
             )
             return
         except HiveonError as exc:
             await messenger.reply(
                 place,
-                _stop_reply(
-                    "⚠️",
-                    f"The stop request for {code(row.deployment_id)} by {who} got no clear "
-                    f"answer ({escape(str(exc))}); deploybot keeps following it.",
-                    "If it is still running in a minute, press *Stop* again.",
-                ),
+                replies.stop_unclear_reply(deployment_id=row.deployment_id, by=by, reason=str(exc)),
             )
             await self.start_following(row.id)
             return
         await messenger.reply(
-            place, _stop_reply("⏹️", f"{who} asked Hiveon to stop {code(row.deployment_id)}.", None)
+            place, replies.stop_asked_reply(deployment_id=row.deployment_id, by=by)
         )
         await self.start_following(row.id)
 
@@ -308,15 +289,7 @@ class Follower:
         messenger, place = await self._conversation(row)
         if messenger is None:
             return
-        await messenger.reply(
-            place,
-            messages.thread_reply(
-                emoji="🕓",
-                headline=f"Still pending after {_duration(self._timing.follow_for)}; "
-                "deploybot stopped following it.",
-                next_step="Press *Refresh* to check again, or *Stop* it.",
-            ),
-        )
+        await messenger.reply(place, replies.gave_up_reply(followed_for=self._timing.follow_for))
 
     async def _conversation(self, row: Deployment) -> tuple[Messenger | None, Place | None]:
         client = await self._client_for(row.enterprise_id, row.team_id)
@@ -325,18 +298,6 @@ class Follower:
             return None, None
         messenger = Messenger(client, user_id=row.user_id, response_url=row.response_url)
         return messenger, place_of(row)
-
-
-def _duration(span: timedelta) -> str:
-    """`30 minutes`, `1 minute`, `45 seconds`: how long following lasted, in words."""
-    seconds = round(span.total_seconds())
-    value, unit = (seconds, "second")
-    if seconds >= _MINUTE and seconds % _MINUTE == 0:
-        value, unit = (seconds // _MINUTE, "minute")
-    return f"{value} {unit}{'' if value == 1 else 's'}"
-
-
-_MINUTE = 60
 
 
 def place_of(row: Deployment) -> Place | None:
@@ -353,7 +314,3 @@ def _buttons_for(vendor_status: str) -> tuple[str, ...]:
     if vendor_status in cards.SETTLED:
         return (ids.REDEPLOY,)
     return ids.ALL_DEPLOYMENT_BUTTONS
-
-
-def _stop_reply(emoji: str, headline: str, next_step: str | None) -> messages.Message:
-    return messages.thread_reply(emoji=emoji, headline=headline, next_step=next_step)

@@ -8,7 +8,7 @@ Each field has its reader: ports and IDs here, images in `bot.images`, `.env` te
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -24,6 +24,7 @@ from bot.deployment import (
     PortMapping,
     PortProtocol,
     StartDeploymentRequest,
+    format_ports,
     is_plain_id,
 )
 from bot.env_files import env_text, read_env
@@ -126,11 +127,6 @@ def parse_submission(
                 _block_for_location(error["loc"]), f"This value can’t be sent: {error['msg']}."
             )
         return errors.field_errors()
-
-
-def format_ports(ports: Sequence[PortMapping]) -> list[str]:
-    """Ports as users write them: `80/tcp`, `443/https`."""
-    return [f"{port.host_port}/{port.protocol.name.lower()}" for port in ports]
 
 
 @dataclass(frozen=True)

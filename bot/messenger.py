@@ -6,16 +6,15 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-import aiohttp
-from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from bot.slack_errors import SLACK_FAILURES
 
 log = logging.getLogger(__name__)
 
 Message = dict[str, Any]  # {"text": …, "blocks": […]} as blocks/ renders it
-
-SLACK_FAILURES = (SlackClientError, aiohttp.ClientError, TimeoutError)
 
 
 @dataclass(frozen=True)
@@ -33,7 +32,7 @@ class Place:
 
 
 class Messenger:
-    """One user's conversation with the bot about one request, with every fallback of issue #2."""
+    """One user's conversation with the bot about one request, and its fallbacks."""
 
     def __init__(
         self,

@@ -46,7 +46,7 @@ from blocks import admin, pages
 from bot.config import GENERATE_HINT, Settings
 from bot.crypto import KeyBox
 from bot.installations import EncryptedInstallationStore
-from bot.messenger import SLACK_FAILURES
+from bot.slack_errors import SLACK_FAILURES
 from bot.tasks import BackgroundTasks
 
 log = logging.getLogger(__name__)

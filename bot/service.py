@@ -1,20 +1,30 @@
-"""The deployment service: the one place that orders record → call vendor → report."""
+"""The deployment service: from the deploy form to the outcome, record → call vendor → report."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from blocks import ids, messages
+from slack_sdk.web.async_client import AsyncWebClient
+
+from blocks import ids, messages, notices, outcomes
+from blocks.modal import deploy_modal
 from bot import cards, outcome
+from bot.access import DeployGate
+from bot.asker import Asker
 from bot.deployment import StartDeploymentRequest
-from bot.follow import ApiKeyLookup, ClientLookup, Follower, place_of
+from bot.follow import Follower, place_of
+from bot.form import EXTERNAL_ID_IS_A_DEPLOYMENT_ID, FieldErrors, Prefill, prefill_from
+from bot.lookups import ApiKeyLookup, ClientLookup
 from bot.messenger import Messenger, Place
+from bot.modal_context import ModalContext
 from bot.models import Deployment
 from bot.outcome import Outcome, Result
+from bot.slack_errors import SLACK_FAILURES
 from bot.store import DeploymentIdTakenError, NewSubmission, Store
 from bot.vendor import (
     HiveonClient,
@@ -79,7 +89,11 @@ NOT_FOUND = _NotFound()
 
 
 class DeploymentService:
-    """Starts deployments: records first, calls Hiveon with the workspace's key, then reports."""
+    """Starts deployments, from the form to the outcome: opens the deploy form (who may deploy
+    where, a key to deploy with, "same again"), checks what the form cannot, then records the
+    submission first, calls Hiveon with the workspace's key, and reports. What happens to a
+    deployment after its start is bot.follow_up's.
+    """
 
     def __init__(  # noqa: PLR0913 — the service's collaborators, keyword-only
         self,
@@ -89,6 +103,7 @@ class DeploymentService:
         api_key_for: ApiKeyLookup,
         client_for: ClientLookup,
         follower: Follower,
+        gate: DeployGate | None = None,
         command: str = "/deploy",
         reconcile_delays: Sequence[float] = (1.0, 3.0, 10.0),
     ) -> None:
@@ -97,20 +112,74 @@ class DeploymentService:
         self._api_key_for = api_key_for
         self._client_for = client_for
         self._follower = follower
+        # Who may deploy where (the workspace's settings); None lets everyone deploy anywhere.
+        self._gate = gate
         self._command = command
         # Seconds to wait before each look-up of an unclear start: the first lets the vendor
         # finish what it may still be doing, the rest ride out a look-up that fails.
         self._reconcile_delays = tuple(reconcile_delays)
 
-    async def has_api_key(self, enterprise_id: str | None, team_id: str) -> bool:
-        """True when deployments from this workspace have a key to reach Hiveon with."""
-        return await self._api_key_for(enterprise_id, team_id) is not None
+    async def open_deploy_modal(self, asker: Asker, prefill: Prefill) -> None:
+        """Open the deploy modal, or tell the asker why it cannot be used.
 
-    @property
-    def no_api_key_text(self) -> str:
-        """What a user of a workspace without a key reads."""
-        result = outcome.no_api_key(external_id="", command=self._command)
-        return f"{result.emoji} {result.headline} {result.next_step}"
+        Without a prefill the modal repeats the asker's last deployment that started in this
+        workspace ("same again"), secrets excepted. The outcome of a deployment started from it
+        goes to the asker's channel, else their DM with the bot.
+        """
+        messenger = asker.messenger
+        if (refused := await self._refusal(asker)) is not None:
+            await messenger.tell_user(refused)
+            return
+        if await self._api_key_for(asker.enterprise_id, asker.team_id) is None:
+            await messenger.tell_user(outcomes.no_api_key_notice(command=self._command))
+            return
+        if not prefill.fields:
+            last = await self._store.last_started(team_id=asker.team_id, user_id=asker.user_id)
+            if last is not None:
+                prefill = prefill_from(last.request, requester=last.user_id, viewer=asker.user_id)
+        view = deploy_modal(
+            # A fresh idempotency key per modal, unless the user named their own in the command.
+            external_deployment_id=prefill.fields.get(ids.EXTERNAL_DEPLOYMENT_ID)
+            or str(uuid.uuid4()),
+            private_metadata=ModalContext(
+                channel_id=asker.channel_id, response_url=asker.response_url
+            ).dump(),
+            prefill=prefill.fields,
+            masked=prefill.masked,
+            script_withheld_from=prefill.script_withheld_from,
+        )
+        try:
+            await asker.client.views_open(trigger_id=asker.trigger_id, view=view)
+        except SLACK_FAILURES:
+            log.warning("views.open failed", exc_info=True)
+            await messenger.tell_user(notices.form_not_opened_notice(command=self._command))
+
+    async def check_submission(
+        self, team_id: str, parsed: StartDeploymentRequest | FieldErrors
+    ) -> StartDeploymentRequest | FieldErrors:
+        """The form's verdict with the one check it cannot make alone: an external ID that is
+        the Hiveon ID of one of the workspace's deployments is refused, as a look-up by it
+        would find that deployment, not this submission."""
+        if isinstance(parsed, dict) or not await self._store.holds_deployment_id(
+            team_id=team_id, deployment_id=parsed.external_deployment_id or ""
+        ):
+            return parsed
+        return {ids.EXTERNAL_DEPLOYMENT_ID: EXTERNAL_ID_IS_A_DEPLOYMENT_ID}
+
+    async def submit_if_allowed(self, submission: Submission, client: AsyncWebClient) -> None:
+        """Start the deployment, unless the workspace's settings refuse this user or channel."""
+        asker = Asker(
+            client,
+            submission.enterprise_id,
+            submission.team_id,
+            submission.user_id,
+            channel_id=submission.channel_id,
+            response_url=submission.response_url,
+        )
+        if (refused := await self._refusal(asker)) is not None:
+            await asker.messenger.tell_user(refused)
+            return
+        await self.submit(submission, asker.messenger)
 
     async def submit(self, submission: Submission, messenger: Messenger) -> None:
         """Record the submission, then start it and post its message at once, then report."""
@@ -118,7 +187,7 @@ class DeploymentService:
         api_key = await self._api_key_for(submission.enterprise_id, submission.team_id)
         if api_key is None:
             # Nothing is sent to Hiveon and nothing is posted in the channel.
-            await messenger.tell_user(messages.notice(text=self.no_api_key_text))
+            await messenger.tell_user(outcomes.no_api_key_notice(command=self._command))
             return
         redacted = request.redacted()
         row = await self._store.record_submission(
@@ -135,11 +204,7 @@ class DeploymentService:
         if row is None:
             log.info("duplicate submission %s ignored", submission.external_id)
             await messenger.tell_user(
-                messages.notice(
-                    text=f"This form was already submitted (external ID `{submission.external_id}`)"
-                    "; deploybot starts each submission only once. Its outcome is in the "
-                    "thread of the first one."
-                )
+                notices.already_submitted_notice(external_id=submission.external_id)
             )
             return
         card = _CardFacts(submission.user_id, redacted, submission.external_id)
@@ -158,6 +223,18 @@ class DeploymentService:
         finally:
             # Settled, the lease is released; if not, it runs out and recovery settles it.
             self._store.let_go(row)
+
+    async def _refusal(self, asker: Asker) -> messages.Message | None:
+        """Why the workspace's settings refuse the asker in their channel; None if they allow."""
+        if self._gate is None:
+            return None
+        return await self._gate.refusal(
+            asker.client,
+            enterprise_id=asker.enterprise_id,
+            team_id=asker.team_id,
+            user_id=asker.user_id,
+            channel_id=asker.channel_id,
+        )
 
     async def recover(self) -> None:
         """Settle submissions left `submitting` by a process that died before Hiveon answered
@@ -192,26 +269,21 @@ class DeploymentService:
                 if place is not None:
                     await self._store.record_message(row.id, channel=place.channel, ts=place.ts)
         found = await self.look_up(row.external_deployment_id, api_key) if api_key else None
+        # No answer came before the restart: the outcome has no status and no reason of its own.
         if isinstance(found, str):
-            result = outcome.started(
+            result = outcome.found(
                 deployment_id=found,
                 external_id=row.external_deployment_id,
                 http_status=None,
-                after="deploybot restarted before Hiveon answered",
+                reason=None,
             )
         elif found is NOT_FOUND:
             result = outcome.not_started(
-                status=None,
-                reason="deploybot restarted before Hiveon answered",
-                external_id=row.external_deployment_id,
-                command=self._command,
+                status=None, reason=None, external_id=row.external_deployment_id
             )
         else:
             result = outcome.unknown(
-                status=None,
-                reason="deploybot restarted before Hiveon answered",
-                external_id=row.external_deployment_id,
-                command=self._command,
+                status=None, reason=None, external_id=row.external_deployment_id
             )
         log.info(
             "recovered interrupted submission %s: %s", row.external_deployment_id, result.result
@@ -250,7 +322,6 @@ class DeploymentService:
                 deployment_id=result.deployment_id or "",
                 status=result.http_status,
                 external_id=card.external_id,
-                command=self._command,
             )
             started = False
             await self._store.record_outcome(
@@ -268,19 +339,13 @@ class DeploymentService:
         )
         if messenger is None:
             return
-        reply = messages.thread_reply(
-            emoji=result.emoji,
-            headline=result.headline,
-            next_step=result.next_step,
-            facts=result.facts,
-        )
-        await messenger.reply(place, reply)
+        await messenger.reply(place, result.reply(command=self._command))
         await messenger.update_parent(
             place,
             card.render(
                 result.result.value,
                 deployment_id=result.deployment_id,
-                detail=f"{result.emoji} {result.headline}",
+                detail=result.headline(),
                 buttons=ids.ALL_DEPLOYMENT_BUTTONS if started else (ids.REDEPLOY,),
             ),
         )
@@ -297,7 +362,6 @@ class DeploymentService:
                     vendor_message=exc.message,
                     machine_id=submission.request.machine_id,
                     external_id=external_id,
-                    command=self._command,
                 )
             except HiveonUnreachableError as exc:
                 # The request never left: retrying cannot start anything twice.
@@ -305,36 +369,26 @@ class DeploymentService:
                     log.info("Hiveon unreachable (%s); retrying once", exc.reason)
                     continue
                 return outcome.not_started(
-                    status=None,
-                    reason=exc.reason,
-                    external_id=external_id,
-                    command=self._command,
-                    reached=False,
+                    status=None, reason=exc.reason, external_id=external_id, reached=False
                 )
             except HiveonUncertainError as exc:
                 found = await self.look_up(external_id, api_key)
                 if isinstance(found, str):
-                    return outcome.started(
+                    return outcome.found(
                         deployment_id=found,
                         external_id=external_id,
                         http_status=exc.status_code,
-                        after=_describe(exc),
+                        reason=exc.reason,
                     )
                 if found is NOT_FOUND and attempt == 1 and _safe_to_retry(exc):
                     log.info("start %s not found after %s; retrying once", external_id, exc.reason)
                     continue
                 if found is NOT_FOUND:
                     return outcome.not_started(
-                        status=exc.status_code,
-                        reason=_describe(exc),
-                        external_id=external_id,
-                        command=self._command,
+                        status=exc.status_code, reason=exc.reason, external_id=external_id
                     )
                 return outcome.unknown(
-                    status=exc.status_code,
-                    reason=_describe(exc),
-                    external_id=external_id,
-                    command=self._command,
+                    status=exc.status_code, reason=exc.reason, external_id=external_id
                 )
             return outcome.started(deployment_id=started.deployment_id, external_id=external_id)
         msg = "unreachable: the loop returns on its second attempt"
@@ -375,9 +429,3 @@ class DeploymentService:
 def _safe_to_retry(exc: HiveonUncertainError) -> bool:
     """A gateway saying the service is down means the request never reached it."""
     return exc.status_code in {502, 503}
-
-
-def _describe(exc: HiveonUncertainError) -> str:
-    if exc.status_code is not None:
-        return f"HTTP {exc.status_code}, {exc.reason}"
-    return exc.reason

@@ -282,3 +282,70 @@ def test_the_welcome_message_points_to_the_admin_subcommands() -> None:
     text = admin.welcome_message(command="/ops")["text"]
     assert "`/ops api-key`" in text
     assert "`/ops settings`" in text
+
+
+@pytest.mark.parametrize(
+    ("attempt", "says"),
+    [
+        ("manage_key", "can manage the workspace's Hiveon API key."),
+        ("set_key", "can set the workspace's Hiveon API key."),
+        ("remove_key", "can remove the workspace's Hiveon API key."),
+        ("choose_access", "can choose who may deploy."),
+    ],
+)
+def test_someone_who_is_not_an_admin_reads_what_only_admins_may(attempt: str, says: str) -> None:
+    """The refusal names who may, what was tried, and that nothing changed."""
+    text = admin.not_admin(attempt=attempt)["text"]
+    assert text.startswith("🔒 Only workspace admins and owners (and people whoever runs ")
+    assert f"`DEPLOYBOT_ADMINS`) {says} Ask a workspace admin; nothing was changed." in text
+
+
+@pytest.mark.parametrize(
+    ("problem", "says"),
+    [
+        ("no_workspace", "Slack did not say which workspace this request comes from"),
+        ("no_encryption", "whoever runs it must set DEPLOYBOT_ENCRYPTION_KEY."),
+        ("empty", "Paste the key."),
+        ("not_sendable", "printable ASCII without spaces: check what you pasted."),
+    ],
+)
+def test_a_key_that_cannot_be_checked_says_why_in_plain_text(problem: str, says: str) -> None:
+    """Each problem of a pasted key has its own field error, with no mrkdwn in it."""
+    text = admin.key_problem(problem=problem)
+    assert says in text
+    assert "`" not in text
+
+
+def test_the_answers_after_a_change_or_none() -> None:
+    """No workspace, no key to remove, nothing changed, a key refused: each its own notice."""
+    assert admin.no_workspace_notice()["text"] == admin.NO_WORKSPACE
+    assert admin.no_key_notice()["text"] == "There was no key to remove."
+    assert admin.unchanged_notice()["text"] == "Nothing changed."
+    assert admin.key_refused_notice(status=401)["text"] == (
+        "❌ Hiveon refused this key (HTTP 401), so nothing was saved. Check the key and paste it "
+        "again."
+    )
+    view = admin.key_result_view(text="🔑 saved")
+    assert_valid_view(view)
+    assert view["title"]["text"] == "Hiveon API key"
+
+
+def test_user_groups_are_offered_by_handle_and_name() -> None:
+    """A group reads as its handle (else its ID) and its name."""
+    assert admin.usergroup_option(group_id="S1", handle="oncall", name="On-call") == (
+        "S1",
+        "@oncall · On-call",
+    )
+    assert admin.usergroup_option(group_id="S2", handle=None, name=None) == ("S2", "@S2 · ")
+
+
+def test_the_note_says_why_not_every_group_can_be_offered() -> None:
+    """Slack's refusal, no answer, or too many groups each read differently; else no note."""
+    assert admin.usergroups_note(offered=0, slack_error="missing_scope") == (
+        "User groups cannot be listed (Slack says `missing_scope`); people still can."
+    )
+    assert admin.usergroups_note(offered=0, failed=True) == (
+        "User groups could not be loaded this time; people and channels still can."
+    )
+    assert admin.usergroups_note(offered=150) == "Only 100 of 150 user groups can be listed."
+    assert admin.usergroups_note(offered=100) is None

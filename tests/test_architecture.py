@@ -61,3 +61,26 @@ def test_the_bot_does_not_know_the_playground() -> None:
         if path.name == "__main__.py" or path.parent.name == "playground":
             continue
         assert not any(name.startswith("bot.playground") for name in _imports(path)), path.name
+
+
+def test_leaf_modules_import_nothing_of_the_bot() -> None:
+    """The shared types and constants (ports, Slack's failures, the look-ups) sit below the
+    modules that share them, so dependencies point down."""
+    for name in ("deployment.py", "slack_errors.py", "lookups.py"):
+        imported = _top(_imports(ROOT / "bot" / name))
+        assert not imported & {"bot", "blocks"}, name
+
+
+def test_listeners_hand_requests_to_services() -> None:
+    """No listener imports the storage, the vendor client, the follower or the messenger: each
+    hands its request to a service (bot.service, bot.follow_up, bot.administration)."""
+    forbidden = {
+        "bot.store",
+        "bot.workspaces",
+        "bot.vendor",
+        "bot.follow",
+        "bot.messenger",
+        "bot.access",
+    }
+    for path in (ROOT / "bot" / "listeners").glob("*.py"):
+        assert not _imports(path) & forbidden, path.name

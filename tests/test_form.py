@@ -21,8 +21,9 @@ from bot.deployment import (
     PortMapping,
     PortProtocol,
     StartDeploymentRequest,
+    format_ports,
 )
-from bot.form import format_ports, parse_submission, prefill_from
+from bot.form import parse_submission, prefill_from
 
 ED25519 = (
     "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHic85cDYC84PohmQJ24vAPKuQsIdOn1lXH21VCu2HFI dev@laptop"

@@ -1,18 +1,22 @@
-"""Bolt listeners grouped by Slack surface; each module's `register` wires its listeners."""
+"""Bolt listeners grouped by Slack surface; each module's `register` wires its listeners.
+
+A listener acks (with what Slack must read in the ack, if anything), parses the request and
+hands it to one service method in a background task: the deployment service (bot.service),
+the follow-up service (bot.follow_up) or the admin service (bot.administration).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.access import DeployGate
-from bot.follow import Follower
+from bot.asker import Asker
+from bot.follow_up import FollowUpService
 from bot.service import DeploymentService
-from bot.store import Store
 from bot.tasks import BackgroundTasks
 
 
@@ -26,40 +30,42 @@ class SubcommandCall:
     client: AsyncWebClient
     args: tuple[str, ...]
 
+    @property
+    def asker(self) -> Asker:
+        """Who ran the command, where, and where its answers go."""
+        return asker_of(self.context, self.client, self.command)
+
 
 SubcommandHandler = Callable[[SubcommandCall], Awaitable[None]]
-
-
-@dataclass(frozen=True)
-class Subcommand:
-    """A `/deploy` subcommand: its handler (which must ack first) and its line in the help."""
-
-    handler: SubcommandHandler
-    usage: str
-    description: str
 
 
 @dataclass(frozen=True)
 class Deps:
     """What the listeners hand work to, and the subcommands the listener modules add."""
 
-    service: DeploymentService
+    deployments: DeploymentService
+    follow_up: FollowUpService
     tasks: BackgroundTasks
     command: str
-    store: Store
-    follower: Follower
-    admins: frozenset[str] = frozenset()
-    # Who may deploy where (the workspace's settings); None lets everyone deploy anywhere.
-    gate: DeployGate | None = None
-    subcommands: dict[str, Subcommand] = field(default_factory=dict)
+    # `/deploy <name>` -> its handler, which must ack first; the help lists them in this order.
+    subcommands: dict[str, SubcommandHandler] = field(default_factory=dict)
 
-    def add_subcommand(
-        self, name: str, handler: SubcommandHandler, *, usage: str, description: str
-    ) -> None:
-        """Make `/deploy <name>` call `handler`; `usage` follows the command in the help."""
-        self.subcommands[name] = Subcommand(handler, usage, description)
+    def add_subcommand(self, name: str, handler: SubcommandHandler) -> None:
+        """Make `/deploy <name>` call `handler` (blocks.messages.SUBCOMMANDS has its help)."""
+        self.subcommands[name] = handler
 
-    @property
-    def help_lines(self) -> list[tuple[str, str]]:
-        """(usage, description) of every subcommand, for the help message."""
-        return [(sub.usage, sub.description) for sub in self.subcommands.values()]
+
+def asker_of(
+    context: AsyncBoltContext, client: AsyncWebClient, request: Mapping[str, Any]
+) -> Asker:
+    """Who sent a command or clicked a button: the workspace and user from Bolt's verified
+    context; the trigger, channel and response_url from the request."""
+    return Asker(
+        client=client,
+        enterprise_id=context.enterprise_id,
+        team_id=context.team_id or "",
+        user_id=context.user_id or "",
+        trigger_id=str(request.get("trigger_id") or ""),
+        channel_id=request.get("channel_id") or (request.get("channel") or {}).get("id"),
+        response_url=request.get("response_url"),
+    )
