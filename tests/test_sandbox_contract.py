@@ -16,8 +16,7 @@ import pytest
 from aiohttp import web
 
 from bot.deployment import StartDeploymentRequest
-from bot.playground.slack_standin import MAGIC_MACHINES
-from bot.sandbox import SandboxVendor
+from bot.sandbox import MAGIC_MACHINES, SandboxVendor
 from bot.vendor import HiveonClient, HiveonError, StartedDeployment
 
 API_KEY = "hk_contract_key"

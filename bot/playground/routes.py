@@ -41,13 +41,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.playground.actions import Playground
 from bot.playground.slack_standin import (
-    MAGIC_MACHINES,
     Event,
     Json,
     SlackError,
     SlackStandIn,
     read_params,
 )
+from bot.sandbox import MAGIC_MACHINES
 
 log = logging.getLogger(__name__)
 

@@ -887,35 +887,3 @@ def _view_of(ack: Json | None) -> Json:
     if not isinstance(view, dict):
         raise SlackError("invalid_arguments", ["[ERROR] missing required field: view"])
     return view
-
-
-@dataclass(frozen=True)
-class MagicMachine:
-    """A sandbox machine ID that reproduces one outcome, as the page lists them."""
-
-    machine_id: str
-    outcome: str
-
-
-# The sandbox's documented magic machine IDs (bot/sandbox.py), for the page's "try" list.
-MAGIC_MACHINES: Final = (
-    MagicMachine("any-other-id", "started: pending, then running after a few seconds"),
-    MagicMachine("fail-later", "started, then failed (image pull) after a few seconds"),
-    MagicMachine("fail-400", "400: the request is rejected"),
-    MagicMachine("fail-401", "401: the API key is refused"),
-    MagicMachine("fail-403", "403: the key lacks the role"),
-    MagicMachine("fail-404", "404: the machine is not found"),
-    MagicMachine("fail-429", "429: rate-limited, retried, then reported"),
-    MagicMachine("fail-500", "500 with an HTML page: outcome checked by external ID"),
-    MagicMachine("fail-502", "502: nothing found, retried once"),
-    MagicMachine("fail-timeout", "no answer: outcome checked by external ID"),
-    MagicMachine("fail-reset", "connection reset: outcome checked by external ID"),
-    MagicMachine("fail-nojson", "200 that is not JSON"),
-    MagicMachine("accept-then-500", "500, but the deployment was created: found by external ID"),
-    MagicMachine("slow-2", "the normal answer, 2 seconds late"),
-    MagicMachine("hostile-trickle", "an answer at one byte a second: cut off, then looked up"),
-    MagicMachine("hostile-id", "a deployment_id of Slack markup: not taken, looked up"),
-    MagicMachine("hostile-status", "a status of Slack markup: never shown"),
-    MagicMachine("hostile-fail-reason", "fails with a long fail_reason of Slack markup: escaped"),
-    MagicMachine("hostile-huge-status", "500, then 40 MiB status answers: cut off at 1 MiB"),
-)
