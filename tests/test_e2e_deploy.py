@@ -14,23 +14,13 @@ import pytest
 
 from bot.modal_context import ModalContext
 from bot.sandbox import SandboxVendor
-from tests.bot_process import API_KEY, BOT_TOKEN, ROOT, BotProcess
+from bot.testing.fake_slack import FakeSlack
+from bot.testing.loopback import LoopbackServer
+from bot.testing.processes import API_KEY, BOT_TOKEN, ROOT, BotProcess, PlaygroundProcess
+from bot.testing.seed import DB_PASSWORD, REGISTRY_PASSWORD, form, ssh_key
+from bot.testing.slack_requests import SIGNING_SECRET, slash_command, view_submission
 from tests.databases import Databases, everything_stored, query
-from tests.e2e_support import (
-    DB_PASSWORD,
-    REGISTRY_PASSWORD,
-    VENDOR_START,
-    channel,
-    form,
-    parent_posts,
-    ssh_key,
-    thread_replies,
-    vendor_starts,
-)
-from tests.fakes.loopback import LoopbackServer
-from tests.fakes.slack import FakeSlack
-from tests.playground_process import PlaygroundProcess
-from tests.slack_requests import SIGNING_SECRET, slash_command, view_submission
+from tests.e2e_support import VENDOR_START, channel, parent_posts, thread_replies, vendor_starts
 
 
 @pytest.fixture(name="slack", scope="module")

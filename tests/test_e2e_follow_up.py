@@ -21,18 +21,19 @@ import pytest
 
 from bot.modal_context import ModalContext
 from bot.sandbox import RecordedRequest, SandboxVendor
-from tests.bot_process import API_KEY, BotProcess
-from tests.databases import Databases, query
-from tests.e2e_support import channel, form, parent_posts, ssh_key, thread_replies
-from tests.fakes.loopback import LoopbackServer
-from tests.fakes.slack import Call, FakeSlack
-from tests.slack_requests import (
+from bot.testing.fake_slack import Call, FakeSlack
+from bot.testing.loopback import LoopbackServer
+from bot.testing.processes import API_KEY, BotProcess
+from bot.testing.seed import form, ssh_key
+from bot.testing.slack_requests import (
     app_home_opened,
     block_action,
     slash_command,
     view_action,
     view_submission,
 )
+from tests.databases import Databases, query
+from tests.e2e_support import channel, parent_posts, thread_replies
 from tests.vendor_controls import PENDING_S, ManualClock, StatusFaults
 
 MACHINE = "24d71100-7532-11ef-bd52-3a629d609f79"

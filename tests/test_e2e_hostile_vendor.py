@@ -17,13 +17,14 @@ import pytest
 from bot.deployment import is_plain_id
 from bot.modal_context import ModalContext
 from bot.sandbox import HUGE_ANSWER_BYTES, RecordedRequest, SandboxVendor, StreamedAnswer
+from bot.testing.fake_slack import Call, FakeSlack
+from bot.testing.loopback import LoopbackServer
+from bot.testing.processes import API_KEY, BotProcess
+from bot.testing.seed import form
+from bot.testing.slack_requests import block_action, view_submission
 from bot.vendor import MAX_MESSAGE_CHARS
-from tests.bot_process import API_KEY, BotProcess
 from tests.databases import Databases, query
-from tests.e2e_support import VENDOR_START, channel, form, thread_replies
-from tests.fakes.loopback import LoopbackServer
-from tests.fakes.slack import Call, FakeSlack
-from tests.slack_requests import block_action, view_submission
+from tests.e2e_support import VENDOR_START, channel, thread_replies
 from tests.vendor_controls import ManualClock
 
 DEPLOYMENTS = "/vendors/v1/machines/deployments"

@@ -20,15 +20,21 @@ from cryptography.fernet import Fernet
 
 from bot.modal_context import ModalContext
 from bot.sandbox import SandboxVendor
+from bot.testing.fake_slack import Call, FakeSlack
+from bot.testing.loopback import LoopbackServer
+from bot.testing.processes import API_KEY, BotProcess
+from bot.testing.seed import form
+from bot.testing.slack_requests import (
+    api_key_submission,
+    settings_submission,
+    slash_command,
+    view_submission,
+    where,
+)
 from tests import postgres
-from tests.bot_process import API_KEY, BotProcess
 from tests.databases import query
-from tests.e2e_support import channel, form, parent_posts, vendor_starts
-from tests.fakes.loopback import LoopbackServer
-from tests.fakes.slack import Call, FakeSlack
-from tests.slack_requests import slash_command, view_submission
+from tests.e2e_support import channel, parent_posts, vendor_starts
 from tests.vendor_controls import PENDING_S, ManualClock, StatusFaults
-from tests.workspace_requests import api_key_submission, settings_submission, where
 
 LEASE_S = 3
 NEW_KEY = "hk-set-through-replica-a-0123456789"

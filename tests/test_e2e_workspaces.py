@@ -22,13 +22,21 @@ import pytest
 from cryptography.fernet import Fernet
 
 from bot.sandbox import SandboxVendor
-from tests.bot_process import ROOT, BotProcess
+from bot.testing.fake_slack import CLIENT_ID, CLIENT_SECRET, Call, FakeSlack
+from bot.testing.loopback import LoopbackServer
+from bot.testing.processes import ROOT, BotProcess
+from bot.testing.seed import form
+from bot.testing.slack_requests import (
+    SIGNING_SECRET,
+    api_key_submission,
+    event,
+    settings_submission,
+    slash_command,
+    view_submission,
+    where,
+)
 from tests.databases import Databases, everything_stored, query
-from tests.e2e_support import channel, form, thread_replies, vendor_starts
-from tests.fakes.loopback import LoopbackServer
-from tests.fakes.slack import CLIENT_ID, CLIENT_SECRET, Call, FakeSlack
-from tests.slack_requests import SIGNING_SECRET, slash_command, view_submission
-from tests.workspace_requests import api_key_submission, event, settings_submission, where
+from tests.e2e_support import channel, thread_replies, vendor_starts
 
 TEAM_A, TEAM_B, TEAM_NEVER = "TAAAA1111", "TBBBB2222", "TCCCC3333"
 TEAM_OLD, TEAM_ORG_MEMBER, ORG = "TDDDD4444", "TEEEE5555", "EORG00001"

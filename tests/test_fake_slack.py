@@ -7,6 +7,7 @@ from urllib.parse import parse_qsl
 
 import pytest
 from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
@@ -14,8 +15,8 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from tests import slack_requests
-from tests.fakes.slack import FakeSlack
+from bot.testing import slack_requests
+from bot.testing.fake_slack import FakeSlack
 
 BLOCKS = [{"type": "section", "text": {"type": "mrkdwn", "text": "*Deploying* `web`"}}]
 VIEW = {
@@ -266,7 +267,9 @@ async def test_bolt_parses_the_built_requests(slack: FakeSlack, client: AsyncWeb
         slack_requests.block_action(action_id="stop_deployment", value="dep-1"),
     ]
     for request in requests:
-        response = await app.async_dispatch(request.to_bolt())
+        response = await app.async_dispatch(
+            AsyncBoltRequest(body=request.text, headers=dict(request.headers))
+        )
         assert response.status == 200, response.body
 
     assert seen["command"]["text"] == "web"

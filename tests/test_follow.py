@@ -20,8 +20,8 @@ from bot.messenger import Messenger
 from bot.sandbox import SandboxVendor
 from bot.service import DeploymentService, Submission
 from bot.store import Deployment, NewSubmission, Store
+from bot.testing.fake_slack import Call, FakeSlack
 from bot.vendor import HiveonClient
-from tests.fakes.slack import Call, FakeSlack
 
 API_KEY = "hk_follow_0123456789"
 TEAM = "T111"

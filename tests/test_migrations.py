@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from bot.migrations import alembic_config, head
 from bot.migrations.models import target_metadata
 from bot.store import Store
-from tests.bot_process import ROOT
+from bot.testing.processes import ROOT
 from tests.databases import query, tables
 
 EVERY_TABLE = {

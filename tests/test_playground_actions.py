@@ -18,7 +18,6 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bot.playground.actions import AppConfig, AppHome, Playground, SlashCommand
-from bot.playground.slack_requests import SlackRequests
 from bot.playground.slack_standin import (
     BOT_DM,
     DEPLOYS,
@@ -164,7 +163,7 @@ async def _playground(bot: FakeBot, slack: SlackStandIn) -> AsyncIterator[Playgr
     async with served(bot) as http:
         playground = Playground(
             standin=slack,
-            requests=SlackRequests(SECRET),
+            signing_secret=SECRET,
             app=APP,
             http=http,
             events_url="http://bot/slack/events",
@@ -249,7 +248,7 @@ class TestCommands:
         async with served(bot) as http:
             playground = Playground(
                 standin=slack,
-                requests=SlackRequests("another-secret"),
+                signing_secret="another-secret",
                 app=APP,
                 http=http,
                 events_url="http://bot/slack/events",
@@ -287,7 +286,7 @@ class TestCommands:
         async with served(bot) as http:
             playground = Playground(
                 standin=slack,
-                requests=SlackRequests(SECRET),
+                signing_secret=SECRET,
                 app=app,
                 http=http,
                 events_url="http://bot/slack/events",
@@ -420,7 +419,7 @@ class TestHome:
         async with served(bot) as http:
             playground = Playground(
                 standin=slack,
-                requests=SlackRequests(SECRET),
+                signing_secret=SECRET,
                 app=app,
                 http=http,
                 events_url="http://bot/slack/events",

@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
 from bot.sandbox import SandboxVendor
-from tests.playground_process import PlaygroundProcess
+from bot.testing.processes import PlaygroundProcess
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Headless, and quiet: this machine (and CI) has no network for Chromium's own services.

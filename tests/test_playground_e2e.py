@@ -12,8 +12,8 @@ import httpx
 import pytest
 
 from bot.playground.slack_standin import DEPLOYS
-from tests.playground_process import PlaygroundProcess
-from tests.slack_requests import SIGNING_SECRET, slash_command
+from bot.testing.processes import PlaygroundProcess
+from bot.testing.slack_requests import SIGNING_SECRET, slash_command
 
 PAGE = Path(__file__).resolve().parent.parent / "bot" / "playground" / "page"
 

@@ -14,15 +14,17 @@ import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, TypedDict
 
 import httpx
 
-from bot.playground.slack_requests import SignedRequest, SlackRequests
 from bot.playground.slack_standin import (
+    APP_ID,
     BOT_DM,
     BOT_USER_ID,
     SLACKBOT,
+    TEAM_DOMAIN,
+    TEAM_ID,
     YOU,
     Channel,
     Json,
@@ -30,6 +32,8 @@ from bot.playground.slack_standin import (
     SlackStandIn,
     User,
 )
+from bot.testing import slack_requests
+from bot.testing.slack_requests import SlackRequest
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +61,13 @@ _NOT_A_COMMAND: Final = (
     "`{command}` is not a valid command. In Slack, all messages that start with the "
     '"/" character are interpreted as commands. The playground knows `{known}`.'
 )
+
+
+class _Team(TypedDict):
+    team_id: str
+    team_domain: str
+    api_app_id: str
+    signing_secret: str
 
 
 @dataclass(frozen=True)
@@ -139,14 +150,14 @@ class Playground:
         self,
         *,
         standin: SlackStandIn,
-        requests: SlackRequests,
+        signing_secret: str,
         app: AppConfig,
         http: httpx.AsyncClient,
         events_url: str,
         ack_timeout_s: float = ACK_TIMEOUT_S,
     ) -> None:
         self._standin = standin
-        self._requests = requests
+        self._signing_secret = signing_secret
         self.app = app
         self._http = http
         self._events_url = events_url
@@ -189,13 +200,16 @@ class Playground:
             self._slackbot_says(channel, _NOT_A_COMMAND.format(command=command, known=known))
             return {"ok": False, "error": "unknown_command"}
         delivery = await self._deliver(
-            self._requests.slash_command(
+            slack_requests.slash_command(
                 command=command,
                 text=arguments.strip(),
-                channel=channel,
-                user=self._you,
+                channel_id=channel.id,
+                channel_name="directmessage" if channel.is_im else channel.name,
+                user_id=YOU,
+                user_name=self._you.name,
                 trigger_id=self._standin.issue_trigger(YOU),
                 response_url=self._standin.issue_hook(channel.id, YOU),
+                **self._team(),
             )
         )
         if delivery.error is not None:
@@ -209,8 +223,12 @@ class Playground:
         owner, _ = self._owned_view(view_id)
         view = self._standin.remember_state(view_id, values)
         delivery = await self._deliver(
-            self._requests.view_submission(
-                view=view, user=self._standin.users[owner], trigger_id=self._trigger()
+            slack_requests.view_submission(
+                view=view,
+                user_id=owner,
+                user_name=self._standin.users[owner].name,
+                trigger_id=self._trigger(),
+                **self._team(),
             )
         )
         if delivery.error is not None:
@@ -229,7 +247,9 @@ class Playground:
         closed = self._standin.close_view(view_id)
         if closed.get("notify_on_close"):
             await self._deliver(
-                self._requests.view_closed(view=closed, user=self._you, is_cleared=False)
+                slack_requests.view_closed(
+                    view=closed, user_id=YOU, user_name=self._you.name, **self._team()
+                )
             )
         return {"ok": True}
 
@@ -247,8 +267,13 @@ class Playground:
                 else self._owned_view(view_id)[1]
             )
             action = _action(view.get("blocks", []), chosen)
-            request = self._requests.view_action(
-                action=action, user=self._you, view=view, trigger_id=trigger_id
+            request = slack_requests.view_action(
+                action=action,
+                view=view,
+                user_id=YOU,
+                user_name=self._you.name,
+                trigger_id=trigger_id,
+                **self._team(),
             )
         else:
             channel = self._standin.channel(str(container.get("channel", "")))
@@ -257,11 +282,13 @@ class Playground:
             if message is None:
                 raise SlackError("message_not_found")
             action = _action(message.get("blocks", []), chosen)
-            request = self._requests.message_action(
+            request = slack_requests.block_action(
                 action=action,
-                user=self._you,
-                channel=channel,
+                channel_id=channel.id,
+                channel_name=channel.name,
                 message=message,
+                user_id=YOU,
+                user_name=self._you.name,
                 trigger_id=trigger_id,
                 response_url=self._standin.issue_hook(
                     channel.id,
@@ -269,6 +296,7 @@ class Playground:
                     message_ts=ts,
                     ephemeral=message.get("subtype") == "ephemeral",
                 ),
+                **self._team(),
             )
         delivery = await self._deliver(request)
         if delivery.error is not None:
@@ -278,20 +306,24 @@ class Playground:
     async def open_home(self) -> Json:
         """You opened the app's Home tab: `app_home_opened`, when the app subscribes to it."""
         if self.app.app_home.home_tab_enabled and "app_home_opened" in self.app.bot_events:
-            event: Json = {
-                "type": "app_home_opened",
-                "user": YOU,
-                "channel": BOT_DM,
-                "tab": "home",
-            }
+            details: Json = {"user": YOU, "channel": BOT_DM, "tab": "home"}
             if home := self._standin.home(YOU):
-                event["view"] = home
-            await self._deliver(self._requests.event(event))
+                details["view"] = home
+            await self._deliver(
+                slack_requests.event(
+                    "app_home_opened",
+                    details=details,
+                    team_id=TEAM_ID,
+                    api_app_id=APP_ID,
+                    bot_user_id=BOT_USER_ID,
+                    signing_secret=self._signing_secret,
+                )
+            )
         return {"ok": True}
 
     # -- delivery ----------------------------------------------------------------------------
 
-    async def _deliver(self, request: SignedRequest) -> Delivery:
+    async def _deliver(self, request: SlackRequest) -> Delivery:
         """POST to the bot's /slack/events as Slack does; Slack's error names on failure."""
         try:
             await asyncio.wait_for(self._bot_started.wait(), START_TIMEOUT_S)
@@ -336,6 +368,15 @@ class Playground:
     def _slackbot_says(self, channel: Channel, text: str, *, thread_ts: str | None = None) -> None:
         content: Json = {"text": text} | ({"thread_ts": thread_ts} if thread_ts else {})
         self._standin.show_ephemeral(channel.id, content, sender=SLACKBOT)
+
+    def _team(self) -> _Team:
+        """Who a request is for: the playground's team and app, signed with its secret."""
+        return {
+            "team_id": TEAM_ID,
+            "team_domain": TEAM_DOMAIN,
+            "api_app_id": APP_ID,
+            "signing_secret": self._signing_secret,
+        }
 
     def _trigger(self) -> str:
         return self._standin.issue_trigger(YOU)

@@ -29,7 +29,6 @@ from bot.app import build_bot
 from bot.config import SANDBOX, Settings
 from bot.playground.actions import AppConfig, Playground
 from bot.playground.routes import create_playground_app
-from bot.playground.slack_requests import SlackRequests
 from bot.playground.slack_standin import SlackStandIn
 from bot.server import create_asgi_app
 
@@ -96,7 +95,7 @@ def run(settings: Settings, *, announce: Callable[[str], object]) -> int:
         http = httpx.AsyncClient()
         playground = Playground(
             standin=standin,
-            requests=SlackRequests(signing_secret),
+            signing_secret=signing_secret,
             app=AppConfig.from_manifest(_manifest(), command=settings.command),
             http=http,
             events_url=f"{origin}/slack/events",

@@ -41,7 +41,7 @@ from urllib.parse import parse_qsl
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from tests.fakes.loopback import LoopbackServer
+from bot.testing.loopback import LoopbackServer
 
 TEAM_ID = "T111"
 TEAM_NAME = "Test Team"
@@ -50,7 +50,7 @@ BOT_USER_ID = "UBOT"
 BOT_ID = "BBOT"
 APP_ID = "A111"
 CLIENT_ID = "111.222"
-CLIENT_SECRET = "test-client-secret"
+CLIENT_SECRET = "test-client-secret"  # noqa: S105 — the tests' made-up app secret
 
 # Fields Slack parses as JSON text when they arrive as form fields (or as strings in JSON).
 _JSON_FIELDS = frozenset(
@@ -400,7 +400,7 @@ class FakeSlack:
         answer = _Answer(429, _error("ratelimited"), {"Retry-After": str(retry_after)})
         self._add_rule(method, answer, times, where)
 
-    def add_oauth_code(
+    def add_oauth_code(  # noqa: PLR0913 — the install's fields, all keyword-only
         self,
         code: str,
         *,
