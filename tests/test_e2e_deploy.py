@@ -320,10 +320,13 @@ def test_a_public_channel_the_bot_is_not_in_is_joined(bot: BotProcess, slack: Fa
     channel_id = channel()
     slack.not_joined.add(channel_id)
     submit(bot, slack, form(), channel_id)
-    thread_replies(slack, channel_id)
+    [reply] = thread_replies(slack, channel_id)
     joins = [c for c in slack.calls_to("conversations.join") if c.params["channel"] == channel_id]
     assert len(joins) == 1
-    assert len(slack.messages(channel_id)) == 1
+    # The channel shows the bot joining, then its one message, the outcome in its thread.
+    joined, posted = slack.messages(channel_id)
+    assert (joined["subtype"], joined["user"]) == ("channel_join", "UBOT")
+    assert posted["ts"] == reply.params["thread_ts"]
 
 
 def test_a_private_channel_falls_back_to_the_response_url(

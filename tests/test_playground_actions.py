@@ -18,15 +18,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bot.playground.actions import AppConfig, AppHome, Playground, SlashCommand
-from bot.playground.slack_standin import (
-    BOT_DM,
-    DEPLOYS,
-    SLACKBOT,
-    TEAM_ID,
-    YOU,
-    SlackError,
-    SlackStandIn,
-)
+from bot.playground.workspace import BOT_DM, DEPLOYS, SLACKBOT, TEAM_ID, YOU, workspace
+from bot.testing.slack_standin import SlackError, SlackStandIn
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "playground-test-signing-secret"
@@ -145,7 +138,7 @@ def _bot() -> FakeBot:
 
 @pytest.fixture(name="slack")
 def _slack() -> SlackStandIn:
-    return SlackStandIn(bot_token=TOKEN, api_origin=ORIGIN, page_url="http://localhost:3000/")
+    return SlackStandIn(workspace("http://localhost:3000/"), api_origin=ORIGIN, bot_token=TOKEN)
 
 
 def served(bot: FakeBot) -> httpx.AsyncClient:
@@ -262,7 +255,7 @@ class TestCommands:
         self, playground: Playground, bot: FakeBot, slack: SlackStandIn
     ) -> None:
         """Unknown commands and commands in threads are answered by Slackbot, not sent."""
-        parent = slack.post_as_you(DEPLOYS, "hello")
+        parent = slack.post_as(YOU, DEPLOYS, "hello")
         unknown = await playground.send_message(DEPLOYS, "/deplyo")
         threaded = await playground.send_message(DEPLOYS, "/deploy", thread_ts=parent["ts"])
         assert unknown["error"] == "unknown_command"
@@ -310,7 +303,7 @@ class TestModals:
         assert body["user"]["id"] == YOU
         assert body["view"]["id"] == view["id"]
         assert body["view"]["state"]["values"] == text_state("bad")
-        assert [shown["id"] for shown in slack.stack()] == [view["id"]]
+        assert [shown["id"] for shown in slack.stack(YOU)] == [view["id"]]
 
     async def test_an_empty_ack_closes_and_an_update_replaces(
         self, playground: Playground, slack: SlackStandIn
@@ -318,13 +311,13 @@ class TestModals:
         """An update ack replaces the modal in place; an empty ack closes it."""
         view = open_modal(slack, modal())
         await playground.submit_view(view["id"], text_state("again"))
-        [updated] = slack.stack()
+        [updated] = slack.stack(YOU)
         assert (updated["id"], updated["title"]["text"]) == (view["id"], "Updated")
         assert await playground.submit_view(view["id"], text_state("nginx")) == {
             "ok": True,
             "errors": {},
         }
-        assert slack.stack() == []
+        assert slack.stack(YOU) == []
 
     async def test_closing_tells_the_bot_only_when_asked(
         self, playground: Playground, bot: FakeBot, slack: SlackStandIn
@@ -337,7 +330,7 @@ class TestModals:
         await playground.close_view(told["id"])
         [closed] = bot.received
         assert (closed["type"], closed["view"]["id"]) == ("view_closed", told["id"])
-        assert slack.stack() == []
+        assert slack.stack(YOU) == []
 
     async def test_a_view_that_is_not_open_cannot_be_submitted(
         self, playground: Playground

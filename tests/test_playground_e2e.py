@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.playground.slack_standin import DEPLOYS
+from bot.playground.workspace import DEPLOYS
 from bot.testing.processes import PlaygroundProcess
 from bot.testing.slack_requests import SIGNING_SECRET, slash_command
 

@@ -18,7 +18,7 @@ from typing import Any, Final, TypedDict
 
 import httpx
 
-from bot.playground.slack_standin import (
+from bot.playground.workspace import (
     APP_ID,
     BOT_DM,
     BOT_USER_ID,
@@ -26,14 +26,10 @@ from bot.playground.slack_standin import (
     TEAM_DOMAIN,
     TEAM_ID,
     YOU,
-    Channel,
-    Json,
-    SlackError,
-    SlackStandIn,
-    User,
 )
 from bot.testing import slack_requests
 from bot.testing.slack_requests import SlackRequest
+from bot.testing.slack_standin import Channel, Json, SlackError, SlackStandIn, User
 
 log = logging.getLogger(__name__)
 
@@ -183,7 +179,7 @@ class Playground:
         if channel.is_im and self.app.app_home.messages_tab_read_only_enabled:
             return {"ok": False, "error": "Sending messages to this app has been turned off."}
         if not text.startswith("/"):
-            self._standin.post_as_you(channel.id, text, thread_ts=thread_ts)
+            self._standin.post_as(YOU, channel.id, text, thread_ts=thread_ts)
             return {"ok": True}
         return await self._run_command(channel, text, thread_ts=thread_ts)
 
@@ -360,7 +356,7 @@ class Playground:
         content: Json = {key: answer[key] for key in ("text", "blocks") if key in answer}
         if answer.get("response_type") == "in_channel":
             # Slack shows the command you typed above an answer everyone sees.
-            self._standin.post_as_you(channel.id, typed)
+            self._standin.post_as(YOU, channel.id, typed)
             self._standin.post_from_bot(channel.id, content)
         else:
             self._standin.show_ephemeral(channel.id, content, sender=BOT_USER_ID)

@@ -40,14 +40,14 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.playground.actions import Playground
-from bot.playground.slack_standin import (
+from bot.sandbox import MAGIC_MACHINES
+from bot.testing.slack_standin import (
     Event,
     Json,
     SlackError,
     SlackStandIn,
     read_params,
 )
-from bot.sandbox import MAGIC_MACHINES
 
 log = logging.getLogger(__name__)
 

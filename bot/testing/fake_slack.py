@@ -1,9 +1,12 @@
-"""A fake Slack Web API, response_url endpoint and Socket Mode server, served on loopback.
+"""The Slack stand-in on loopback, recording every call and injecting faults, for tests.
 
-`FakeSlack` runs an aiohttp server in a thread of its own, with its own event loop, so sync
-tests, async tests and a separate app process can all talk to it. It answers in Slack's wire
-format (HTTP 200 with `{"ok": false, "error": …}` for API errors, HTTP 429 with `Retry-After`
-for rate limits) and records every request as a `Call`, so tests assert on what Slack received.
+`FakeSlack` serves one `SlackStandIn` (the model the playground runs in-process) over HTTP, from
+a thread of its own with its own event loop, so sync tests, async tests and a separate app
+process can all talk to it. It implements no Web API method itself: every call is recorded as a
+`Call` and answered by the model, unless a fault programmed by the test answers first (HTTP 429
+with `Retry-After`, `{"ok": false, "error": …}`, a failing response_url) or holds the answer
+back (a delay). The model runs with made-up IDs: whatever user, channel, trigger_id, view or
+response_url a test makes up exists, and any `xoxb-` token is the bot's.
 
     with FakeSlack() as slack:
         client = AsyncWebClient(token="xoxb-test", base_url=slack.url)
@@ -25,48 +28,58 @@ Basic auth, as slack_sdk sends them), exchanges a code the test programmed for a
     slack.add_oauth_code("code-1", team_id="T222", bot_token="xoxb-t222")
 """
 
+from __future__ import annotations
+
 import asyncio
-import base64
 import copy
 import itertools
 import json
 import threading
 import time
-import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, MutableSet
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, Self, TypeAlias
-from urllib.parse import parse_qsl
+from typing import Any, Final, Self, TypeAlias
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from bot.testing.loopback import LoopbackServer
+from bot.testing.slack_requests import API_APP_ID, BOT_ID, BOT_USER_ID, TEAM_DOMAIN, TEAM_ID
+from bot.testing.slack_standin import (
+    API_PATH,
+    HOOK_PATH,
+    SOCKET_PATH,
+    SlackError,
+    SlackStandIn,
+    Workspace,
+    read_params,
+)
 
-TEAM_ID = "T111"
-TEAM_NAME = "Test Team"
-TEAM_DOMAIN = "test-team"
-BOT_USER_ID = "UBOT"
-BOT_ID = "BBOT"
-APP_ID = "A111"
-CLIENT_ID = "111.222"
-CLIENT_SECRET = "test-client-secret"  # noqa: S105 — the tests' made-up app secret
-
-# Fields Slack parses as JSON text when they arrive as form fields (or as strings in JSON).
-_JSON_FIELDS = frozenset(
-    {"attachments", "blocks", "metadata", "unfurls", "user_auth_blocks", "view"}
+TEAM_NAME: Final = "Test Team"
+CLIENT_ID: Final = "111.222"
+CLIENT_SECRET: Final = "test-client-secret"  # noqa: S105 — the tests' made-up app secret
+# The tests' workspace. Its bot lacks chat:write.public, so a public channel it is not in
+# (`not_joined`) refuses its posts until it joins, as the bot's fallbacks need.
+WORKSPACE: Final = Workspace(
+    team_id=TEAM_ID,
+    team_name=TEAM_NAME,
+    team_domain=TEAM_DOMAIN,
+    app_id=API_APP_ID,
+    bot_id=BOT_ID,
+    bot_user_id=BOT_USER_ID,
+    bot_name="deploybot",
+    url=f"https://{TEAM_DOMAIN}.slack.com/",
+    scopes=frozenset(
+        {"commands", "chat:write", "channels:join", "im:write", "users:read", "usergroups:read"}
+    ),
+    client_id=CLIENT_ID,
+    client_secret=CLIENT_SECRET,
 )
 # Message timestamps count up from 1700000000.000100 in steps of 100 µs.
-_FIRST_TS_MICROS = 1_700_000_000_000_000
-_TS_STEP_MICROS = 100
-_POLL_INTERVAL = 0.01
-# apps.connections.open takes the app-level token; every other method takes the bot token.
-_APP_TOKEN_METHODS = frozenset({"apps.connections.open"})
-# oauth.v2.access takes the app's client credentials instead of a token.
-_CLIENT_CREDENTIAL_METHODS = frozenset({"oauth.v2.access"})
-_TOKEN_PREFIXES = ("Bearer xoxb-", "Bearer xapp-")
-_SOCKET_PATH = "/link/"
-_SOCKET_SEND_TIMEOUT = 5.0
+_FIRST_TS_MICROS: Final = 1_700_000_000_000_000
+_TS_STEP_MICROS: Final = 100
+_POLL_INTERVAL: Final = 0.01
+_SOCKET_SEND_TIMEOUT: Final = 5.0
 
 Params: TypeAlias = dict[str, Any]
 Message: TypeAlias = dict[str, Any]
@@ -84,7 +97,7 @@ class Call:
 
 @dataclass(frozen=True)
 class _Answer:
-    """What the fake sends back: a JSON object, or plain text for response_url posts."""
+    """What goes back: a JSON object, or plain text for response_url posts."""
 
     status: int
     body: dict[str, Any] | str
@@ -107,104 +120,44 @@ class _Socket:
 
 @dataclass
 class _Rule:
-    """A programmed answer for the next matching calls; `remaining=None` means every call."""
+    """A programmed fault for the next matching calls; `remaining=None` means every call.
+
+    With an `answer`, that is what the call gets instead of the model's; with `delay_s` only,
+    the model's answer leaves that much later.
+    """
 
     method: str
-    answer: _Answer
     remaining: int | None
     where: Callable[[Params], bool] | None
+    answer: _Answer | None = None
+    delay_s: float = 0.0
 
     def matches(self, method: str, params: Params) -> bool:
         return self.method == method and (self.where is None or self.where(params))
 
 
-def _error(error: str) -> dict[str, Any]:
-    return {"ok": False, "error": error}
-
-
-def _truthy(value: object) -> bool:
-    # Form bodies carry booleans as "true"/"1"; slack_sdk's query params carry "1"/"0".
-    return value is True or value in {"1", "true"}
-
-
-def _decode_field(name: str, value: object) -> object:
-    if name not in _JSON_FIELDS or not isinstance(value, str):
-        return value
-    try:
-        return json.loads(value)
-    except ValueError:
-        return value
-
-
-async def _read_params(request: web.Request) -> Params | None:
-    """Query string merged with the body, JSON or form; None when a JSON body is malformed."""
-    params: Params = dict(request.query)
-    if request.content_type == "application/json":
-        try:
-            body = json.loads(await request.read() or b"{}")
-        except ValueError:
-            return None
-        if not isinstance(body, dict):
-            return None
-        params.update(body)
-    elif request.content_type == "application/x-www-form-urlencoded":
-        params.update(parse_qsl(await request.text(), keep_blank_values=True))
-    elif request.content_type.startswith("multipart/"):
-        form = await request.post()
-        params.update({name: value for name, value in form.items() if isinstance(value, str)})
-    return {name: _decode_field(name, value) for name, value in params.items()}
-
-
 class FakeSlack:
-    """Slack's Web API and response_urls on 127.0.0.1, recording calls and simulating failures."""
+    """Slack's Web API and response_urls on 127.0.0.1, recording calls and injecting faults."""
 
     def __init__(self) -> None:
-        # One condition guards all state below and wakes `wait_for` when a call arrives.
+        # One condition guards the model and everything below, and wakes `wait_for`.
         self._lock = threading.Condition()
         self._calls: list[Call] = []
         self._rules: list[_Rule] = []
-        self._messages: dict[str, list[Message]] = {}
-        self._direct_channels: dict[str, str] = {}
-        self._view_ids_by_external_id: dict[str, str] = {}
-        self._ts_counter = itertools.count(1)
-        self._view_counter = itertools.count(1)
-        self._hash_counter = itertools.count(1)
-        self._home_view_ids: dict[str, str] = {}
-        self._tickets: set[str] = set()
+        # Timestamps go on counting across `reset`, so no two messages ever share one.
+        self._ts_micros = itertools.count(_FIRST_TS_MICROS + _TS_STEP_MICROS, _TS_STEP_MICROS)
+        self._model: SlackStandIn | None = None
         self._sockets: list[_Socket] = []
         self._socket_counter = itertools.count(1)
         self._socket_received: list[dict[str, Any]] = []
         self._server = LoopbackServer(self._app, name="fake-slack")
-        self.users: dict[str, dict[str, Any]] = {}
-        """Fields merged over the default `users.info` answer, by user id."""
-        self.private_channels: set[str] = set()
-        """Private channels the bot is not in: posting answers `channel_not_found`."""
-        self.not_joined: set[str] = set()
-        """Public channels the bot is not in: posting answers `not_in_channel` until joined."""
-        self.usergroups: dict[str, dict[str, Any]] = {}
-        """User groups by ID, `{"handle": …, "name": …, "users": [...]}`, for `usergroups.*`."""
-        self._oauth_codes: dict[str, dict[str, Any]] = {}
-        self._methods: dict[str, Callable[[Params], dict[str, Any]]] = {
-            "apps.connections.open": self._apps_connections_open,
-            "auth.test": self._auth_test,
-            "chat.postMessage": self._chat_post_message,
-            "chat.update": self._chat_update,
-            "chat.postEphemeral": self._chat_post_ephemeral,
-            "conversations.join": self._conversations_join,
-            "conversations.open": self._conversations_open,
-            "users.info": self._users_info,
-            "usergroups.list": self._usergroups_list,
-            "usergroups.users.list": self._usergroups_users_list,
-            "views.open": self._views_open,
-            "views.push": self._views_open,
-            "views.update": self._views_update,
-            "views.publish": self._views_publish,
-        }
 
     # -- lifecycle -------------------------------------------------------------------------
 
     def __enter__(self) -> Self:
         self._server.__enter__()
+        with self._lock:
+            self._model = self._new_model()
         return self
 
     def __exit__(
@@ -217,24 +170,71 @@ class FakeSlack:
 
     def _app(self) -> web.Application:
         app = web.Application()
-        app.router.add_route("*", "/api/{method}", self._handle_api)
-        app.router.add_post("/response/{name}", self._handle_response_url)
-        app.router.add_get(_SOCKET_PATH, self._handle_socket)
+        app.router.add_route("*", f"{API_PATH}{{method}}", self._handle_api)
+        app.router.add_post(f"{HOOK_PATH}{{name}}", self._handle_response_url)
+        app.router.add_get(SOCKET_PATH, self._handle_socket)
         app.on_shutdown.append(self._close_sockets)
         return app
 
+    def _new_model(self) -> SlackStandIn:
+        return SlackStandIn(
+            WORKSPACE,
+            api_origin=self._server.origin,
+            made_up_ids=True,
+            timestamps=self._next_ts,
+        )
+
     @property
     def url(self) -> str:
-        """The Web API base URL for slack_sdk clients, like `http://127.0.0.1:PORT/api/`."""
-        return f"{self._origin}/api/"
+        """The Web API base URL for slack_sdk clients, like `http://127.0.0.1:PORT/slack-api/`."""
+        return f"{self._server.origin}{API_PATH}"
 
     def response_url(self, name: str = "cmd") -> str:
         """A response_url whose posts are recorded as `Call(method="response_url:<name>")`."""
-        return f"{self._origin}/response/{name}"
+        return f"{self._server.origin}{HOOK_PATH}{name}"
+
+    # -- the workspace, as tests set it up --------------------------------------------------
 
     @property
-    def _origin(self) -> str:
-        return self._server.origin
+    def users(self) -> dict[str, dict[str, Any]]:
+        """Fields merged over the default `users.info` answer, by user id."""
+        return self._running().user_fields
+
+    @property
+    def usergroups(self) -> dict[str, dict[str, Any]]:
+        """User groups by ID, `{"handle": …, "name": …, "users": [...]}`, for `usergroups.*`."""
+        return self._running().usergroups
+
+    @property
+    def private_channels(self) -> MutableSet[str]:
+        """Private channels the bot is not in: posting answers `channel_not_found`."""
+        return _NotIn(self._lock, self._running, private=True)
+
+    @property
+    def not_joined(self) -> MutableSet[str]:
+        """Public channels the bot is not in: posting answers `not_in_channel` until joined."""
+        return _NotIn(self._lock, self._running, private=False)
+
+    def add_oauth_code(  # noqa: PLR0913 — the install's fields, all keyword-only
+        self,
+        code: str,
+        *,
+        team_id: str,
+        bot_token: str,
+        installer: str = "U111",
+        enterprise_id: str | None = None,
+        org_wide: bool = False,
+    ) -> None:
+        """Let `oauth.v2.access` exchange `code` (once) for an install of this workspace or org."""
+        with self._lock:
+            self._running().add_oauth_code(
+                code,
+                team_id=team_id,
+                bot_token=bot_token,
+                installer=installer,
+                enterprise_id=enterprise_id,
+                org_wide=org_wide,
+            )
 
     # -- what tests read -------------------------------------------------------------------
 
@@ -290,37 +290,20 @@ class FakeSlack:
     def messages(self, channel: str) -> list[Message]:
         """The messages shown in a channel, oldest first: no thread replies unless broadcast."""
         with self._lock:
-            return [
-                copy.deepcopy(message)
-                for message in self._messages.get(channel, [])
-                if message.get("thread_ts", message["ts"]) == message["ts"]
-                or message.get("subtype") == "thread_broadcast"
-            ]
+            return self._running().history(channel)
 
     def thread(self, channel: str, ts: str) -> list[Message]:
         """The replies in the thread under message `ts`, oldest first, the parent left out."""
         with self._lock:
-            return [
-                copy.deepcopy(message)
-                for message in self._messages.get(channel, [])
-                if message.get("thread_ts") == ts and message["ts"] != ts
-            ]
+            return self._running().replies(channel, ts)
 
     def reset(self) -> None:
-        """Forget calls, messages, programmed failures, users and channel membership."""
+        """Forget calls, messages, programmed faults, users and channel membership."""
         with self._lock:
             self._calls.clear()
             self._rules.clear()
-            self._messages.clear()
-            self._direct_channels.clear()
-            self._view_ids_by_external_id.clear()
-            self._home_view_ids.clear()
             self._socket_received.clear()
-            self.users.clear()
-            self.private_channels.clear()
-            self.not_joined.clear()
-            self.usergroups.clear()
-            self._oauth_codes.clear()
+            self._model = self._new_model()
 
     # -- Socket Mode -----------------------------------------------------------------------
 
@@ -375,7 +358,7 @@ class FakeSlack:
                 return message
         return None
 
-    # -- what tests program ----------------------------------------------------------------
+    # -- faults tests program --------------------------------------------------------------
 
     def fail(
         self,
@@ -386,7 +369,8 @@ class FakeSlack:
         where: Callable[[Params], bool] | None = None,
     ) -> None:
         """Answer the next `times` matching calls (all if None) with `{"ok": false, "error"}`."""
-        self._add_rule(method, _Answer(200, _error(error)), times, where)
+        answer = _Answer(200, SlackError(error).to_json())
+        self._add_rule(_Rule(method, times, where, answer=answer))
 
     def rate_limit(
         self,
@@ -397,91 +381,90 @@ class FakeSlack:
         where: Callable[[Params], bool] | None = None,
     ) -> None:
         """Answer the next `times` matching calls with HTTP 429, `Retry-After`, `ratelimited`."""
-        answer = _Answer(429, _error("ratelimited"), {"Retry-After": str(retry_after)})
-        self._add_rule(method, answer, times, where)
+        answer = _Answer(
+            429, SlackError("ratelimited").to_json(), {"Retry-After": str(retry_after)}
+        )
+        self._add_rule(_Rule(method, times, where, answer=answer))
 
-    def add_oauth_code(  # noqa: PLR0913 — the install's fields, all keyword-only
+    def delay(
         self,
-        code: str,
+        method: str,
+        seconds: float,
         *,
-        team_id: str,
-        bot_token: str,
-        installer: str = "U111",
-        enterprise_id: str | None = None,
-        org_wide: bool = False,
+        times: int | None = 1,
+        where: Callable[[Params], bool] | None = None,
     ) -> None:
-        """Let `oauth.v2.access` exchange `code` (once) for an install of this workspace or org."""
-        install = {
-            "access_token": bot_token,
-            "scope": "commands,chat:write,users:read",
-            "bot_user_id": BOT_USER_ID,
-            "authed_user": {"id": installer},
-            "team": None if org_wide else {"id": team_id, "name": f"Team {team_id}"},
-            "enterprise": {"id": enterprise_id, "name": "Org"} if enterprise_id else None,
-            "is_enterprise_install": org_wide,
-        }
-        with self._lock:
-            self._oauth_codes[code] = install
+        """Answer the next `times` matching calls `seconds` late (what the model did at once)."""
+        self._add_rule(_Rule(method, times, where, delay_s=seconds))
 
     def fail_response_url(
         self, name: str, *, status: int = 404, body: str = "expired_url", times: int | None = 1
     ) -> None:
         """Answer the next `times` posts to `response_url(name)` with this status and text."""
-        self._add_rule(f"response_url:{name}", _Answer(status, body), times, None)
+        self._add_rule(_Rule(f"response_url:{name}", times, None, answer=_Answer(status, body)))
 
-    def _add_rule(
-        self,
-        method: str,
-        answer: _Answer,
-        times: int | None,
-        where: Callable[[Params], bool] | None,
-    ) -> None:
-        if times is not None and times < 1:
-            raise ValueError(f"times must be at least 1 (or None for every call), not {times}")
+    def _add_rule(self, rule: _Rule) -> None:
+        if rule.remaining is not None and rule.remaining < 1:
+            raise ValueError(
+                f"times must be at least 1 (or None for every call), not {rule.remaining}"
+            )
         with self._lock:
-            self._rules.append(_Rule(method, answer, times, where))
+            self._rules.append(rule)
 
     # -- HTTP ------------------------------------------------------------------------------
 
     async def _handle_api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
-        params = await _read_params(request)
+        params, unreadable = await _params_of(request)
         headers = {name.lower(): value for name, value in request.headers.items()}
+        authorization = headers.get("authorization", "")
         with self._lock:
-            self._calls.append(Call(method, params or {}, headers, time.time()))
-            answer = self._answer_api(method, params, headers.get("authorization", ""))
+            self._calls.append(Call(method, params, headers, time.time()))
+            model = self._running()
+            refused = unreadable or model.refusal(method, params, authorization)
+            fault = None if refused else self._take_rule(method, params)
+            if refused is not None:
+                answer = _Answer(200, refused)
+            elif fault is not None and fault.answer is not None:
+                answer = fault.answer
+            else:
+                answer = _Answer(200, model.call(method, params, authorization))
             self._lock.notify_all()
+        if fault is not None:
+            await asyncio.sleep(fault.delay_s)
         return answer.to_response()
 
     async def _handle_response_url(self, request: web.Request) -> web.Response:
-        method = f"response_url:{request.match_info['name']}"
-        params = await _read_params(request)
-        headers = {name.lower(): value for name, value in request.headers.items()}
+        name = request.match_info["name"]
+        body = await request.read()
+        params, unreadable = await _params_of(request, body)
+        headers = {key.lower(): value for key, value in request.headers.items()}
+        method = f"response_url:{name}"
         with self._lock:
-            self._calls.append(Call(method, params or {}, headers, time.time()))
-            if params is None:
+            self._calls.append(Call(method, params, headers, time.time()))
+            fault = None if unreadable else self._take_rule(method, params)
+            if unreadable:
                 answer = _Answer(400, "invalid_payload")
+            elif fault is not None and fault.answer is not None:
+                answer = fault.answer
             else:
-                answer = self._take_rule(method, params) or _Answer(200, "ok")
+                answer = _Answer(*self._running().post_to_hook(name, body))
             self._lock.notify_all()
+        if fault is not None:
+            await asyncio.sleep(fault.delay_s)
         return answer.to_response()
 
     async def _handle_socket(self, request: web.Request) -> web.StreamResponse:
         """A Socket Mode connection: `hello`, then pushed envelopes out and acks in."""
         with self._lock:
-            issued = request.query.get("ticket") in self._tickets
-        if not issued:
+            model = self._running()
+            accepted = model.socket_accepts(request.query.get("ticket", ""))
+            hello = model.socket_hello()
+        if not accepted:
             return web.Response(status=401, text="invalid_ticket")
         ws = web.WebSocketResponse()  # autoping answers the client's pings with pongs
         await ws.prepare(request)
-        await ws.send_json(
-            {
-                "type": "hello",
-                "num_connections": 1,
-                "debug_info": {"host": "applink-fake", "approximate_connection_time": 18060},
-                "connection_info": {"app_id": APP_ID},
-            }
-        )
+        await ws.send_json(hello)
         with self._lock:
             socket = _Socket(next(self._socket_counter), ws, asyncio.get_running_loop())
             self._sockets.append(socket)
@@ -512,31 +495,25 @@ class FakeSlack:
         for socket in sockets:
             await socket.ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
 
-    def _answer_api(self, method: str, params: Params | None, authorization: str) -> _Answer:
-        if params is None:
-            return _Answer(200, _error("invalid_json"))
-        if method in _CLIENT_CREDENTIAL_METHODS:
-            programmed = self._take_rule(method, params)
-            return programmed or _Answer(200, self._oauth_v2_access(params, authorization))
-        if not authorization:
-            return _Answer(200, _error("not_authed"))
-        wanted = "Bearer xapp-" if method in _APP_TOKEN_METHODS else "Bearer xoxb-"
-        if not authorization.startswith(wanted):
-            wrong_kind = authorization.startswith(_TOKEN_PREFIXES)
-            return _Answer(200, _error("not_allowed_token_type" if wrong_kind else "invalid_auth"))
-        if programmed := self._take_rule(method, params):
-            return programmed
-        answer_method = self._methods.get(method)
-        return _Answer(200, answer_method(params) if answer_method else {"ok": True})
+    # -- with the lock held ------------------------------------------------------------------
 
-    def _take_rule(self, method: str, params: Params) -> _Answer | None:
+    def _running(self) -> SlackStandIn:
+        if self._model is None:
+            raise RuntimeError("the fake Slack is not running: use it as a context manager")
+        return self._model
+
+    def _next_ts(self) -> str:
+        micros = next(self._ts_micros)
+        return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
+
+    def _take_rule(self, method: str, params: Params) -> _Rule | None:
         for rule in self._rules:
             if rule.matches(method, params):
                 if rule.remaining is not None:
                     rule.remaining -= 1
                     if rule.remaining == 0:
                         self._rules.remove(rule)
-                return rule.answer
+                return rule
         return None
 
     def _matching(self, method: str, where: Callable[[Call], bool] | None) -> list[Call]:
@@ -553,242 +530,57 @@ class FakeSlack:
             f"all calls: {methods}"
         )
 
-    # -- Web API methods (called with the lock held) ---------------------------------------
 
-    def _next_ts(self) -> str:
-        micros = _FIRST_TS_MICROS + next(self._ts_counter) * _TS_STEP_MICROS
-        return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
+class _NotIn(MutableSet[str]):
+    """The channels of one kind (public or private) the bot is not in, as a set tests add to."""
 
-    def _conversation(self, channel: object) -> str | None:
-        """The channel id a message goes to: a user id means the DM with that user."""
-        if not isinstance(channel, str) or not channel:
-            return None
-        if channel.startswith(("U", "W")):
-            return self._direct_channel(channel)
-        return channel
+    def __init__(
+        self,
+        lock: threading.Condition,
+        model: Callable[[], SlackStandIn],
+        *,
+        private: bool,
+    ) -> None:
+        self._lock = lock
+        self._model = model
+        self._private = private
 
-    def _direct_channel(self, users: str) -> str:
-        if users not in self._direct_channels:
-            prefix = "G" if "," in users else "D"
-            self._direct_channels[users] = f"{prefix}{len(self._direct_channels) + 1:08d}"
-        return self._direct_channels[users]
+    def __contains__(self, channel_id: object) -> bool:
+        with self._lock:
+            channel = self._model().channels.get(str(channel_id))
+            return (
+                channel is not None
+                and channel.is_private == self._private
+                and not channel.bot_is_member
+            )
 
-    def _find_message(self, channel: str, ts: object) -> Message | None:
-        for message in self._messages.get(channel, []):
-            if message["ts"] == ts:
-                return message
-        return None
+    def __iter__(self) -> Iterator[str]:
+        with self._lock:
+            channels = list(self._model().channels)
+        return iter([channel_id for channel_id in channels if channel_id in self])
 
-    def _apps_connections_open(self, _params: Params) -> dict[str, Any]:
-        ticket = uuid.uuid4().hex
-        self._tickets.add(ticket)
-        origin = self._origin.replace("http://", "ws://", 1)
-        return {"ok": True, "url": f"{origin}{_SOCKET_PATH}?ticket={ticket}&app_id={APP_ID}"}
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
 
-    def _auth_test(self, _params: Params) -> dict[str, Any]:
-        return {
-            "ok": True,
-            "url": f"https://{TEAM_DOMAIN}.slack.com/",
-            "team": TEAM_NAME,
-            "user": "deploybot",
-            "team_id": TEAM_ID,
-            "user_id": BOT_USER_ID,
-            "bot_id": BOT_ID,
-            "is_enterprise_install": False,
-        }
+    def add(self, value: str) -> None:
+        """The bot is not in channel `value`, which is public or private as this set says."""
+        with self._lock:
+            self._model().set_membership(value, is_private=self._private, bot_is_member=False)
 
-    def _chat_post_message(self, params: Params) -> dict[str, Any]:
-        channel = self._conversation(params.get("channel"))
-        if channel is None or channel in self.private_channels:
-            return _error("channel_not_found")
-        if channel in self.not_joined:
-            return _error("not_in_channel")
-        if not any(params.get(key) for key in ("text", "blocks", "attachments")):
-            return _error("no_text")
-        message: Message = {
-            "type": "message",
-            "user": BOT_USER_ID,
-            "bot_id": BOT_ID,
-            "app_id": APP_ID,
-            "team": TEAM_ID,
-            "text": params.get("text", ""),
-            "ts": self._next_ts(),
-        }
-        message.update({k: params[k] for k in ("blocks", "attachments", "metadata") if k in params})
-        if thread_ts := params.get("thread_ts"):
-            message["thread_ts"] = thread_ts
-            message["parent_user_id"] = BOT_USER_ID
-            if _truthy(params.get("reply_broadcast")):
-                message["subtype"] = "thread_broadcast"
-            if parent := self._find_message(channel, thread_ts):
-                parent["thread_ts"] = parent["ts"]
-                parent["reply_count"] = parent.get("reply_count", 0) + 1
-                parent["latest_reply"] = message["ts"]
-                message["parent_user_id"] = parent["user"]
-        self._messages.setdefault(channel, []).append(message)
-        return {
-            "ok": True,
-            "channel": channel,
-            "ts": message["ts"],
-            "message": copy.deepcopy(message),
-        }
+    def discard(self, value: str) -> None:
+        """The bot is in channel `value` after all."""
+        if value in self:
+            with self._lock:
+                self._model().set_membership(value, is_private=self._private, bot_is_member=True)
 
-    def _chat_update(self, params: Params) -> dict[str, Any]:
-        channel = params.get("channel")
-        if not isinstance(channel, str) or not channel:
-            return _error("channel_not_found")
-        message = self._find_message(channel, params.get("ts"))
-        if message is None:
-            return _error("message_not_found")
-        message.update({k: params[k] for k in ("text", "blocks", "attachments") if k in params})
-        message["edited"] = {"user": BOT_USER_ID, "ts": f"{time.time():.6f}"}
-        return {
-            "ok": True,
-            "channel": channel,
-            "ts": message["ts"],
-            "text": message["text"],
-            "message": copy.deepcopy(message),
-        }
 
-    def _chat_post_ephemeral(self, params: Params) -> dict[str, Any]:
-        channel = self._conversation(params.get("channel"))
-        if channel is None or channel in self.private_channels:
-            return _error("channel_not_found")
-        if not params.get("user"):
-            return _error("user_not_found")
-        if not any(params.get(key) for key in ("text", "blocks", "attachments")):
-            return _error("no_text")
-        return {"ok": True, "message_ts": self._next_ts()}
-
-    def _conversations_join(self, params: Params) -> dict[str, Any]:
-        channel = params.get("channel")
-        if not isinstance(channel, str) or not channel:
-            return _error("channel_not_found")
-        if channel in self.private_channels:
-            return _error("method_not_supported_for_channel_type")
-        answer: dict[str, Any] = {
-            "ok": True,
-            "channel": {"id": channel, "is_channel": True, "is_private": False, "is_member": True},
-        }
-        if channel in self.not_joined:
-            self.not_joined.discard(channel)
-        else:
-            answer["warning"] = "already_in_channel"
-            answer["response_metadata"] = {"warnings": ["already_in_channel"]}
-        return answer
-
-    def _conversations_open(self, params: Params) -> dict[str, Any]:
-        if channel := params.get("channel"):
-            return {"ok": True, "channel": {"id": channel}}
-        users = params.get("users")
-        if not isinstance(users, str) or not users:
-            return _error("users_list_not_supplied")
-        return {"ok": True, "channel": {"id": self._direct_channel(users)}}
-
-    def _users_info(self, params: Params) -> dict[str, Any]:
-        user_id = params.get("user")
-        if not isinstance(user_id, str) or not user_id:
-            return _error("user_not_found")
-        user = {
-            "id": user_id,
-            "team_id": TEAM_ID,
-            "name": user_id.lower(),
-            "real_name": f"User {user_id}",
-            "deleted": False,
-            "is_bot": False,
-            "is_admin": False,
-            "is_owner": False,
-            "is_primary_owner": False,
-            "is_restricted": False,
-            "is_ultra_restricted": False,
-            "tz": "Etc/UTC",
-        }
-        return {"ok": True, "user": user | self.users.get(user_id, {})}
-
-    def _usergroups_list(self, _params: Params) -> dict[str, Any]:
-        groups = [
-            {
-                "id": group_id,
-                "team_id": TEAM_ID,
-                "handle": group.get("handle", group_id.lower()),
-                "name": group.get("name", group_id),
-                "is_usergroup": True,
-                "user_count": len(group.get("users", [])),
-            }
-            for group_id, group in self.usergroups.items()
-        ]
-        return {"ok": True, "usergroups": groups}
-
-    def _usergroups_users_list(self, params: Params) -> dict[str, Any]:
-        group = self.usergroups.get(params.get("usergroup", ""))
-        if group is None:
-            return _error("no_such_subteam")
-        return {"ok": True, "users": list(group.get("users", []))}
-
-    def _oauth_v2_access(self, params: Params, authorization: str) -> dict[str, Any]:
-        credentials = base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
-        if authorization != f"Basic {credentials}":
-            return _error("invalid_client_id")
-        # Slack's codes work once.
-        install = self._oauth_codes.pop(str(params.get("code", "")), None)
-        if install is None:
-            return _error("invalid_code")
-        return {"ok": True, "app_id": APP_ID, "token_type": "bot"} | install
-
-    def _views_open(self, params: Params) -> dict[str, Any]:
-        view = params.get("view")
-        if not params.get("trigger_id") or not isinstance(view, dict):
-            return _error("invalid_arguments")
-        return {"ok": True, "view": self._shown_view(self._new_view_id(), view)}
-
-    def _views_update(self, params: Params) -> dict[str, Any]:
-        view = params.get("view")
-        if not isinstance(view, dict):
-            return _error("invalid_arguments")
-        # Tests submit modals the fake never opened, so an unknown view_id is taken as given.
-        view_id = params.get("view_id") or self._view_ids_by_external_id.get(
-            params.get("external_id", "")
-        )
-        if not view_id:
-            return _error("not_found")
-        return {"ok": True, "view": self._shown_view(view_id, view)}
-
-    def _views_publish(self, params: Params) -> dict[str, Any]:
-        user_id, view = params.get("user_id"), params.get("view")
-        if not isinstance(user_id, str) or not user_id or not isinstance(view, dict):
-            return _error("invalid_arguments")
-        # Each user has one Home tab, so publishing again replaces the same view.
-        if user_id not in self._home_view_ids:
-            self._home_view_ids[user_id] = self._new_view_id()
-        return {"ok": True, "view": self._shown_view(self._home_view_ids[user_id], view)}
-
-    def _new_view_id(self) -> str:
-        return f"V{next(self._view_counter):08d}"
-
-    def _shown_view(self, view_id: str, view: dict[str, Any]) -> dict[str, Any]:
-        """The view as Slack returns it: the app's fields plus the ones Slack fills in."""
-        if external_id := view.get("external_id"):
-            self._view_ids_by_external_id[external_id] = view_id
-        defaults = {
-            "type": "modal",
-            "blocks": [],
-            "private_metadata": "",
-            "callback_id": "",
-            "external_id": "",
-            "clear_on_close": False,
-            "notify_on_close": False,
-            "close": None,
-            "submit": None,
-            "previous_view_id": None,
-        }
-        filled_in = {
-            "id": view_id,
-            "team_id": TEAM_ID,
-            "state": {"values": {}},
-            "hash": f"{int(time.time())}.{next(self._hash_counter):08x}",
-            "root_view_id": view_id,
-            "app_id": APP_ID,
-            "app_installed_team_id": TEAM_ID,
-            "bot_id": BOT_ID,
-        }
-        return defaults | copy.deepcopy(view) | filled_in
+async def _params_of(
+    request: web.Request, body: bytes | None = None
+) -> tuple[Params, dict[str, Any] | None]:
+    """The call's arguments as the model reads them (recorded even when unreadable), and the
+    answer Slack gives a body it cannot read, if so."""
+    raw = await request.read() if body is None else body
+    try:
+        return read_params(request.query, request.content_type, raw), None
+    except SlackError as exc:
+        return {}, exc.to_json()
