@@ -1,12 +1,36 @@
-"""What the end-to-end tests share: per-test channels, reading what the fakes received."""
+"""What the end-to-end tests share: per-test channels, reading what the fakes received, and
+waiting for what the bot does in the background."""
 
+import asyncio
+import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from bot.sandbox import SandboxVendor
 from bot.testing.fake_slack import Call, FakeSlack
 
 VENDOR_START = "/vendors/v1/machines/deployments/start"
+_POLL_S = 0.05
+
+
+def wait_until(condition: Callable[[], object], *, what: str, timeout: float = 20.0) -> None:
+    """Poll `condition` until it holds; AssertionError naming `what` if it never does."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(_POLL_S)
+
+
+async def until(condition: Callable[[], object], *, what: str, within_s: float = 5.0) -> None:
+    """`wait_until` for a test whose event loop also runs the app: polls with asyncio.sleep."""
+    try:
+        async with asyncio.timeout(within_s):
+            while not condition():  # noqa: ASYNC110 — state of another task, no event to await
+                await asyncio.sleep(_POLL_S / 5)
+    except TimeoutError as exc:
+        raise AssertionError(f"timed out after {within_s} s waiting for {what}") from exc
 
 
 def channel() -> str:

@@ -17,7 +17,13 @@ from bot.sandbox import SandboxVendor
 from bot.testing.fake_slack import FakeSlack
 from bot.testing.loopback import LoopbackServer
 from bot.testing.processes import API_KEY, BOT_TOKEN, ROOT, BotProcess, PlaygroundProcess
-from bot.testing.seed import DB_PASSWORD, REGISTRY_PASSWORD, form, ssh_key
+from bot.testing.seed import (
+    DB_PASSWORD,
+    MACHINE_PRICE_ID,
+    REGISTRY_PASSWORD,
+    form,
+    form_request,
+)
 from bot.testing.slack_requests import SIGNING_SECRET, slash_command, view_submission
 from tests.databases import Databases, everything_stored, query
 from tests.e2e_support import VENDOR_START, channel, parent_posts, thread_replies, vendor_starts
@@ -197,27 +203,7 @@ def test_a_valid_submission_starts_the_deployment_and_replies_in_the_thread(
 
     [reply] = thread_replies(slack, channel_id)
     [start] = vendor_starts(sandbox, external_id)
-    assert start == {
-        "machine_id": "24d71100-7532-11ef-bd52-3a629d609f79",
-        "machine_price_id": "3b2772f0-7533-11ef-930e-3a629d609f79",
-        "external_deployment_id": external_id,
-        "ssh_pub_keys": [ssh_key()],
-        "container_config": {
-            "image": "nginx:latest",
-            "docker_auth": {
-                "server": "docker.private.io",
-                "login": "username",
-                "password": REGISTRY_PASSWORD,
-            },
-            "ports": [
-                {"host_port": 80, "protocol": "PORT_PROTOCOL_TCP"},
-                {"host_port": 443, "protocol": "PORT_PROTOCOL_HTTPS"},
-            ],
-            "startup_script": "echo 'Hello, World!' > /var/www/html/index.html",
-            "environment_variables": {"ENV_VAR1": "value1", "DB_PASSWORD": DB_PASSWORD},
-        },
-        "metadata": {"additional_key": "additional_value"},
-    }
+    assert start == form_request(external_id)
     [received] = [r for r in sandbox.requests if r.json is start]
     assert received.headers["x-api-key"] == API_KEY
 
@@ -225,7 +211,7 @@ def test_a_valid_submission_starts_the_deployment_and_replies_in_the_thread(
     assert "<@U111> is deploying `nginx:latest`" in parent.params["text"]
     parent_text = json.dumps(parent.params["blocks"])
     assert "80/tcp, 443/https" in parent_text
-    assert "3b2772f0-7533-11ef-930e-3a629d609f79" in parent_text
+    assert MACHINE_PRICE_ID in parent_text
     [deployment] = [d for d in sandbox.deployments() if d.external_deployment_id == external_id]
     assert reply.params["thread_ts"] == slack.messages(channel_id)[0]["ts"]
     assert deployment.deployment_id in reply.params["text"]

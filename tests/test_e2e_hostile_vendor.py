@@ -8,8 +8,7 @@ look-ups) overlap instead of adding up.
 """
 
 import json
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -24,7 +23,7 @@ from bot.testing.seed import form
 from bot.testing.slack_requests import block_action, view_submission
 from bot.vendor import MAX_MESSAGE_CHARS
 from tests.databases import Databases, query
-from tests.e2e_support import VENDOR_START, channel, thread_replies
+from tests.e2e_support import VENDOR_START, channel, thread_replies, wait_until
 from tests.vendor_controls import ManualClock
 
 DEPLOYMENTS = "/vendors/v1/machines/deployments"
@@ -124,15 +123,6 @@ def submit(
     response = bot.post(request)
     assert response.status_code == 200
     assert response.text == ""
-
-
-def wait_until(condition: Callable[[], bool], *, what: str, timeout: float = 20.0) -> None:
-    """Poll `condition` until it holds; AssertionError naming `what` if it never does."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.05)
 
 
 def thread_reply(slack: FakeSlack, channel_id: str, starts: str, timeout: float = 20.0) -> Call:

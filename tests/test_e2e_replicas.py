@@ -11,7 +11,7 @@ import concurrent.futures
 import contextlib
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,7 +33,7 @@ from bot.testing.slack_requests import (
 )
 from tests import postgres
 from tests.databases import query
-from tests.e2e_support import channel, parent_posts, vendor_starts
+from tests.e2e_support import channel, parent_posts, vendor_starts, wait_until
 from tests.vendor_controls import PENDING_S, ManualClock, StatusFaults
 
 LEASE_S = 3
@@ -175,15 +175,6 @@ def status_polls(sandbox: SandboxVendor, ident: str) -> int:
     """How many times Hiveon was asked for this deployment's status."""
     path = f"{DEPLOYMENTS}/{ident}"
     return sum(1 for r in list(sandbox.requests) if r.method == "GET" and r.path == path)
-
-
-def wait_until(condition: Callable[[], bool], *, what: str, timeout: float = 20.0) -> None:
-    """Poll `condition` until it holds; AssertionError naming `what` if it never does."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.05)
 
 
 def sent_key(sandbox: SandboxVendor, external_id: str) -> str:

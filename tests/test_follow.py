@@ -22,6 +22,7 @@ from bot.service import DeploymentService, Submission
 from bot.store import Deployment, NewSubmission, Store
 from bot.testing.fake_slack import Call, FakeSlack
 from bot.vendor import HiveonClient
+from tests.e2e_support import until
 
 API_KEY = "hk_follow_0123456789"
 TEAM = "T111"
@@ -328,7 +329,7 @@ async def test_refresh_reports_an_unchanged_state_with_who_asked(bot: Harness) -
 
 
 async def test_refresh_waits_while_another_replica_polls_the_deployment(
-    bot: Harness, tmp_path: Path
+    bot: Harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """While another replica holds the deployment (its poll under way), Refresh asks Hiveon
     nothing; once that poll has recorded what it saw, Refresh polls and answers once."""
@@ -341,8 +342,17 @@ async def test_refresh_waits_while_another_replica_polls_the_deployment(
     polls = sum(1 for r in bot.sandbox.requests if r.path == path)
     replies = len(bot.replies("C-WAIT"))
 
+    claims: list[int] = []
+    claim = bot.store.claim
+
+    async def counted_claim(row_id: int) -> Deployment | None:
+        claims.append(row_id)
+        return await claim(row_id)
+
+    monkeypatch.setattr(bot.store, "claim", counted_claim)
     refreshing = asyncio.create_task(bot.follower.refresh(held, by="U333"))
-    await asyncio.sleep(0.5)
+    # Refused the lease and asking again: the moment it would have polled, had it not waited.
+    await until(lambda: len(claims) >= 2, what="Refresh to ask for the lease a second time")
     assert not refreshing.done()
     assert sum(1 for r in bot.sandbox.requests if r.path == path) == polls
     await other.record_status(

@@ -20,6 +20,7 @@ from starlette.routing import Route
 from bot.playground.actions import AppConfig, AppHome, Playground, SlashCommand
 from bot.playground.workspace import BOT_DM, DEPLOYS, SLACKBOT, TEAM_ID, YOU, workspace
 from bot.testing.slack_standin import SlackError, SlackStandIn
+from tests.e2e_support import until
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "playground-test-signing-secret"
@@ -325,9 +326,9 @@ class TestModals:
         """`view_closed` is sent for views with notify_on_close, and only for those."""
         quiet = open_modal(slack, modal())
         await playground.close_view(quiet["id"])
-        assert bot.received == []
         told = open_modal(slack, modal(notify_on_close=True))
         await playground.close_view(told["id"])
+        # The listener records before it acks, so the told close is in; the quiet one is not.
         [closed] = bot.received
         assert (closed["type"], closed["view"]["id"]) == ("view_closed", told["id"])
         assert slack.stack(YOU) == []
@@ -399,27 +400,34 @@ class TestHome:
         home = {"type": "home", "blocks": [{"type": "divider"}]}
         published = slack.call("views.publish", {"user_id": YOU, "view": home}, f"Bearer {TOKEN}")
         await playground.open_home()
-        await asyncio.sleep(0.05)  # Bolt acks events before running their listeners
+        # Bolt acks events before running their listeners.
+        await until(lambda: bot.received, what="app_home_opened")
         [event] = bot.received
         assert (event["type"], event["user"], event["tab"]) == ("app_home_opened", YOU, "home")
         assert event["view"]["id"] == published["view"]["id"]
 
     async def test_no_event_the_app_did_not_subscribe_to(
-        self, bot: FakeBot, slack: SlackStandIn
+        self, playground: Playground, bot: FakeBot, slack: SlackStandIn
     ) -> None:
-        """Slack sends only the events in the manifest."""
+        """Slack sends only the events in the manifest: opening the Home tab of an app that
+        does not subscribe sends nothing, while one that does is told."""
         app = AppConfig(SlashCommand("/deploy"), bot_events=frozenset())
         async with served(bot) as http:
-            playground = Playground(
+            unsubscribed = Playground(
                 standin=slack,
                 signing_secret=SECRET,
                 app=app,
                 http=http,
                 events_url="http://bot/slack/events",
             )
-            playground.bot_started()
-            await playground.open_home()
-        assert bot.received == []
+            unsubscribed.bot_started()
+            await unsubscribed.open_home()
+        # The subscribed app's event, sent after, is the barrier: once it is in, an event the
+        # first opening had sent would be in too.
+        await playground.open_home()
+        await until(lambda: bot.received, what="the subscribed app's app_home_opened")
+        [event] = bot.received
+        assert event["type"] == "app_home_opened"
 
 
 def test_the_manifest_is_read_as_slack_reads_it() -> None:
