@@ -48,6 +48,8 @@ from bot.testing.slack_requests import (
 from bot.vendor import HiveonClient
 from tests.e2e_support import VENDOR_START
 
+pytestmark = pytest.mark.e2e  # the fake Slack on loopback
+
 ADMIN = "UADMIN"
 MEMBER = "UMEMBER"
 OPERATOR = "UOPERATOR"

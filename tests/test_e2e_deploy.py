@@ -28,6 +28,8 @@ from bot.testing.slack_requests import SIGNING_SECRET, slash_command, view_submi
 from tests.databases import Databases, everything_stored, query
 from tests.e2e_support import VENDOR_START, channel, parent_posts, thread_replies, vendor_starts
 
+pytestmark = pytest.mark.e2e  # the bot's server process, fake Slack and Hiveon on loopback
+
 
 @pytest.fixture(name="slack", scope="module")
 def _slack(backend: str) -> Iterator[FakeSlack]:

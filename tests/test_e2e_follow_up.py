@@ -38,6 +38,8 @@ from tests.databases import Databases, query
 from tests.e2e_support import channel, parent_posts, thread_replies, wait_until
 from tests.vendor_controls import PENDING_S, ManualClock, StatusFaults
 
+pytestmark = pytest.mark.e2e  # the bot's server process, fake Slack and Hiveon on loopback
+
 DEPLOYMENTS = "/vendors/v1/machines/deployments"
 REQUESTER = "U111"
 STRANGER = "UOTHER"

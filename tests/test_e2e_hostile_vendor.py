@@ -26,6 +26,8 @@ from tests.databases import Databases, query
 from tests.e2e_support import VENDOR_START, channel, thread_replies, wait_until
 from tests.vendor_controls import ManualClock
 
+pytestmark = pytest.mark.e2e  # the bot's server process, fake Slack and Hiveon on loopback
+
 DEPLOYMENTS = "/vendors/v1/machines/deployments"
 TIMEOUT_S = 2
 HOSTILE_MACHINES = (

@@ -38,6 +38,8 @@ from bot.testing.slack_requests import (
     view_submission,
 )
 
+pytestmark = pytest.mark.e2e  # the bot's server process on loopback
+
 MIB = 1024 * 1024
 JSON_TYPE = "application/json"
 TIMESTAMP = "x-slack-request-timestamp"

@@ -36,6 +36,8 @@ from tests.databases import query
 from tests.e2e_support import channel, parent_posts, vendor_starts, wait_until
 from tests.vendor_controls import PENDING_S, ManualClock, StatusFaults
 
+pytestmark = pytest.mark.e2e  # two bot processes on PostgreSQL, fakes on loopback
+
 LEASE_S = 3
 NEW_KEY = "hk-set-through-replica-a-0123456789"
 ADMIN = "UWSADMIN"

@@ -18,6 +18,8 @@ from bot.testing.seed import form
 from bot.testing.slack_requests import SlackRequest, slash_command, view_submission
 from tests.e2e_support import channel, thread_replies, vendor_starts
 
+pytestmark = pytest.mark.e2e  # the bot's process in Socket Mode, fakes on loopback
+
 APP_TOKEN = "xapp-1-A111-1234567890-0123456789abcdef"
 
 

@@ -37,6 +37,8 @@ from bot.testing.slack_requests import (
 from tests.databases import Databases, everything_stored, query
 from tests.e2e_support import channel, thread_replies, vendor_starts, wait_until
 
+pytestmark = pytest.mark.e2e  # the bot's server process, fake Slack and Hiveon on loopback
+
 TEAM_A, TEAM_B, TEAM_NEVER = "TAAAA1111", "TBBBB2222", "TCCCC3333"
 TEAM_OLD, TEAM_ORG_MEMBER, ORG = "TDDDD4444", "TEEEE5555", "EORG00001"
 DEFAULT_KEY = "hk-operators-default-key-5555"

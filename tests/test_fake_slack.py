@@ -20,6 +20,8 @@ from bot.testing import slack_requests
 from bot.testing.fake_slack import FakeSlack
 from bot.testing.slack_standin import with_ids
 
+pytestmark = pytest.mark.e2e  # the fake Slack on loopback
+
 BLOCKS = [{"type": "section", "text": {"type": "mrkdwn", "text": "*Deploying* `web`"}}]
 VIEW = {
     "type": "modal",

@@ -24,6 +24,8 @@ from bot.testing.fake_slack import Call, FakeSlack
 from bot.vendor import HiveonClient
 from tests.e2e_support import until
 
+pytestmark = pytest.mark.e2e  # the fake Slack on loopback
+
 API_KEY = "hk_follow_0123456789"
 TEAM = "T111"
 USER = "U111"

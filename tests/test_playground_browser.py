@@ -19,6 +19,8 @@ from bot.testing.processes import PlaygroundProcess
 from bot.testing.seed import MACHINE_ID as MACHINE
 from bot.testing.seed import MACHINE_PRICE_ID as PRICE
 
+pytestmark = pytest.mark.e2e  # the playground's process and Chromium
+
 CHROMIUM = Path("/usr/bin/chromium")
 # Headless, and quiet: this machine (and CI) has no network for Chromium's own services.
 CHROMIUM_ARGS = [

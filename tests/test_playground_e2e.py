@@ -15,6 +15,8 @@ from bot.testing.processes import PlaygroundProcess
 from bot.testing.slack_requests import SIGNING_SECRET, slash_command
 from tests.e2e_support import wait_until
 
+pytestmark = pytest.mark.e2e  # the playground's process
+
 PAGE = Path(__file__).resolve().parent.parent / "bot" / "playground" / "page"
 
 

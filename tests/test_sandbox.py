@@ -565,6 +565,7 @@ async def _served() -> AsyncIterator[tuple[SandboxVendor, str]]:
     await runner.cleanup()
 
 
+@pytest.mark.e2e  # the sandbox served on loopback
 class TestOverHttp:
     async def test_start_and_status(self, served: tuple[SandboxVendor, str]) -> None:
         """A start and a lookup work over real HTTP with the client's default transport."""

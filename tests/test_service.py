@@ -26,6 +26,8 @@ from bot.testing.fake_slack import Call, FakeSlack
 from bot.testing.seed import EXTERNAL_ID, MACHINE_ID, start_body
 from bot.vendor import HiveonClient
 
+pytestmark = pytest.mark.e2e  # the fake Slack on loopback
+
 API_KEY = "hk_test_0123456789abcdef"
 REGISTRY_PASSWORD = "registry-pa55word-never-stored"
 DB_PASSWORD = "db-hunter2-never-stored"

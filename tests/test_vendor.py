@@ -669,6 +669,7 @@ class TestDeadline:
         assert streamed.ended == "cut"
         assert 0 < streamed.sent < len(b'{"deployment_id": ""}')
 
+    @pytest.mark.e2e  # the sandbox served on loopback
     async def test_the_deadline_spans_reads_that_each_arrive_in_time(self) -> None:
         """Over real HTTP, a byte a second never trips httpx's timeout per read (1.5 s), but the
         deadline for the whole exchange does, and the vendor sees the client hang up."""
