@@ -1,10 +1,10 @@
-# The two commands of the quick start: `make run` and `make test`.
+# The two commands of the quick start: `make run` and `make test`; `make test-fast` while working.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format bench screenshot clean
+.PHONY: run test test-fast lint format bench screenshot clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,10 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy bot blocks tests benchmarks
 	$(BIN)/pytest
+
+# The pure tests only, in seconds: no process, server or browser (those are marked e2e).
+test-fast: $(STAMP)
+	$(BIN)/pytest -m "not e2e"
 
 format: $(STAMP)
 	$(BIN)/ruff format .

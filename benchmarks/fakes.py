@@ -1,6 +1,6 @@
 """The benchmark's peers in a process of their own: fake Slack, fake Hiveon, and a control port.
 
-`python -m benchmarks.fakes` serves the test suite's `FakeSlack` and the sandbox vendor on
+`python -m benchmarks.fakes` serves `bot.testing`'s `FakeSlack` and the sandbox vendor on
 loopback (the vendor's latency is chosen per request by its `slow-<seconds>` machine IDs), plus
 a small control API the driver reads the fakes through:
 
@@ -9,9 +9,9 @@ a small control API the driver reads the fakes through:
 - `GET /vendor-starts`: when each start request reached the vendor;
 - `POST /reset`: forget every call and message.
 
-It prints one JSON line (`{"slack": …, "vendor": …, "control": …}`) when serving and stops at
-the end of its standard input. Running apart from the driver keeps their work off the driver's
-clock; running apart from the bot keeps it off the bot's GIL.
+It prints one JSON line (`{"slack": …, "vendor": …, "control": …, "response_url": …}`) when
+serving and stops at the end of its standard input. Running apart from the driver keeps their
+work off the driver's clock; running apart from the bot keeps it off the bot's GIL.
 """
 
 from __future__ import annotations
@@ -25,9 +25,9 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from bot.sandbox import SandboxVendor
-from tests.bot_process import API_KEY
-from tests.fakes.loopback import LoopbackServer
-from tests.fakes.slack import FakeSlack
+from bot.testing.fake_slack import FakeSlack
+from bot.testing.loopback import LoopbackServer
+from bot.testing.processes import API_KEY
 
 # Deployments stay pending for the whole run: the follower polls them but reports nothing new.
 PENDING_S = 3600.0
@@ -83,7 +83,14 @@ def main() -> None:
     control = LoopbackServer(lambda: _control_app(slack, starts), name="control")
     with slack, vendor, control:
         print(
-            json.dumps({"slack": slack.url, "vendor": vendor.origin, "control": control.origin}),
+            json.dumps(
+                {
+                    "slack": slack.url,
+                    "vendor": vendor.origin,
+                    "control": control.origin,
+                    "response_url": slack.response_url("bench"),
+                }
+            ),
             flush=True,
         )
         sys.stdin.read()

@@ -14,8 +14,8 @@ from typing import Self
 import httpx
 
 from bot.modal_context import ModalContext
-from tests.e2e_support import form
-from tests.slack_requests import SlackRequest, slash_command, view_submission
+from bot.testing.seed import form
+from bot.testing.slack_requests import SlackRequest, slash_command, view_submission
 
 _REPLY_POLL_S = 0.05
 HTTP_OK = 200

@@ -1,4 +1,4 @@
-"""What a benchmark run measures, phase by phase, each figure with the target of design §7.
+"""What a benchmark run measures, phase by phase, each figure beside its target.
 
 - `acks`: ack latency of `/deploy` and of a modal submission at each concurrency, the bot
   against the bare Bolt app in turns, plus an empty Starlette handler (the floor);
@@ -25,11 +25,12 @@ from typing import Any
 
 from benchmarks import load
 from benchmarks.load import Acks, Stats
-from benchmarks.processes import Fakes, ServerProcess
+from benchmarks.processes import Fakes
 from benchmarks.report import Figure
-from tests.slack_requests import SlackRequest
+from bot.testing.processes import ServerProcess
+from bot.testing.slack_requests import SlackRequest
 
-# Design §7.
+# The targets.
 ACK_P50_MS = 4.0
 ACK_P99_MS = 20.0
 ACK_RATIO = 0.35  # × the bare Bolt app's p50, measured in the same run
@@ -46,6 +47,8 @@ KINDS = ("/deploy", "submission")
 PATH = "/slack/events"
 _PY_SPY = shutil.which("py-spy", path=Path(sys.executable).parent) or "py-spy"
 _PY_SPY_ATTACH_S = 1.0
+# Start-up is a figure: /healthz is polled often enough to time it to the millisecond.
+_START_POLL_S = 0.002
 
 Builder = Callable[[], tuple[str, SlackRequest]]
 
@@ -82,7 +85,7 @@ class Run:
         self.options = options
         self.fakes = fakes
         self.workdir = workdir
-        self.response_url = f"{fakes.urls.slack.removesuffix('/api/')}/response/bench"
+        self.response_url = fakes.urls.response_url
         # The bot's own defaults for everything else, as `make run` would have them.
         self.settings = {"SLACK_API_URL": fakes.urls.slack, "HIVEON_API_URL": fakes.urls.vendor}
         self.starts: list[float] = []
@@ -95,7 +98,7 @@ class Run:
         workdir = self.workdir / f"bot-{self._bots}"
         workdir.mkdir()
         spy = None
-        with ServerProcess("bot", workdir=workdir, settings=self.settings, name="bot") as bot:
+        with ServerProcess(workdir, self.settings, poll_s=_START_POLL_S) as bot:
             self.starts.append(bot.started_in_s)
             if self.options.profile is not None:
                 spy = _py_spy(bot.pid, self.options.profile / f"bot-{self._bots}.speedscope.json")
@@ -108,7 +111,11 @@ class Run:
         workdir = self.workdir / "baseline"
         workdir.mkdir()
         return ServerProcess(
-            "benchmarks.baseline_app", workdir=workdir, settings=self.settings, name="baseline"
+            workdir,
+            self.settings,
+            module="benchmarks.baseline_app",
+            name="baseline",
+            poll_s=_START_POLL_S,
         )
 
     def builder(self, kind: str) -> Builder:

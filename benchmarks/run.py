@@ -1,4 +1,4 @@
-"""`make bench`: the bot's real server process measured against design §7's targets.
+"""`make bench`: the bot's real server process measured against its performance targets.
 
 Four kinds of process: the fakes (fake Slack Web API and fake Hiveon on loopback,
 `benchmarks/fakes.py`); the bot (`python -m bot` in HTTP mode, as `make run` starts it, with

@@ -63,7 +63,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Any, Final, Literal
 from urllib.parse import unquote
 
 import httpx
@@ -223,6 +223,39 @@ _FAILING: dict[str, dict[str, Any]] = {
     "fail-later": FAIL_REASON,
     "hostile-fail-reason": HOSTILE_FAIL_REASON,
 }
+
+
+@dataclass(frozen=True)
+class MagicMachine:
+    """A machine ID to try, and the outcome the sandbox gives a start on it."""
+
+    machine_id: str
+    outcome: str
+
+
+# The machine IDs the playground's sidebar offers: the normal case first, then one per outcome
+# a user can meet (the table above has every magic ID).
+MAGIC_MACHINES: Final = (
+    MagicMachine("any-other-id", "started: pending, then running after a few seconds"),
+    MagicMachine("fail-later", "started, then failed (image pull) after a few seconds"),
+    MagicMachine("fail-400", "400: the request is rejected"),
+    MagicMachine("fail-401", "401: the API key is refused"),
+    MagicMachine("fail-403", "403: the key lacks the role"),
+    MagicMachine("fail-404", "404: the machine is not found"),
+    MagicMachine("fail-429", "429: rate-limited, retried, then reported"),
+    MagicMachine("fail-500", "500 with an HTML page: outcome checked by external ID"),
+    MagicMachine("fail-502", "502: nothing found, retried once"),
+    MagicMachine("fail-timeout", "no answer: outcome checked by external ID"),
+    MagicMachine("fail-reset", "connection reset: outcome checked by external ID"),
+    MagicMachine("fail-nojson", "200 that is not JSON"),
+    MagicMachine("accept-then-500", "500, but the deployment was created: found by external ID"),
+    MagicMachine("slow-2", "the normal answer, 2 seconds late"),
+    MagicMachine("hostile-trickle", "an answer at one byte a second: cut off, then looked up"),
+    MagicMachine("hostile-id", "a deployment_id of Slack markup: not taken, looked up"),
+    MagicMachine("hostile-status", "a status of Slack markup: never shown"),
+    MagicMachine("hostile-fail-reason", "fails with a long fail_reason of Slack markup: escaped"),
+    MagicMachine("hostile-huge-status", "500, then 40 MiB status answers: cut off at 1 MiB"),
+)
 
 
 class _InvalidError(Exception):

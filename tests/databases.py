@@ -18,7 +18,6 @@ from tests import postgres
 
 SQLITE = "sqlite"
 POSTGRESQL = "postgresql"
-BACKENDS = (SQLITE, POSTGRESQL)
 
 
 class Databases:

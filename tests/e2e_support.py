@@ -1,48 +1,41 @@
-"""What the end-to-end tests share: a valid form, per-test channels, reading the fakes."""
+"""What the end-to-end tests share: per-test channels, reading what the fakes received, and
+waiting for what the bot does in the background."""
 
-import base64
-import struct
+import asyncio
+import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from bot.sandbox import SandboxVendor
-from tests.fakes.slack import Call, FakeSlack
+from bot.testing.fake_slack import Call, FakeSlack
 
-REGISTRY_PASSWORD = "registry-password-do-not-leak"
-DB_PASSWORD = "db-password-do-not-leak"
 VENDOR_START = "/vendors/v1/machines/deployments/start"
+_POLL_S = 0.05
 
 
-def ssh_key(comment: str = "alice@laptop") -> str:
-    """A well-formed ssh-ed25519 public key line."""
-    kind = b"ssh-ed25519"
-    blob = struct.pack(">I", len(kind)) + kind + struct.pack(">I", 32) + bytes(range(32))
-    return f"ssh-ed25519 {base64.b64encode(blob).decode()} {comment}"
+def wait_until(condition: Callable[[], object], *, what: str, timeout: float = 20.0) -> None:
+    """Poll `condition` until it holds; AssertionError naming `what` if it never does."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(_POLL_S)
+
+
+async def until(condition: Callable[[], object], *, what: str, within_s: float = 5.0) -> None:
+    """`wait_until` for a test whose event loop also runs the app: polls with asyncio.sleep."""
+    try:
+        async with asyncio.timeout(within_s):
+            while not condition():  # noqa: ASYNC110 — state of another task, no event to await
+                await asyncio.sleep(_POLL_S / 5)
+    except TimeoutError as exc:
+        raise AssertionError(f"timed out after {within_s} s waiting for {what}") from exc
 
 
 def channel() -> str:
     """A channel of its own for each test, so concurrent background work never mixes."""
     return f"C{uuid.uuid4().hex[:10].upper()}"
-
-
-def form(**changes: str) -> dict[str, str]:
-    """A complete, valid modal with a fresh external ID; `changes` override fields."""
-    values = {
-        "machine_id": "24d71100-7532-11ef-bd52-3a629d609f79",
-        "machine_price_id": "3b2772f0-7533-11ef-930e-3a629d609f79",
-        "image": "nginx:latest",
-        "ports": "80, 443/https",
-        "environment_variables": f'ENV_VAR1=value1\nexport DB_PASSWORD="{DB_PASSWORD}"',
-        "ssh_pub_keys": ssh_key(),
-        "startup_script": "echo 'Hello, World!' > /var/www/html/index.html",
-        "docker_server": "docker.private.io",
-        "docker_login": "username",
-        "docker_password": REGISTRY_PASSWORD,
-        "external_deployment_id": str(uuid.uuid4()),
-        "metadata": "additional_key=additional_value",
-    }
-    values.update(changes)
-    return values
 
 
 def thread_replies(slack: FakeSlack, channel_id: str, count: int = 1) -> list[Call]:

@@ -25,7 +25,7 @@ import psycopg
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
-from tests.bot_process import free_port
+from bot.testing.processes import free_port
 
 ENV = "DEPLOYBOT_TEST_POSTGRES_URL"
 MISSING = f"""\

@@ -21,6 +21,7 @@ from urllib.parse import parse_qsl, urlencode
 import httpx
 import pytest
 from cryptography.fernet import Fernet
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
 from blocks import admin as admin_blocks
@@ -28,25 +29,26 @@ from bot.app import Bot, build_bot
 from bot.config import Settings
 from bot.crypto import KeyBox
 from bot.sandbox import Reply, SandboxVendor
-from bot.vendor import HiveonClient
-from tests.e2e_support import VENDOR_START, form
-from tests.fakes.slack import Call, FakeSlack
-from tests.slack_requests import (
+from bot.testing.fake_slack import Call, FakeSlack
+from bot.testing.seed import form
+from bot.testing.slack_requests import (
     FORM,
     SIGNING_SECRET,
     SlackRequest,
-    sign,
-    slash_command,
-    view_submission,
-)
-from tests.workspace_requests import (
     api_key_submission,
     event,
     org_slash_command,
     remove_key_click,
     settings_submission,
+    sign,
+    slash_command,
+    view_submission,
     where,
 )
+from bot.vendor import HiveonClient
+from tests.e2e_support import VENDOR_START
+
+pytestmark = pytest.mark.e2e  # the fake Slack on loopback
 
 ADMIN = "UADMIN"
 MEMBER = "UMEMBER"
@@ -78,7 +80,9 @@ class Harness:
 
     async def send(self, request: SlackRequest) -> BoltResponse:
         """Deliver a signed request to the Bolt app, as the HTTP route does."""
-        return await self.bot.app.async_dispatch(request.to_bolt())
+        return await self.bot.app.async_dispatch(
+            AsyncBoltRequest(body=request.text, headers=dict(request.headers))
+        )
 
     async def settled(self) -> None:
         """Wait until the background work of the requests so far is done."""

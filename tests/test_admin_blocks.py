@@ -29,9 +29,10 @@ def assert_valid_view(view: dict[str, Any]) -> None:
     """slack_sdk round-trips it unchanged; titles fit; inputs come with a submit button."""
     assert View(**view).to_dict() == view
     assert 1 <= len(view["blocks"]) <= 100
-    for key in ("title", "submit", "close"):
-        if key in view:
-            assert 1 <= len(view[key]["text"]) <= 24
+    # Every modal has a title; the buttons are optional, but fit when there.
+    buttons = [key for key in ("submit", "close") if key in view]
+    for key in ["title", *buttons]:
+        assert 1 <= len(view[key]["text"]) <= 24, key
     has_inputs = any(block["type"] == "input" for block in view["blocks"])
     assert has_inputs <= ("submit" in view)
 
@@ -194,6 +195,8 @@ def test_empty_settings_have_no_initial_values() -> None:
     """Nothing chosen: no initial lists (Slack refuses empty ones)."""
     view = settings(channels=[], users=[], usergroups=[])
     assert_valid_view(view)
+    inputs = [b["block_id"] for b in view["blocks"] if b["type"] == "input"]
+    assert inputs == [ids.ALLOWED_CHANNELS, ids.ALLOWED_USERS, ids.ALLOWED_USERGROUPS]
     for key in ("initial_conversations", "initial_users", "initial_options"):
         assert not any(key in item for item in elements(view))
 

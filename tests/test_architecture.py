@@ -38,9 +38,11 @@ def test_vendor_client_knows_nothing_of_slack() -> None:
 
 
 def test_only_the_entry_point_reads_the_environment() -> None:
-    """Only bot/__main__.py imports os or dotenv's loaders (its text parser is fine elsewhere)."""
+    """Only bot/__main__.py imports os or dotenv's loaders (its text parser is fine elsewhere);
+    bot/testing/processes.py hands the processes it starts an environment, never reads one."""
+    starter = ROOT / "bot" / "testing" / "processes.py"
     for path in (ROOT / "bot").rglob("*.py"):
-        if path.name == "__main__.py":
+        if path.name == "__main__.py" or path == starter:
             continue
         assert not _imports(path) & {"dotenv", "dotenv.main", "os"}, path.name
 
@@ -84,3 +86,18 @@ def test_listeners_hand_requests_to_services() -> None:
     }
     for path in (ROOT / "bot" / "listeners").glob("*.py"):
         assert not _imports(path) & forbidden, path.name
+
+
+def test_the_bot_does_not_know_its_stand_ins() -> None:
+    """Only the playground and the stand-ins themselves import bot.testing: the bot never runs
+    against a fake unless it is configured to reach one."""
+    for path in (ROOT / "bot").rglob("*.py"):
+        if path.parent.name in {"playground", "testing"}:
+            continue
+        assert not any(name.startswith("bot.testing") for name in _imports(path)), path.name
+
+
+def test_benchmarks_do_not_import_the_tests() -> None:
+    """What benchmarks share with the tests lives in bot.testing, not in tests/."""
+    for path in (ROOT / "benchmarks").rglob("*.py"):
+        assert "tests" not in _top(_imports(path)), path.name

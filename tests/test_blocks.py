@@ -14,9 +14,9 @@ from blocks import ids
 from blocks.messages import STATUSES, deployment_message, help_message, notice, thread_reply
 from blocks.modal import deploy_modal
 from blocks.text import code, escape, mention, plain_quotes, truncate
+from bot.testing.seed import MACHINE_ID as MACHINE
+from bot.testing.seed import MACHINE_PRICE_ID as PRICE
 
-MACHINE = "24d71100-7532-11ef-bd52-3a629d609f79"
-PRICE = "3b2772f0-7533-11ef-930e-3a629d609f79"
 EXTERNAL_ID = "0b6f4e1c-9a51-4a8e-9d0e-5c1f3a7b2d64"
 MENTION = re.compile(r"<@[A-Z0-9]+>")
 

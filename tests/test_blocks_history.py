@@ -5,6 +5,7 @@ from slack_sdk.models.views import View
 
 from blocks import ids
 from blocks.history import deployment_line, history_message, home_view
+from bot.testing.seed import MACHINE_ID
 
 
 def line(n: int = 1, **changes: object) -> str:
@@ -13,7 +14,7 @@ def line(n: int = 1, **changes: object) -> str:
         "created_at": 1_764_244_800 + n,
         "user_id": "U111",
         "image": "nginx:latest",
-        "machine_id": "24d71100-7532-11ef-bd52-3a629d609f79",
+        "machine_id": MACHINE_ID,
         "status": "running",
         "link": "https://slack.com/archives/C1/p1700000000000100",
     }

@@ -16,7 +16,7 @@ from bot.boundary import (
     read_body,
     signed_team,
 )
-from tests.slack_requests import SIGNING_SECRET, slash_command, view_submission
+from bot.testing.slack_requests import SIGNING_SECRET, slash_command, view_submission
 
 NOW = 1_700_000_000
 

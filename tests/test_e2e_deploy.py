@@ -14,23 +14,21 @@ import pytest
 
 from bot.modal_context import ModalContext
 from bot.sandbox import SandboxVendor
-from tests.bot_process import API_KEY, BOT_TOKEN, ROOT, BotProcess
-from tests.databases import Databases, everything_stored, query
-from tests.e2e_support import (
+from bot.testing.fake_slack import FakeSlack
+from bot.testing.loopback import LoopbackServer
+from bot.testing.processes import API_KEY, BOT_TOKEN, ROOT, BotProcess, PlaygroundProcess
+from bot.testing.seed import (
     DB_PASSWORD,
+    MACHINE_PRICE_ID,
     REGISTRY_PASSWORD,
-    VENDOR_START,
-    channel,
     form,
-    parent_posts,
-    ssh_key,
-    thread_replies,
-    vendor_starts,
+    form_request,
 )
-from tests.fakes.loopback import LoopbackServer
-from tests.fakes.slack import FakeSlack
-from tests.playground_process import PlaygroundProcess
-from tests.slack_requests import SIGNING_SECRET, slash_command, view_submission
+from bot.testing.slack_requests import SIGNING_SECRET, slash_command, view_submission
+from tests.databases import Databases, everything_stored, query
+from tests.e2e_support import VENDOR_START, channel, parent_posts, thread_replies, vendor_starts
+
+pytestmark = pytest.mark.e2e  # the bot's server process, fake Slack and Hiveon on loopback
 
 
 @pytest.fixture(name="slack", scope="module")
@@ -207,27 +205,7 @@ def test_a_valid_submission_starts_the_deployment_and_replies_in_the_thread(
 
     [reply] = thread_replies(slack, channel_id)
     [start] = vendor_starts(sandbox, external_id)
-    assert start == {
-        "machine_id": "24d71100-7532-11ef-bd52-3a629d609f79",
-        "machine_price_id": "3b2772f0-7533-11ef-930e-3a629d609f79",
-        "external_deployment_id": external_id,
-        "ssh_pub_keys": [ssh_key()],
-        "container_config": {
-            "image": "nginx:latest",
-            "docker_auth": {
-                "server": "docker.private.io",
-                "login": "username",
-                "password": REGISTRY_PASSWORD,
-            },
-            "ports": [
-                {"host_port": 80, "protocol": "PORT_PROTOCOL_TCP"},
-                {"host_port": 443, "protocol": "PORT_PROTOCOL_HTTPS"},
-            ],
-            "startup_script": "echo 'Hello, World!' > /var/www/html/index.html",
-            "environment_variables": {"ENV_VAR1": "value1", "DB_PASSWORD": DB_PASSWORD},
-        },
-        "metadata": {"additional_key": "additional_value"},
-    }
+    assert start == form_request(external_id)
     [received] = [r for r in sandbox.requests if r.json is start]
     assert received.headers["x-api-key"] == API_KEY
 
@@ -235,7 +213,7 @@ def test_a_valid_submission_starts_the_deployment_and_replies_in_the_thread(
     assert "<@U111> is deploying `nginx:latest`" in parent.params["text"]
     parent_text = json.dumps(parent.params["blocks"])
     assert "80/tcp, 443/https" in parent_text
-    assert "3b2772f0-7533-11ef-930e-3a629d609f79" in parent_text
+    assert MACHINE_PRICE_ID in parent_text
     [deployment] = [d for d in sandbox.deployments() if d.external_deployment_id == external_id]
     assert reply.params["thread_ts"] == slack.messages(channel_id)[0]["ts"]
     assert deployment.deployment_id in reply.params["text"]
@@ -330,10 +308,13 @@ def test_a_public_channel_the_bot_is_not_in_is_joined(bot: BotProcess, slack: Fa
     channel_id = channel()
     slack.not_joined.add(channel_id)
     submit(bot, slack, form(), channel_id)
-    thread_replies(slack, channel_id)
+    [reply] = thread_replies(slack, channel_id)
     joins = [c for c in slack.calls_to("conversations.join") if c.params["channel"] == channel_id]
     assert len(joins) == 1
-    assert len(slack.messages(channel_id)) == 1
+    # The channel shows the bot joining, then its one message, the outcome in its thread.
+    joined, posted = slack.messages(channel_id)
+    assert (joined["subtype"], joined["user"]) == ("channel_join", "UBOT")
+    assert posted["ts"] == reply.params["thread_ts"]
 
 
 def test_a_private_channel_falls_back_to_the_response_url(

@@ -11,7 +11,7 @@ import json
 import re
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,22 +21,25 @@ import pytest
 
 from bot.modal_context import ModalContext
 from bot.sandbox import RecordedRequest, SandboxVendor
-from tests.bot_process import API_KEY, BotProcess
-from tests.databases import Databases, query
-from tests.e2e_support import channel, form, parent_posts, ssh_key, thread_replies
-from tests.fakes.loopback import LoopbackServer
-from tests.fakes.slack import Call, FakeSlack
-from tests.slack_requests import (
+from bot.testing.fake_slack import Call, FakeSlack
+from bot.testing.loopback import LoopbackServer
+from bot.testing.processes import API_KEY, BotProcess
+from bot.testing.seed import MACHINE_ID as MACHINE
+from bot.testing.seed import MACHINE_PRICE_ID as PRICE
+from bot.testing.seed import form, ssh_key
+from bot.testing.slack_requests import (
     app_home_opened,
     block_action,
     slash_command,
     view_action,
     view_submission,
 )
+from tests.databases import Databases, query
+from tests.e2e_support import channel, parent_posts, thread_replies, wait_until
 from tests.vendor_controls import PENDING_S, ManualClock, StatusFaults
 
-MACHINE = "24d71100-7532-11ef-bd52-3a629d609f79"
-PRICE = "3b2772f0-7533-11ef-930e-3a629d609f79"
+pytestmark = pytest.mark.e2e  # the bot's server process, fake Slack and Hiveon on loopback
+
 DEPLOYMENTS = "/vendors/v1/machines/deployments"
 REQUESTER = "U111"
 STRANGER = "UOTHER"
@@ -254,15 +257,6 @@ def _restarted(
 
 
 # --- helpers -----------------------------------------------------------------------------------
-
-
-def wait_until(condition: Callable[[], bool], *, what: str, timeout: float = 20.0) -> None:
-    """Poll `condition` until it holds; AssertionError naming `what` if it never does."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.05)
 
 
 def message_recorded(database_url: str, external_id: str) -> bool:

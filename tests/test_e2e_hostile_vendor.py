@@ -8,8 +8,7 @@ look-ups) overlap instead of adding up.
 """
 
 import json
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -17,14 +16,17 @@ import pytest
 from bot.deployment import is_plain_id
 from bot.modal_context import ModalContext
 from bot.sandbox import HUGE_ANSWER_BYTES, RecordedRequest, SandboxVendor, StreamedAnswer
+from bot.testing.fake_slack import Call, FakeSlack
+from bot.testing.loopback import LoopbackServer
+from bot.testing.processes import API_KEY, BotProcess
+from bot.testing.seed import form
+from bot.testing.slack_requests import block_action, view_submission
 from bot.vendor import MAX_MESSAGE_CHARS
-from tests.bot_process import API_KEY, BotProcess
 from tests.databases import Databases, query
-from tests.e2e_support import VENDOR_START, channel, form, thread_replies
-from tests.fakes.loopback import LoopbackServer
-from tests.fakes.slack import Call, FakeSlack
-from tests.slack_requests import block_action, view_submission
+from tests.e2e_support import VENDOR_START, channel, thread_replies, wait_until
 from tests.vendor_controls import ManualClock
+
+pytestmark = pytest.mark.e2e  # the bot's server process, fake Slack and Hiveon on loopback
 
 DEPLOYMENTS = "/vendors/v1/machines/deployments"
 TIMEOUT_S = 2
@@ -123,15 +125,6 @@ def submit(
     response = bot.post(request)
     assert response.status_code == 200
     assert response.text == ""
-
-
-def wait_until(condition: Callable[[], bool], *, what: str, timeout: float = 20.0) -> None:
-    """Poll `condition` until it holds; AssertionError naming `what` if it never does."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.05)
 
 
 def thread_reply(slack: FakeSlack, channel_id: str, starts: str, timeout: float = 20.0) -> Call:

@@ -24,10 +24,10 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from bot.boundary import MAX_BODY_BYTES, MAX_SKEW_S
-from tests.bot_process import ROOT, BotProcess
-from tests.e2e_support import DB_PASSWORD, REGISTRY_PASSWORD, form
-from tests.fakes.slack import FakeSlack
-from tests.slack_requests import (
+from bot.testing.fake_slack import FakeSlack
+from bot.testing.processes import ROOT, BotProcess
+from bot.testing.seed import DB_PASSWORD, REGISTRY_PASSWORD, form
+from bot.testing.slack_requests import (
     FORM,
     SIGNING_SECRET,
     VERIFICATION_TOKEN,
@@ -37,6 +37,8 @@ from tests.slack_requests import (
     slash_command,
     view_submission,
 )
+
+pytestmark = pytest.mark.e2e  # the bot's server process on loopback
 
 MIB = 1024 * 1024
 JSON_TYPE = "application/json"

@@ -11,7 +11,7 @@ import concurrent.futures
 import contextlib
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,15 +20,23 @@ from cryptography.fernet import Fernet
 
 from bot.modal_context import ModalContext
 from bot.sandbox import SandboxVendor
+from bot.testing.fake_slack import Call, FakeSlack
+from bot.testing.loopback import LoopbackServer
+from bot.testing.processes import API_KEY, BotProcess
+from bot.testing.seed import form
+from bot.testing.slack_requests import (
+    api_key_submission,
+    settings_submission,
+    slash_command,
+    view_submission,
+    where,
+)
 from tests import postgres
-from tests.bot_process import API_KEY, BotProcess
 from tests.databases import query
-from tests.e2e_support import channel, form, parent_posts, vendor_starts
-from tests.fakes.loopback import LoopbackServer
-from tests.fakes.slack import Call, FakeSlack
-from tests.slack_requests import slash_command, view_submission
+from tests.e2e_support import channel, parent_posts, vendor_starts, wait_until
 from tests.vendor_controls import PENDING_S, ManualClock, StatusFaults
-from tests.workspace_requests import api_key_submission, settings_submission, where
+
+pytestmark = pytest.mark.e2e  # two bot processes on PostgreSQL, fakes on loopback
 
 LEASE_S = 3
 NEW_KEY = "hk-set-through-replica-a-0123456789"
@@ -169,15 +177,6 @@ def status_polls(sandbox: SandboxVendor, ident: str) -> int:
     """How many times Hiveon was asked for this deployment's status."""
     path = f"{DEPLOYMENTS}/{ident}"
     return sum(1 for r in list(sandbox.requests) if r.method == "GET" and r.path == path)
-
-
-def wait_until(condition: Callable[[], bool], *, what: str, timeout: float = 20.0) -> None:
-    """Poll `condition` until it holds; AssertionError naming `what` if it never does."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.05)
 
 
 def sent_key(sandbox: SandboxVendor, external_id: str) -> str:

@@ -11,11 +11,14 @@ import pytest
 
 from bot.modal_context import ModalContext
 from bot.sandbox import SandboxVendor
-from tests.bot_process import API_KEY, BOT_TOKEN, BotProcess
-from tests.e2e_support import channel, form, thread_replies, vendor_starts
-from tests.fakes.loopback import LoopbackServer
-from tests.fakes.slack import FakeSlack
-from tests.slack_requests import SlackRequest, slash_command, view_submission
+from bot.testing.fake_slack import FakeSlack
+from bot.testing.loopback import LoopbackServer
+from bot.testing.processes import API_KEY, BOT_TOKEN, BotProcess
+from bot.testing.seed import form
+from bot.testing.slack_requests import SlackRequest, slash_command, view_submission
+from tests.e2e_support import channel, thread_replies, vendor_starts
+
+pytestmark = pytest.mark.e2e  # the bot's process in Socket Mode, fakes on loopback
 
 APP_TOKEN = "xapp-1-A111-1234567890-0123456789abcdef"
 

@@ -1,5 +1,6 @@
 """The fake Slack speaks Slack's wire format to slack_sdk's real clients and to Bolt."""
 
+import asyncio
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -7,6 +8,7 @@ from urllib.parse import parse_qsl
 
 import pytest
 from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
@@ -14,8 +16,11 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from tests import slack_requests
-from tests.fakes.slack import FakeSlack
+from bot.testing import slack_requests
+from bot.testing.fake_slack import FakeSlack
+from bot.testing.slack_standin import with_ids
+
+pytestmark = pytest.mark.e2e  # the fake Slack on loopback
 
 BLOCKS = [{"type": "section", "text": {"type": "mrkdwn", "text": "*Deploying* `web`"}}]
 VIEW = {
@@ -62,7 +67,8 @@ async def test_chat_post_message_is_recorded_field_by_field(
     [shown] = slack.messages("C111")
     assert (shown["text"], shown["reply_count"]) == ("Deploying web", 1)
     [threaded] = slack.thread("C111", parent["ts"])
-    assert (threaded["text"], threaded["blocks"]) == ("Started", BLOCKS)
+    # Slack stores blocks with a block_id each, made up where the app gave none.
+    assert (threaded["text"], threaded["blocks"]) == ("Started", with_ids(BLOCKS))
 
 
 async def test_chat_update_changes_the_stored_message(
@@ -114,7 +120,8 @@ async def test_injected_failure_surfaces_as_slack_api_error(
 
 
 async def test_channel_membership_is_simulated(slack: FakeSlack, client: AsyncWebClient) -> None:
-    """Posting needs a join in a public channel; a private channel cannot be joined or posted to."""
+    """Posting needs a join in a public channel (the tests' bot lacks chat:write.public); a
+    private channel the bot is not in is not found, to post to or to join."""
     slack.not_joined.add("C111")
     slack.private_channels.add("G111")
 
@@ -129,8 +136,13 @@ async def test_channel_membership_is_simulated(slack: FakeSlack, client: AsyncWe
 
     assert not_joined.value.response["error"] == "not_in_channel"
     assert private.value.response["error"] == "channel_not_found"
-    assert private_join.value.response["error"] == "method_not_supported_for_channel_type"
-    assert [m["text"] for m in slack.messages("C111")] == ["hi"]
+    assert private_join.value.response["error"] == "channel_not_found"
+    assert [(m.get("subtype"), m["text"]) for m in slack.messages("C111")] == [
+        ("channel_join", "joined the channel"),
+        (None, "hi"),
+    ]
+    assert "C111" not in slack.not_joined
+    assert "G111" in slack.private_channels
 
 
 async def test_rate_limit_answers_429_with_retry_after(
@@ -161,6 +173,31 @@ async def test_rate_limit_is_retried_by_slack_sdk(slack: FakeSlack) -> None:
     assert response["ok"]
     assert len(slack.calls_to("chat.postMessage")) == 2
     assert [m["text"] for m in slack.messages("C111")] == ["hi"]
+
+
+async def test_a_delay_holds_the_answer_back(slack: FakeSlack, client: AsyncWebClient) -> None:
+    """A delayed call is recorded and carried out at once, but answered late."""
+    slack.delay("chat.postMessage", 1.0)
+    posting = asyncio.create_task(client.chat_postMessage(channel="C111", text="late"))
+
+    await slack.async_wait_for("chat.postMessage")
+    [stored] = slack.messages("C111")
+    assert not posting.done()
+    answer = await posting
+
+    assert answer["ts"] == stored["ts"]
+
+
+async def test_the_fake_answers_only_what_the_stand_in_knows(
+    slack: FakeSlack, client: AsyncWebClient
+) -> None:
+    """A method the stand-in does not implement is recorded and answered `unknown_method`."""
+    with pytest.raises(SlackApiError) as raised:
+        await client.api_call("files.upload")
+
+    assert raised.value.response["error"] == "unknown_method"
+    [call] = slack.calls_to("files.upload")
+    assert call.headers["authorization"] == "Bearer xoxb-test"
 
 
 async def test_missing_token_is_not_authed(slack: FakeSlack) -> None:
@@ -266,7 +303,9 @@ async def test_bolt_parses_the_built_requests(slack: FakeSlack, client: AsyncWeb
         slack_requests.block_action(action_id="stop_deployment", value="dep-1"),
     ]
     for request in requests:
-        response = await app.async_dispatch(request.to_bolt())
+        response = await app.async_dispatch(
+            AsyncBoltRequest(body=request.text, headers=dict(request.headers))
+        )
         assert response.status == 200, response.body
 
     assert seen["command"]["text"] == "web"

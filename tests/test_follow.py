@@ -21,8 +21,11 @@ from bot.models import Deployment
 from bot.sandbox import SandboxVendor
 from bot.service import DeploymentService, Submission
 from bot.store import NewSubmission, Store
+from bot.testing.fake_slack import Call, FakeSlack
 from bot.vendor import HiveonClient
-from tests.fakes.slack import Call, FakeSlack
+from tests.e2e_support import until
+
+pytestmark = pytest.mark.e2e  # the fake Slack on loopback
 
 API_KEY = "hk_follow_0123456789"
 TEAM = "T111"
@@ -329,7 +332,7 @@ async def test_refresh_reports_an_unchanged_state_with_who_asked(bot: Harness) -
 
 
 async def test_refresh_waits_while_another_replica_polls_the_deployment(
-    bot: Harness, tmp_path: Path
+    bot: Harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """While another replica holds the deployment (its poll under way), Refresh asks Hiveon
     nothing; once that poll has recorded what it saw, Refresh polls and answers once."""
@@ -342,8 +345,17 @@ async def test_refresh_waits_while_another_replica_polls_the_deployment(
     polls = sum(1 for r in bot.sandbox.requests if r.path == path)
     replies = len(bot.replies("C-WAIT"))
 
+    claims: list[int] = []
+    claim = bot.store.claim
+
+    async def counted_claim(row_id: int) -> Deployment | None:
+        claims.append(row_id)
+        return await claim(row_id)
+
+    monkeypatch.setattr(bot.store, "claim", counted_claim)
     refreshing = asyncio.create_task(bot.follower.refresh(held, by="U333"))
-    await asyncio.sleep(0.5)
+    # Refused the lease and asking again: the moment it would have polled, had it not waited.
+    await until(lambda: len(claims) >= 2, what="Refresh to ask for the lease a second time")
     assert not refreshing.done()
     assert sum(1 for r in bot.sandbox.requests if r.path == path) == polls
     await other.record_status(

@@ -24,6 +24,7 @@ from bot.deployment import (
     format_ports,
 )
 from bot.form import parse_submission, prefill_from
+from bot.testing.seed import EXTERNAL_ID, MACHINE_ID, MACHINE_PRICE_ID, start_body
 
 ED25519 = (
     "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHic85cDYC84PohmQJ24vAPKuQsIdOn1lXH21VCu2HFI dev@laptop"
@@ -39,10 +40,10 @@ ECDSA_384 = (
     "YkOlJLNxpmLzsYR1Mw== dev@laptop"
 )
 REQUIRED = {
-    ids.MACHINE_ID: "24d71100-7532-11ef-bd52-3a629d609f79",
-    ids.MACHINE_PRICE_ID: "3b2772f0-7533-11ef-930e-3a629d609f79",
+    ids.MACHINE_ID: MACHINE_ID,
+    ids.MACHINE_PRICE_ID: MACHINE_PRICE_ID,
     ids.IMAGE: "nginx:latest",
-    ids.EXTERNAL_DEPLOYMENT_ID: "e8ee1cb1-cad1-4d90-a69d-79097a9572c8",
+    ids.EXTERNAL_DEPLOYMENT_ID: EXTERNAL_ID,
 }
 FAST = settings(max_examples=200, deadline=None)
 
@@ -115,7 +116,7 @@ def test_every_field_reaches_the_vendor_payload() -> None:
     """A fully filled modal becomes exactly the seed's request body."""
     request = accepted(
         **{
-            ids.MACHINE_ID: "  24d71100-7532-11ef-bd52-3a629d609f79 ",
+            ids.MACHINE_ID: f"  {MACHINE_ID} ",
             ids.PORTS: "80, 443/https",
             ids.ENVIRONMENT_VARIABLES: "ENV_VAR1=value1\nENV_VAR2=value2",
             ids.SSH_PUB_KEYS: ED25519,
@@ -126,34 +127,7 @@ def test_every_field_reaches_the_vendor_payload() -> None:
             ids.METADATA: "additional_key=additional_value",
         }
     )
-    payload = request.to_payload()
-    assert payload["machine_id"] == "24d71100-7532-11ef-bd52-3a629d609f79"
-    assert payload["machine_price_id"] == "3b2772f0-7533-11ef-930e-3a629d609f79"
-    assert payload["external_deployment_id"] == "e8ee1cb1-cad1-4d90-a69d-79097a9572c8"
-    assert payload["ssh_pub_keys"] == [ED25519]
-    assert payload["container_config"] == {
-        "image": "nginx:latest",
-        "docker_auth": {
-            "server": "docker.private.io",
-            "login": "username",
-            "password": "password123",
-        },
-        "ports": [
-            {"host_port": 80, "protocol": "PORT_PROTOCOL_TCP"},
-            {"host_port": 443, "protocol": "PORT_PROTOCOL_HTTPS"},
-        ],
-        "startup_script": "echo 'Hello, World!' > /var/www/html/index.html",
-        "environment_variables": {"ENV_VAR1": "value1", "ENV_VAR2": "value2"},
-    }
-    assert payload["metadata"] == {"additional_key": "additional_value"}
-    assert set(payload) == {
-        "machine_id",
-        "machine_price_id",
-        "external_deployment_id",
-        "ssh_pub_keys",
-        "container_config",
-        "metadata",
-    }
+    assert request.to_payload() == start_body(ssh_pub_keys=[ED25519])
 
 
 def test_optional_fields_left_empty_are_omitted() -> None:
@@ -170,9 +144,9 @@ def test_optional_fields_left_empty_are_omitted() -> None:
         }
     )
     assert request.to_payload() == {
-        "machine_id": "24d71100-7532-11ef-bd52-3a629d609f79",
-        "machine_price_id": "3b2772f0-7533-11ef-930e-3a629d609f79",
-        "external_deployment_id": "e8ee1cb1-cad1-4d90-a69d-79097a9572c8",
+        "machine_id": MACHINE_ID,
+        "machine_price_id": MACHINE_PRICE_ID,
+        "external_deployment_id": EXTERNAL_ID,
         "container_config": {"image": "nginx:latest"},
     }
 

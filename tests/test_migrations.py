@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from bot.migrations import alembic_config, head
 from bot.migrations.models import target_metadata
 from bot.store import Store
-from tests.bot_process import ROOT
+from bot.testing.processes import ROOT
 from tests.databases import query, tables
 
 EVERY_TABLE = {
@@ -205,6 +205,7 @@ def migrate_command(cwd: Path, database_url: str) -> subprocess.Popen[str]:
     )
 
 
+@pytest.mark.e2e  # three `python -m bot migrate` processes
 def test_python_m_bot_migrate_by_three_processes_at_once_upgrades_once(
     database_url: str, tmp_path: Path
 ) -> None:
@@ -221,6 +222,7 @@ def test_python_m_bot_migrate_by_three_processes_at_once_upgrades_once(
     assert tables(database_url) == EVERY_TABLE
 
 
+@pytest.mark.e2e  # a `python -m bot migrate` process
 def test_python_m_bot_migrate_explains_an_unreachable_database(tmp_path: Path) -> None:
     """A database that cannot be reached is one clear line and exit status 1: no traceback,
     no password."""

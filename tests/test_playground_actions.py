@@ -18,16 +18,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bot.playground.actions import AppConfig, AppHome, Playground, SlashCommand
-from bot.playground.slack_requests import SlackRequests
-from bot.playground.slack_standin import (
-    BOT_DM,
-    DEPLOYS,
-    SLACKBOT,
-    TEAM_ID,
-    YOU,
-    SlackError,
-    SlackStandIn,
-)
+from bot.playground.workspace import BOT_DM, DEPLOYS, SLACKBOT, TEAM_ID, YOU, workspace
+from bot.testing.slack_standin import SlackError, SlackStandIn
+from tests.e2e_support import until
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "playground-test-signing-secret"
@@ -146,7 +139,7 @@ def _bot() -> FakeBot:
 
 @pytest.fixture(name="slack")
 def _slack() -> SlackStandIn:
-    return SlackStandIn(bot_token=TOKEN, api_origin=ORIGIN, page_url="http://localhost:3000/")
+    return SlackStandIn(workspace("http://localhost:3000/"), api_origin=ORIGIN, bot_token=TOKEN)
 
 
 def served(bot: FakeBot) -> httpx.AsyncClient:
@@ -164,7 +157,7 @@ async def _playground(bot: FakeBot, slack: SlackStandIn) -> AsyncIterator[Playgr
     async with served(bot) as http:
         playground = Playground(
             standin=slack,
-            requests=SlackRequests(SECRET),
+            signing_secret=SECRET,
             app=APP,
             http=http,
             events_url="http://bot/slack/events",
@@ -249,7 +242,7 @@ class TestCommands:
         async with served(bot) as http:
             playground = Playground(
                 standin=slack,
-                requests=SlackRequests("another-secret"),
+                signing_secret="another-secret",
                 app=APP,
                 http=http,
                 events_url="http://bot/slack/events",
@@ -263,7 +256,7 @@ class TestCommands:
         self, playground: Playground, bot: FakeBot, slack: SlackStandIn
     ) -> None:
         """Unknown commands and commands in threads are answered by Slackbot, not sent."""
-        parent = slack.post_as_you(DEPLOYS, "hello")
+        parent = slack.post_as(YOU, DEPLOYS, "hello")
         unknown = await playground.send_message(DEPLOYS, "/deplyo")
         threaded = await playground.send_message(DEPLOYS, "/deploy", thread_ts=parent["ts"])
         assert unknown["error"] == "unknown_command"
@@ -287,7 +280,7 @@ class TestCommands:
         async with served(bot) as http:
             playground = Playground(
                 standin=slack,
-                requests=SlackRequests(SECRET),
+                signing_secret=SECRET,
                 app=app,
                 http=http,
                 events_url="http://bot/slack/events",
@@ -311,7 +304,7 @@ class TestModals:
         assert body["user"]["id"] == YOU
         assert body["view"]["id"] == view["id"]
         assert body["view"]["state"]["values"] == text_state("bad")
-        assert [shown["id"] for shown in slack.stack()] == [view["id"]]
+        assert [shown["id"] for shown in slack.stack(YOU)] == [view["id"]]
 
     async def test_an_empty_ack_closes_and_an_update_replaces(
         self, playground: Playground, slack: SlackStandIn
@@ -319,13 +312,13 @@ class TestModals:
         """An update ack replaces the modal in place; an empty ack closes it."""
         view = open_modal(slack, modal())
         await playground.submit_view(view["id"], text_state("again"))
-        [updated] = slack.stack()
+        [updated] = slack.stack(YOU)
         assert (updated["id"], updated["title"]["text"]) == (view["id"], "Updated")
         assert await playground.submit_view(view["id"], text_state("nginx")) == {
             "ok": True,
             "errors": {},
         }
-        assert slack.stack() == []
+        assert slack.stack(YOU) == []
 
     async def test_closing_tells_the_bot_only_when_asked(
         self, playground: Playground, bot: FakeBot, slack: SlackStandIn
@@ -333,12 +326,12 @@ class TestModals:
         """`view_closed` is sent for views with notify_on_close, and only for those."""
         quiet = open_modal(slack, modal())
         await playground.close_view(quiet["id"])
-        assert bot.received == []
         told = open_modal(slack, modal(notify_on_close=True))
         await playground.close_view(told["id"])
+        # The listener records before it acks, so the told close is in; the quiet one is not.
         [closed] = bot.received
         assert (closed["type"], closed["view"]["id"]) == ("view_closed", told["id"])
-        assert slack.stack() == []
+        assert slack.stack(YOU) == []
 
     async def test_a_view_that_is_not_open_cannot_be_submitted(
         self, playground: Playground
@@ -407,27 +400,34 @@ class TestHome:
         home = {"type": "home", "blocks": [{"type": "divider"}]}
         published = slack.call("views.publish", {"user_id": YOU, "view": home}, f"Bearer {TOKEN}")
         await playground.open_home()
-        await asyncio.sleep(0.05)  # Bolt acks events before running their listeners
+        # Bolt acks events before running their listeners.
+        await until(lambda: bot.received, what="app_home_opened")
         [event] = bot.received
         assert (event["type"], event["user"], event["tab"]) == ("app_home_opened", YOU, "home")
         assert event["view"]["id"] == published["view"]["id"]
 
     async def test_no_event_the_app_did_not_subscribe_to(
-        self, bot: FakeBot, slack: SlackStandIn
+        self, playground: Playground, bot: FakeBot, slack: SlackStandIn
     ) -> None:
-        """Slack sends only the events in the manifest."""
+        """Slack sends only the events in the manifest: opening the Home tab of an app that
+        does not subscribe sends nothing, while one that does is told."""
         app = AppConfig(SlashCommand("/deploy"), bot_events=frozenset())
         async with served(bot) as http:
-            playground = Playground(
+            unsubscribed = Playground(
                 standin=slack,
-                requests=SlackRequests(SECRET),
+                signing_secret=SECRET,
                 app=app,
                 http=http,
                 events_url="http://bot/slack/events",
             )
-            playground.bot_started()
-            await playground.open_home()
-        assert bot.received == []
+            unsubscribed.bot_started()
+            await unsubscribed.open_home()
+        # The subscribed app's event, sent after, is the barrier: once it is in, an event the
+        # first opening had sent would be in too.
+        await playground.open_home()
+        await until(lambda: bot.received, what="the subscribed app's app_home_opened")
+        [event] = bot.received
+        assert event["type"] == "app_home_opened"
 
 
 def test_the_manifest_is_read_as_slack_reads_it() -> None:

@@ -15,7 +15,11 @@ import pytest
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
 from bot.sandbox import SandboxVendor
-from tests.playground_process import PlaygroundProcess
+from bot.testing.processes import PlaygroundProcess
+from bot.testing.seed import MACHINE_ID as MACHINE
+from bot.testing.seed import MACHINE_PRICE_ID as PRICE
+
+pytestmark = pytest.mark.e2e  # the playground's process and Chromium
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Headless, and quiet: this machine (and CI) has no network for Chromium's own services.
@@ -28,8 +32,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-MACHINE = "24d71100-7532-11ef-bd52-3a629d609f79"
-PRICE = "3b2772f0-7533-11ef-930e-3a629d609f79"
 # The sandbox moves a deployment on after 3 s; the bot polls every 2 s and more.
 FOLLOW_TIMEOUT_MS = 25_000
 ACTION_TIMEOUT_MS = 10_000

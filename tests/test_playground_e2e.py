@@ -3,7 +3,6 @@
 import json
 import re
 import signal
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,9 +10,12 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.playground.slack_standin import DEPLOYS
-from tests.playground_process import PlaygroundProcess
-from tests.slack_requests import SIGNING_SECRET, slash_command
+from bot.playground.workspace import DEPLOYS
+from bot.testing.processes import PlaygroundProcess
+from bot.testing.slack_requests import SIGNING_SECRET, slash_command
+from tests.e2e_support import wait_until
+
+pytestmark = pytest.mark.e2e  # the playground's process
 
 PAGE = Path(__file__).resolve().parent.parent / "bot" / "playground" / "page"
 
@@ -125,11 +127,8 @@ def test_a_command_opens_the_bots_modal(playground: PlaygroundProcess) -> None:
         "/playground/messages", json={"channel": DEPLOYS, "text": "/deploy redis:7"}
     )
     assert answer.json() == {"ok": True}
-    for _ in range(50):
-        snapshot = first_event(playground)
-        if snapshot["views"]:
-            break
-        time.sleep(0.1)
+    wait_until(lambda: first_event(playground)["views"], what="the bot's modal", timeout=5)
+    snapshot = first_event(playground)
     [view] = snapshot["views"]
     assert view["callback_id"] == "deploy_modal"
     image = next(block for block in view["blocks"] if block.get("block_id") == "image")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import copy
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -14,6 +13,7 @@ from aiohttp import web
 
 from bot.deployment import StartDeploymentRequest
 from bot.sandbox import Reply, SandboxVendor
+from bot.testing.seed import DELETE, EXTERNAL_ID, start_body
 from bot.vendor import (
     FailReason,
     HiveonClient,
@@ -24,26 +24,8 @@ from bot.vendor import (
 API_KEY = "hk_sandbox_key"
 START = "/vendors/v1/machines/deployments/start"
 DEPLOYMENTS = "/vendors/v1/machines/deployments"
-EXTERNAL_ID = "e8ee1cb1-cad1-4d90-a69d-79097a9572c8"
-# The seed's example request body, verbatim.
-SEED_BODY: dict[str, Any] = {
-    "machine_id": "24d71100-7532-11ef-bd52-3a629d609f79",
-    "machine_price_id": "3b2772f0-7533-11ef-930e-3a629d609f79",
-    "external_deployment_id": EXTERNAL_ID,
-    "ssh_pub_keys": ["ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC..."],
-    "container_config": {
-        "image": "nginx:latest",
-        "docker_auth": {"server": "docker.private.io", "login": "username", "password": "pw123"},
-        "ports": [
-            {"host_port": 80, "protocol": "PORT_PROTOCOL_TCP"},
-            {"host_port": 443, "protocol": "PORT_PROTOCOL_HTTPS"},
-        ],
-        "startup_script": "echo 'Hello, World!' > /var/www/html/index.html",
-        "environment_variables": {"ENV_VAR1": "value1", "ENV_VAR2": "value2"},
-    },
-    "metadata": {"additional_key": "additional_value"},
-}
-DELETE = object()
+# The documented example request, verbatim.
+SEED_BODY = start_body()
 
 
 class Clock:
@@ -54,21 +36,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-def seed_body(**changes: object) -> dict[str, Any]:
-    """The seed's body with fields replaced, or removed with `DELETE`; `a__b` is `a.b`."""
-    body = copy.deepcopy(SEED_BODY)
-    for dotted, value in changes.items():
-        *parents, last = dotted.split("__")
-        target = body
-        for parent in parents:
-            target = target[parent]
-        if value is DELETE:
-            del target[last]
-        else:
-            target[last] = value
-    return body
 
 
 def call(
@@ -89,7 +56,7 @@ def call(
 
 
 def start(sandbox: SandboxVendor, **changes: object) -> str:
-    status, data = call(sandbox, "POST", START, seed_body(**changes))
+    status, data = call(sandbox, "POST", START, start_body(**changes))
     assert status == 200, data
     deployment_id: str = data["deployment_id"]
     return deployment_id
@@ -130,7 +97,8 @@ class TestValidation:
         ]
 
         assert (
-            call(SandboxVendor(), "POST", START, seed_body(container_config__ports=ports))[0] == 200
+            call(SandboxVendor(), "POST", START, start_body(container_config__ports=ports))[0]
+            == 200
         )
 
     @pytest.mark.parametrize(
@@ -138,73 +106,73 @@ class TestValidation:
         [
             (b"{not json", "body must be a JSON object"),
             (["machine_id"], "body must be a JSON object"),
-            (seed_body(machine_id=DELETE), "machine_id is required"),
-            (seed_body(machine_id=""), "machine_id must be a non-empty string"),
-            (seed_body(machine_id=42), "machine_id must be a non-empty string"),
-            (seed_body(machine_price_id=DELETE), "machine_price_id is required"),
-            (seed_body(machine_price_id=""), "machine_price_id must be a non-empty string"),
-            (seed_body(external_deployment_id=7), "external_deployment_id must be a string"),
-            (seed_body(external_deployment_id=None), "external_deployment_id must not be null"),
-            (seed_body(owner="alice"), "unknown field owner"),
-            (seed_body(ssh_pub_keys="ssh-rsa AAAA"), "ssh_pub_keys must be an array of strings"),
+            (start_body(machine_id=DELETE), "machine_id is required"),
+            (start_body(machine_id=""), "machine_id must be a non-empty string"),
+            (start_body(machine_id=42), "machine_id must be a non-empty string"),
+            (start_body(machine_price_id=DELETE), "machine_price_id is required"),
+            (start_body(machine_price_id=""), "machine_price_id must be a non-empty string"),
+            (start_body(external_deployment_id=7), "external_deployment_id must be a string"),
+            (start_body(external_deployment_id=None), "external_deployment_id must not be null"),
+            (start_body(owner="alice"), "unknown field owner"),
+            (start_body(ssh_pub_keys="ssh-rsa AAAA"), "ssh_pub_keys must be an array of strings"),
             (
-                seed_body(ssh_pub_keys=["ssh-rsa AAAA", 1]),
+                start_body(ssh_pub_keys=["ssh-rsa AAAA", 1]),
                 "ssh_pub_keys must be an array of strings",
             ),
-            (seed_body(metadata={"a": True}), "metadata must be an object of string values"),
-            (seed_body(metadata=["a=b"]), "metadata must be an object of string values"),
-            (seed_body(container_config=DELETE), "container_config is required"),
-            (seed_body(container_config="nginx"), "container_config must be a JSON object"),
-            (seed_body(container_config__image=DELETE), "container_config.image is required"),
+            (start_body(metadata={"a": True}), "metadata must be an object of string values"),
+            (start_body(metadata=["a=b"]), "metadata must be an object of string values"),
+            (start_body(container_config=DELETE), "container_config is required"),
+            (start_body(container_config="nginx"), "container_config must be a JSON object"),
+            (start_body(container_config__image=DELETE), "container_config.image is required"),
             (
-                seed_body(container_config__image=""),
+                start_body(container_config__image=""),
                 "container_config.image must be a non-empty string",
             ),
             (
-                seed_body(container_config__container_port=80),
+                start_body(container_config__container_port=80),
                 "unknown field container_config.container_port",
             ),
             (
-                seed_body(container_config__startup_script=None),
+                start_body(container_config__startup_script=None),
                 "container_config.startup_script must not be null",
             ),
             (
-                seed_body(container_config__startup_script=["echo"]),
+                start_body(container_config__startup_script=["echo"]),
                 "container_config.startup_script must be a string",
             ),
             (
-                seed_body(container_config__environment_variables={"PORT": 80}),
+                start_body(container_config__environment_variables={"PORT": 80}),
                 "container_config.environment_variables must be an object of string values",
             ),
             (
-                seed_body(container_config__docker_auth="user:pw"),
+                start_body(container_config__docker_auth="user:pw"),
                 "container_config.docker_auth must be a JSON object",
             ),
             (
-                seed_body(container_config__docker_auth__password=123),
+                start_body(container_config__docker_auth__password=123),
                 "container_config.docker_auth.password must be a string",
             ),
             (
-                seed_body(container_config__docker_auth__server=None),
+                start_body(container_config__docker_auth__server=None),
                 "container_config.docker_auth.server must not be null",
             ),
             (
-                seed_body(container_config__docker_auth__token="t"),
+                start_body(container_config__docker_auth__token="t"),
                 "unknown field container_config.docker_auth.token",
             ),
             (
-                seed_body(container_config__ports={"host_port": 80}),
+                start_body(container_config__ports={"host_port": 80}),
                 "container_config.ports must be an array",
             ),
             (
-                seed_body(
+                start_body(
                     container_config__ports=[{"host_port": 80, "protocol": "PORT_PROTOCOL_TCP"}]
                     * 101
                 ),
                 "container_config.ports must have at most 100 items",
             ),
             (
-                seed_body(container_config__ports=[80, 443]),
+                start_body(container_config__ports=[80, 443]),
                 "container_config.ports[0] must be a JSON object",
             ),
         ],
@@ -236,7 +204,7 @@ class TestValidation:
         ports = [{"host_port": 22, "protocol": "PORT_PROTOCOL_TCP"}, port]
 
         status, data = call(
-            SandboxVendor(), "POST", START, seed_body(container_config__ports=ports)
+            SandboxVendor(), "POST", START, start_body(container_config__ports=ports)
         )
 
         assert status == 400
@@ -246,7 +214,7 @@ class TestValidation:
         """A port mapping has no container-side port, nor any other undocumented field."""
         ports = [{"host_port": 80, "protocol": "PORT_PROTOCOL_TCP", "container_port": 8080}]
 
-        assert call(SandboxVendor(), "POST", START, seed_body(container_config__ports=ports)) == (
+        assert call(SandboxVendor(), "POST", START, start_body(container_config__ports=ports)) == (
             400,
             {"error": "unknown field container_config.ports[0].container_port"},
         )
@@ -387,7 +355,7 @@ class TestMagicMachines:
                 "POST",
                 START,
                 {"X-API-Key": API_KEY},
-                json.dumps(seed_body(machine_id=machine_id)).encode(),
+                json.dumps(start_body(machine_id=machine_id)).encode(),
             )
             assert reply.content_type.startswith("text/html")
             assert reply.content.startswith(b"<html>")
@@ -397,7 +365,7 @@ class TestMagicMachines:
         sandbox = SandboxVendor()
 
         def fault(machine_id: str) -> str | None:
-            body = json.dumps(seed_body(machine_id=machine_id, external_deployment_id=machine_id))
+            body = json.dumps(start_body(machine_id=machine_id, external_deployment_id=machine_id))
             return sandbox.answer("POST", START, {"X-API-Key": API_KEY}, body.encode()).fault
 
         assert [fault(m) for m in ("fail-timeout", "accept-then-timeout", "fail-reset", "x")] == [
@@ -414,7 +382,7 @@ class TestMagicMachines:
         def reply(method: str, path: str, body: object = None) -> Reply:
             return sandbox.answer(method, path, {"X-API-Key": API_KEY}, json.dumps(body).encode())
 
-        slow = reply("POST", START, seed_body(machine_id="slow-2"))
+        slow = reply("POST", START, start_body(machine_id="slow-2"))
         assert (slow.status, slow.delay_s) == (200, 2.25)
         assert reply("GET", f"{DEPLOYMENTS}/nope").delay_s == 0.25
         assert sandbox.start_count == 1
@@ -597,6 +565,7 @@ async def _served() -> AsyncIterator[tuple[SandboxVendor, str]]:
     await runner.cleanup()
 
 
+@pytest.mark.e2e  # the sandbox served on loopback
 class TestOverHttp:
     async def test_start_and_status(self, served: tuple[SandboxVendor, str]) -> None:
         """A start and a lookup work over real HTTP with the client's default transport."""

@@ -16,8 +16,7 @@ import pytest
 from aiohttp import web
 
 from bot.deployment import StartDeploymentRequest
-from bot.playground.slack_standin import MAGIC_MACHINES
-from bot.sandbox import SandboxVendor
+from bot.sandbox import MAGIC_MACHINES, SandboxVendor
 from bot.vendor import HiveonClient, HiveonError, StartedDeployment
 
 API_KEY = "hk_contract_key"
@@ -97,6 +96,7 @@ async def _over_http() -> AsyncIterator[tuple[SandboxVendor, str]]:
     await runner.cleanup()
 
 
+@pytest.mark.e2e  # the sandbox served on loopback
 @pytest.mark.parametrize("machine_id", MACHINES)
 async def test_every_outcome_is_the_same_both_ways(
     machine_id: str, over_http: tuple[SandboxVendor, str]
@@ -119,6 +119,7 @@ async def test_every_outcome_is_the_same_both_ways(
     assert direct.created == int(creates)
 
 
+@pytest.mark.e2e  # the sandbox served on loopback
 async def test_status_and_stop_over_the_wire(over_http: tuple[SandboxVendor, str]) -> None:
     """Status by deployment ID and by external ID, and stop, answer over HTTP as in-process."""
     sandbox, base_url = over_http
@@ -141,6 +142,7 @@ async def test_status_and_stop_over_the_wire(over_http: tuple[SandboxVendor, str
     assert sandbox.start_count == 1
 
 
+@pytest.mark.e2e  # the sandbox served on loopback
 @pytest.mark.parametrize(
     ("method", "path", "body", "headers", "status", "error"),
     [

@@ -23,8 +23,11 @@ from bot.models import Deployment
 from bot.sandbox import SandboxVendor
 from bot.service import DeploymentService, Submission
 from bot.store import Store
+from bot.testing.fake_slack import Call, FakeSlack
+from bot.testing.seed import EXTERNAL_ID, MACHINE_ID, start_body
 from bot.vendor import HiveonClient
-from tests.fakes.slack import Call, FakeSlack
+
+pytestmark = pytest.mark.e2e  # the fake Slack on loopback
 
 API_KEY = "hk_test_0123456789abcdef"
 REGISTRY_PASSWORD = "registry-pa55word-never-stored"
@@ -33,9 +36,7 @@ METADATA_TOKEN = "meta-token-never-stored"
 SECRETS = (API_KEY, REGISTRY_PASSWORD, DB_PASSWORD, METADATA_TOKEN)
 BASE_URL = "https://api.hiveon.test"
 START = "/vendors/v1/machines/deployments/start"
-EXTERNAL_ID = "e8ee1cb1-cad1-4d90-a69d-79097a9572c8"
 LOOKUP = f"/vendors/v1/machines/deployments/{EXTERNAL_ID}"
-MACHINE_ID = "24d71100-7532-11ef-bd52-3a629d609f79"
 DEPLOYMENT_ID = "dep-7f3a"
 TEAM = "T111"
 ENTERPRISE = "E111"
@@ -49,54 +50,18 @@ Handler: TypeAlias = Callable[[httpx.Request], Coroutine[Any, Any, httpx.Respons
 
 def full_request(external_id: str = EXTERNAL_ID) -> StartDeploymentRequest:
     """The documented example request, with a private registry and secret-named values."""
-    return StartDeploymentRequest.model_validate(
-        {
-            "machine_id": MACHINE_ID,
-            "machine_price_id": "3b2772f0-7533-11ef-930e-3a629d609f79",
-            "external_deployment_id": external_id,
-            "ssh_pub_keys": ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB alice@example"],
-            "container_config": {
-                "image": "nginx:latest",
-                "docker_auth": {
-                    "server": "docker.private.io",
-                    "login": "username",
-                    "password": REGISTRY_PASSWORD,
-                },
-                "ports": [
-                    {"host_port": 80, "protocol": "PORT_PROTOCOL_TCP"},
-                    {"host_port": 443, "protocol": "PORT_PROTOCOL_HTTPS"},
-                ],
-                "startup_script": "echo 'Hello, World!' > /var/www/html/index.html",
-                "environment_variables": {"ENV_VAR1": "value1", "DB_PASSWORD": DB_PASSWORD},
-            },
-            "metadata": {"team": "infra", "API_TOKEN": METADATA_TOKEN},
-        }
-    )
+    return StartDeploymentRequest.model_validate(sent_payload(external_id))
 
 
-def sent_payload() -> dict[str, Any]:
+def sent_payload(external_id: str = EXTERNAL_ID) -> dict[str, Any]:
     """What Hiveon must receive for `full_request()`: every secret in clear."""
-    return {
-        "machine_id": MACHINE_ID,
-        "machine_price_id": "3b2772f0-7533-11ef-930e-3a629d609f79",
-        "external_deployment_id": EXTERNAL_ID,
-        "ssh_pub_keys": ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB alice@example"],
-        "container_config": {
-            "image": "nginx:latest",
-            "docker_auth": {
-                "server": "docker.private.io",
-                "login": "username",
-                "password": REGISTRY_PASSWORD,
-            },
-            "ports": [
-                {"host_port": 80, "protocol": "PORT_PROTOCOL_TCP"},
-                {"host_port": 443, "protocol": "PORT_PROTOCOL_HTTPS"},
-            ],
-            "startup_script": "echo 'Hello, World!' > /var/www/html/index.html",
-            "environment_variables": {"ENV_VAR1": "value1", "DB_PASSWORD": DB_PASSWORD},
-        },
-        "metadata": {"team": "infra", "API_TOKEN": METADATA_TOKEN},
-    }
+    return start_body(
+        external_deployment_id=external_id,
+        ssh_pub_keys=["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB alice@example"],
+        container_config__docker_auth__password=REGISTRY_PASSWORD,
+        container_config__environment_variables={"ENV_VAR1": "value1", "DB_PASSWORD": DB_PASSWORD},
+        metadata={"team": "infra", "API_TOKEN": METADATA_TOKEN},
+    )
 
 
 def submission(external_id: str = EXTERNAL_ID) -> Submission:

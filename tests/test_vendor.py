@@ -16,6 +16,7 @@ from aiohttp import web
 from bot import vendor
 from bot.deployment import MASK, StartDeploymentRequest
 from bot.sandbox import SLACK_MARKUP, SandboxVendor
+from bot.testing.seed import EXTERNAL_ID, MACHINE_ID, MACHINE_PRICE_ID, start_body
 from bot.vendor import (
     DeploymentStatus,
     FailReason,
@@ -33,7 +34,6 @@ DB_PASSWORD = "db-hunter2-secret"
 BASE_URL = "https://api.hiveon.test"
 START_URL = f"{BASE_URL}/vendors/v1/machines/deployments/start"
 DEPLOYMENT_ID = "a1b2c3d4-5678-90ef-ghij-klmnopqrstuv"
-EXTERNAL_ID = "e8ee1cb1-cad1-4d90-a69d-79097a9572c8"
 HTML_PAGE = "<html><body><h1>502 Bad Gateway</h1><p>nginx</p></body></html>"
 
 Handler = Callable[[httpx.Request], httpx.Response]
@@ -42,28 +42,17 @@ MIB = 1024 * 1024
 
 
 def full_request() -> StartDeploymentRequest:
+    """The documented example request, with an SSH key, a registry password and an
+    environment variable worth hiding."""
     return StartDeploymentRequest.model_validate(
-        {
-            "machine_id": "24d71100-7532-11ef-bd52-3a629d609f79",
-            "machine_price_id": "3b2772f0-7533-11ef-930e-3a629d609f79",
-            "external_deployment_id": EXTERNAL_ID,
-            "ssh_pub_keys": ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB alice@example"],
-            "container_config": {
-                "image": "nginx:latest",
-                "docker_auth": {
-                    "server": "docker.private.io",
-                    "login": "username",
-                    "password": REGISTRY_PASSWORD,
-                },
-                "ports": [
-                    {"host_port": 80, "protocol": "PORT_PROTOCOL_TCP"},
-                    {"host_port": 443, "protocol": "PORT_PROTOCOL_HTTPS"},
-                ],
-                "startup_script": "echo 'Hello, World!' > /var/www/html/index.html",
-                "environment_variables": {"ENV_VAR1": "value1", "DB_PASSWORD": DB_PASSWORD},
+        start_body(
+            ssh_pub_keys=["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB alice@example"],
+            container_config__docker_auth__password=REGISTRY_PASSWORD,
+            container_config__environment_variables={
+                "ENV_VAR1": "value1",
+                "DB_PASSWORD": DB_PASSWORD,
             },
-            "metadata": {"additional_key": "additional_value"},
-        }
+        )
     )
 
 
@@ -149,8 +138,8 @@ class TestStartRequest:
             await client.start_deployment(full_request(), api_key=API_KEY)
 
         body = json.loads(recorder.requests[0].content)
-        assert body["machine_id"] == "24d71100-7532-11ef-bd52-3a629d609f79"
-        assert body["machine_price_id"] == "3b2772f0-7533-11ef-930e-3a629d609f79"
+        assert body["machine_id"] == MACHINE_ID
+        assert body["machine_price_id"] == MACHINE_PRICE_ID
         assert body["external_deployment_id"] == EXTERNAL_ID
         assert body["ssh_pub_keys"] == ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB alice@example"]
         assert body["metadata"] == {"additional_key": "additional_value"}
@@ -680,6 +669,7 @@ class TestDeadline:
         assert streamed.ended == "cut"
         assert 0 < streamed.sent < len(b'{"deployment_id": ""}')
 
+    @pytest.mark.e2e  # the sandbox served on loopback
     async def test_the_deadline_spans_reads_that_each_arrive_in_time(self) -> None:
         """Over real HTTP, a byte a second never trips httpx's timeout per read (1.5 s), but the
         deadline for the whole exchange does, and the vendor sees the client hang up."""

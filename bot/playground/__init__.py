@@ -1,1 +1,1 @@
-"""The local playground: the real bot, a stand-in Slack workspace and a web page (design §8)."""
+"""The local playground: the real bot, a stand-in Slack workspace and a web page."""

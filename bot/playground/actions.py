@@ -14,22 +14,22 @@ import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, TypedDict
 
 import httpx
 
-from bot.playground.slack_requests import SignedRequest, SlackRequests
-from bot.playground.slack_standin import (
+from bot.playground.workspace import (
+    APP_ID,
     BOT_DM,
     BOT_USER_ID,
     SLACKBOT,
+    TEAM_DOMAIN,
+    TEAM_ID,
     YOU,
-    Channel,
-    Json,
-    SlackError,
-    SlackStandIn,
-    User,
 )
+from bot.testing import slack_requests
+from bot.testing.slack_requests import SlackRequest
+from bot.testing.slack_standin import Channel, Json, SlackError, SlackStandIn, User
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +57,13 @@ _NOT_A_COMMAND: Final = (
     "`{command}` is not a valid command. In Slack, all messages that start with the "
     '"/" character are interpreted as commands. The playground knows `{known}`.'
 )
+
+
+class _Team(TypedDict):
+    team_id: str
+    team_domain: str
+    api_app_id: str
+    signing_secret: str
 
 
 @dataclass(frozen=True)
@@ -139,14 +146,14 @@ class Playground:
         self,
         *,
         standin: SlackStandIn,
-        requests: SlackRequests,
+        signing_secret: str,
         app: AppConfig,
         http: httpx.AsyncClient,
         events_url: str,
         ack_timeout_s: float = ACK_TIMEOUT_S,
     ) -> None:
         self._standin = standin
-        self._requests = requests
+        self._signing_secret = signing_secret
         self.app = app
         self._http = http
         self._events_url = events_url
@@ -172,7 +179,7 @@ class Playground:
         if channel.is_im and self.app.app_home.messages_tab_read_only_enabled:
             return {"ok": False, "error": "Sending messages to this app has been turned off."}
         if not text.startswith("/"):
-            self._standin.post_as_you(channel.id, text, thread_ts=thread_ts)
+            self._standin.post_as(YOU, channel.id, text, thread_ts=thread_ts)
             return {"ok": True}
         return await self._run_command(channel, text, thread_ts=thread_ts)
 
@@ -189,13 +196,16 @@ class Playground:
             self._slackbot_says(channel, _NOT_A_COMMAND.format(command=command, known=known))
             return {"ok": False, "error": "unknown_command"}
         delivery = await self._deliver(
-            self._requests.slash_command(
+            slack_requests.slash_command(
                 command=command,
                 text=arguments.strip(),
-                channel=channel,
-                user=self._you,
+                channel_id=channel.id,
+                channel_name="directmessage" if channel.is_im else channel.name,
+                user_id=YOU,
+                user_name=self._you.name,
                 trigger_id=self._standin.issue_trigger(YOU),
                 response_url=self._standin.issue_hook(channel.id, YOU),
+                **self._team(),
             )
         )
         if delivery.error is not None:
@@ -209,8 +219,12 @@ class Playground:
         owner, _ = self._owned_view(view_id)
         view = self._standin.remember_state(view_id, values)
         delivery = await self._deliver(
-            self._requests.view_submission(
-                view=view, user=self._standin.users[owner], trigger_id=self._trigger()
+            slack_requests.view_submission(
+                view=view,
+                user_id=owner,
+                user_name=self._standin.users[owner].name,
+                trigger_id=self._trigger(),
+                **self._team(),
             )
         )
         if delivery.error is not None:
@@ -229,7 +243,9 @@ class Playground:
         closed = self._standin.close_view(view_id)
         if closed.get("notify_on_close"):
             await self._deliver(
-                self._requests.view_closed(view=closed, user=self._you, is_cleared=False)
+                slack_requests.view_closed(
+                    view=closed, user_id=YOU, user_name=self._you.name, **self._team()
+                )
             )
         return {"ok": True}
 
@@ -247,8 +263,13 @@ class Playground:
                 else self._owned_view(view_id)[1]
             )
             action = _action(view.get("blocks", []), chosen)
-            request = self._requests.view_action(
-                action=action, user=self._you, view=view, trigger_id=trigger_id
+            request = slack_requests.view_action(
+                action=action,
+                view=view,
+                user_id=YOU,
+                user_name=self._you.name,
+                trigger_id=trigger_id,
+                **self._team(),
             )
         else:
             channel = self._standin.channel(str(container.get("channel", "")))
@@ -257,11 +278,13 @@ class Playground:
             if message is None:
                 raise SlackError("message_not_found")
             action = _action(message.get("blocks", []), chosen)
-            request = self._requests.message_action(
+            request = slack_requests.block_action(
                 action=action,
-                user=self._you,
-                channel=channel,
+                channel_id=channel.id,
+                channel_name=channel.name,
                 message=message,
+                user_id=YOU,
+                user_name=self._you.name,
                 trigger_id=trigger_id,
                 response_url=self._standin.issue_hook(
                     channel.id,
@@ -269,6 +292,7 @@ class Playground:
                     message_ts=ts,
                     ephemeral=message.get("subtype") == "ephemeral",
                 ),
+                **self._team(),
             )
         delivery = await self._deliver(request)
         if delivery.error is not None:
@@ -278,20 +302,24 @@ class Playground:
     async def open_home(self) -> Json:
         """You opened the app's Home tab: `app_home_opened`, when the app subscribes to it."""
         if self.app.app_home.home_tab_enabled and "app_home_opened" in self.app.bot_events:
-            event: Json = {
-                "type": "app_home_opened",
-                "user": YOU,
-                "channel": BOT_DM,
-                "tab": "home",
-            }
+            details: Json = {"user": YOU, "channel": BOT_DM, "tab": "home"}
             if home := self._standin.home(YOU):
-                event["view"] = home
-            await self._deliver(self._requests.event(event))
+                details["view"] = home
+            await self._deliver(
+                slack_requests.event(
+                    "app_home_opened",
+                    details=details,
+                    team_id=TEAM_ID,
+                    api_app_id=APP_ID,
+                    bot_user_id=BOT_USER_ID,
+                    signing_secret=self._signing_secret,
+                )
+            )
         return {"ok": True}
 
     # -- delivery ----------------------------------------------------------------------------
 
-    async def _deliver(self, request: SignedRequest) -> Delivery:
+    async def _deliver(self, request: SlackRequest) -> Delivery:
         """POST to the bot's /slack/events as Slack does; Slack's error names on failure."""
         try:
             await asyncio.wait_for(self._bot_started.wait(), START_TIMEOUT_S)
@@ -328,7 +356,7 @@ class Playground:
         content: Json = {key: answer[key] for key in ("text", "blocks") if key in answer}
         if answer.get("response_type") == "in_channel":
             # Slack shows the command you typed above an answer everyone sees.
-            self._standin.post_as_you(channel.id, typed)
+            self._standin.post_as(YOU, channel.id, typed)
             self._standin.post_from_bot(channel.id, content)
         else:
             self._standin.show_ephemeral(channel.id, content, sender=BOT_USER_ID)
@@ -336,6 +364,15 @@ class Playground:
     def _slackbot_says(self, channel: Channel, text: str, *, thread_ts: str | None = None) -> None:
         content: Json = {"text": text} | ({"thread_ts": thread_ts} if thread_ts else {})
         self._standin.show_ephemeral(channel.id, content, sender=SLACKBOT)
+
+    def _team(self) -> _Team:
+        """Who a request is for: the playground's team and app, signed with its secret."""
+        return {
+            "team_id": TEAM_ID,
+            "team_domain": TEAM_DOMAIN,
+            "api_app_id": APP_ID,
+            "signing_secret": self._signing_secret,
+        }
 
     def _trigger(self) -> str:
         return self._standin.issue_trigger(YOU)

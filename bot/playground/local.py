@@ -1,4 +1,4 @@
-"""Local mode: `make run` without Slack credentials serves the bot with the playground (design §8).
+"""Local mode: `make run` without Slack credentials serves the bot with the playground.
 
 The bot is built exactly as in production; only its configuration differs: `SLACK_API_URL`
 points at the stand-in on the same port, the bot token and signing secret are made up for this
@@ -29,9 +29,9 @@ from bot.app import build_bot
 from bot.config import SANDBOX, Settings
 from bot.playground.actions import AppConfig, Playground
 from bot.playground.routes import create_playground_app
-from bot.playground.slack_requests import SlackRequests
-from bot.playground.slack_standin import SlackStandIn
+from bot.playground.workspace import workspace
 from bot.server import create_asgi_app
+from bot.testing.slack_standin import API_PATH, SlackStandIn
 
 # Loopback only: the page acts as a workspace admin and asks for no password.
 HOST: Final = "127.0.0.1"
@@ -65,7 +65,7 @@ def local_settings(
             "slack_app_token": None,
             "slack_client_id": None,
             "slack_client_secret": None,
-            "slack_api_url": f"http://{HOST}:{settings.port}/slack-api/",
+            "slack_api_url": f"http://{HOST}:{settings.port}{API_PATH}",
             # Never a real vendor from an unauthenticated page, whatever HIVEON_* say.
             "hiveon_api_url": SANDBOX,
             "hiveon_api_key": None,
@@ -91,12 +91,12 @@ def run(settings: Settings, *, announce: Callable[[str], object]) -> int:
         bot_app = create_asgi_app(build_bot(local))
         origin = f"http://{HOST}:{settings.port}"
         standin = SlackStandIn(
-            bot_token=bot_token, api_origin=origin, page_url=page_url(settings.port)
+            workspace(page_url(settings.port)), api_origin=origin, bot_token=bot_token
         )
         http = httpx.AsyncClient()
         playground = Playground(
             standin=standin,
-            requests=SlackRequests(signing_secret),
+            signing_secret=signing_secret,
             app=AppConfig.from_manifest(_manifest(), command=settings.command),
             http=http,
             events_url=f"{origin}/slack/events",

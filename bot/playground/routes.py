@@ -40,8 +40,8 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.playground.actions import Playground
-from bot.playground.slack_standin import (
-    MAGIC_MACHINES,
+from bot.sandbox import MAGIC_MACHINES
+from bot.testing.slack_standin import (
     Event,
     Json,
     SlackError,

@@ -1,65 +1,73 @@
-"""A stand-in for Slack's Web API and response_urls: one local workspace that the page shows.
+"""One model of Slack's Web API, response_urls and Socket Mode tickets: a workspace's state.
 
-The bot reaches it exactly as it reaches Slack, through `SLACK_API_URL`, its bot token and the
-response_urls it is given; the page reads it through `snapshot()` and the `Feed` of changes.
-It implements the methods deploybot calls and answers in Slack's wire format, keeping the
-Slack rules a bot can trip over:
+Everything that plays Slack to the bot answers from here. The playground serves it in-process on
+the bot's own port (its page reads `snapshot()` and the `Feed` of changes); the tests and the
+benchmarks serve it on loopback through `bot.testing.fake_slack.FakeSlack`, which records each
+call and injects faults in front of it. The bot reaches it exactly as it reaches Slack, through
+`SLACK_API_URL`, its tokens and the response_urls it is given. It answers in Slack's wire
+format and keeps the rules a bot can trip over:
 
 - a trigger_id serves one `views.open`/`views.push`, within 3 seconds;
 - a response_url takes 5 posts within 30 minutes;
-- the bot posts in public channels without joining (`chat:write.public`), but a private channel
-  it is not in answers `channel_not_found` (so the bot's fallbacks show);
+- a bot with `chat:write.public` posts in public channels without joining; without it, a public
+  channel it is not in answers `not_in_channel` until it joins; a private channel it is not in
+  answers `channel_not_found` (so the bot's fallbacks show);
 - a modal stack holds 3 views, `views.update` honours `hash`, Block Kit limits are checked.
 
-Everything runs on one event loop: no locks.
+With `made_up_ids`, as tests need, whatever IDs the caller makes up exist: any user, channel,
+trigger_id, view or response_url the model never issued is taken as real the first time it is
+used, and any `xoxb-` (or app-level `xapp-`) token is the bot's when no `bot_token` is given.
+
+Everything runs on one event loop, or under its caller's lock: no locks here.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import copy
+import functools
 import itertools
 import json
 import logging
 import secrets
 import time
+import uuid
 from collections.abc import AsyncGenerator, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Final, TypeAlias
 from urllib.parse import parse_qsl
 
-from bot.playground import limits
+from bot.testing import slack_limits
 
 log = logging.getLogger(__name__)
 
 Json: TypeAlias = dict[str, Any]
 Event: TypeAlias = dict[str, Any]
 
-TEAM_ID: Final = "TLOCAL0001"
-TEAM_NAME: Final = "deploybot playground"
-TEAM_DOMAIN: Final = "playground"
-APP_ID: Final = "ALOCAL0001"
-BOT_ID: Final = "BLOCAL0001"
-BOT_USER_ID: Final = "ULOCALBOT1"
-BOT_NAME: Final = "deploybot"
-YOU: Final = "ULOCAL0001"
-SLACKBOT: Final = "USLACKBOT"
-DEPLOYS: Final = "CLOCALDEP1"
-GENERAL: Final = "CLOCALGEN1"
-PRIVATE: Final = "CLOCALPRV1"
-BOT_DM: Final = "DLOCALBOT1"
-ONCALL: Final = "SLOCALONC1"
+# Where a server of the model takes Web API calls, response_url posts and Socket Mode
+# connections.
+API_PATH: Final = "/slack-api/"
+HOOK_PATH: Final = "/slack-hooks/"
+SOCKET_PATH: Final = "/link/"
 
 TRIGGER_TTL_S: Final = 3.0
 HOOK_TTL_S: Final = 30 * 60.0
 HOOK_USES: Final = 5
 VIEW_STACK: Final = 3
-_JSON_FIELDS: Final = frozenset({"attachments", "blocks", "metadata", "view"})
+# Fields Slack parses as JSON text when they arrive as form fields (or as strings in JSON).
+_JSON_FIELDS: Final = frozenset(
+    {"attachments", "blocks", "metadata", "unfurls", "user_auth_blocks", "view"}
+)
+# apps.connections.open takes the app-level token; oauth.v2.access the app's client
+# credentials alone; every other method the bot token.
+_APP_TOKEN_METHODS: Final = frozenset({"apps.connections.open"})
+_CLIENT_CREDENTIAL_METHODS: Final = frozenset({"oauth.v2.access"})
 
 
 @dataclass(frozen=True)
 class User:
-    """A member of the local workspace."""
+    """A member of the workspace."""
 
     id: str
     name: str
@@ -68,11 +76,11 @@ class User:
     is_owner: bool = False
     is_bot: bool = False
 
-    def to_json(self) -> Json:
+    def to_json(self, team_id: str) -> Json:
         """As `users.info` answers."""
         return {
             "id": self.id,
-            "team_id": TEAM_ID,
+            "team_id": team_id,
             "name": self.name,
             "real_name": self.real_name,
             "deleted": False,
@@ -89,14 +97,16 @@ class User:
 
 @dataclass
 class Channel:
-    """A conversation: a channel, or the direct messages between you and the bot."""
+    """A conversation: a channel, or the direct messages between someone and the bot."""
 
     id: str
     name: str
-    topic: str
+    topic: str = ""
     is_private: bool = False
     is_im: bool = False
     bot_is_member: bool = True
+    # Whom the bot talks with in a direct conversation (one user ID, or several with commas).
+    with_users: str | None = None
 
     def to_json(self) -> Json:
         """As `conversations.info` answers, plus the topic the page shows."""
@@ -119,48 +129,32 @@ class UserGroup:
     handle: str
     name: str
     users: tuple[str, ...]
-
-    def to_json(self) -> Json:
-        """As `usergroups.list` answers."""
-        return {
-            "id": self.id,
-            "team_id": TEAM_ID,
-            "handle": self.handle,
-            "name": self.name,
-            "description": f"The {self.name} of the playground",
-            "user_count": len(self.users),
-        }
+    description: str = ""
 
 
-USER_GROUPS: Final = (UserGroup(ONCALL, "oncall", "on-call engineers", (YOU, "ULOCAL0002")),)
+@dataclass(frozen=True)
+class Workspace:
+    """Who Slack is to the bot: the team, the app and its bot user, what the bot's token may do,
+    and the people, conversations and user groups there at the start."""
 
-
-def _directory() -> tuple[dict[str, User], dict[str, Channel]]:
-    users = [
-        User(YOU, "you", "You", is_admin=True, is_owner=True),
-        User("ULOCAL0002", "alice", "Alice Example"),
-        User("ULOCAL0003", "bob", "Bob Example"),
-        User(BOT_USER_ID, BOT_NAME, BOT_NAME, is_bot=True),
-    ]
-    channels = [
-        Channel(DEPLOYS, "deploys", "Where the team deploys."),
-        Channel(
-            GENERAL,
-            "general",
-            "A public channel deploybot is not in: it may post anyway (chat:write.public).",
-            bot_is_member=False,
-        ),
-        Channel(
-            PRIVATE,
-            "incident-room",
-            "A private channel deploybot is not in: its messages arrive through the "
-            "command's response_url instead.",
-            is_private=True,
-            bot_is_member=False,
-        ),
-        Channel(BOT_DM, BOT_NAME, "Your direct messages with deploybot.", is_im=True),
-    ]
-    return {user.id: user for user in users}, {channel.id: channel for channel in channels}
+    team_id: str
+    team_name: str
+    team_domain: str
+    app_id: str
+    bot_id: str
+    bot_user_id: str
+    bot_name: str
+    # auth.test's `url`; permalinks open messages there.
+    url: str
+    scopes: frozenset[str]
+    users: tuple[User, ...] = ()
+    channels: tuple[Channel, ...] = ()
+    usergroups: tuple[UserGroup, ...] = ()
+    # The person at the page, whose modals and Home tab the `Feed` reports.
+    you: str | None = None
+    # The app's OAuth credentials, for `oauth.v2.access`; None when it installs no other way.
+    client_id: str | None = None
+    client_secret: str | None = None
 
 
 @dataclass
@@ -172,10 +166,11 @@ class _Trigger:
 
 @dataclass
 class _Hook:
-    """A response_url: where its posts go, and how often it was used."""
+    """A response_url: where its posts go (nowhere known, for a made-up one), and how often it
+    was used."""
 
-    channel: str
-    user: str
+    channel: str | None
+    user: str | None
     issued_at: float
     message_ts: str | None = None
     ephemeral: bool = False
@@ -262,39 +257,64 @@ def read_params(query: Mapping[str, str], content_type: str, body: bytes) -> Jso
 
 
 class SlackStandIn:
-    """The local workspace's Slack: Web API methods for the bot, state and changes for the page.
+    """A workspace's Slack: Web API methods for the bot, state and changes for whoever watches.
 
-    `api_origin` is where the bot reaches this process (response_urls point there); `page_url`
-    is what the user opens (permalinks point there).
+    `api_origin` is where the bot reaches the model (response_urls and Socket Mode URLs point
+    there). `bot_token` is the bot's token; None takes any made-up one. `timestamps` makes
+    message timestamps (by default the wall clock, nudged to stay unique and increasing).
     """
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 — the workspace, then how it is reached and timed
         self,
+        workspace: Workspace,
         *,
-        bot_token: str,
         api_origin: str,
-        page_url: str,
+        bot_token: str | None = None,
+        made_up_ids: bool = False,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
+        timestamps: Callable[[], str] | None = None,
     ) -> None:
-        self._bot_token = bot_token
+        self.workspace = workspace
         self._api_origin = api_origin.rstrip("/")
-        self._page_url = page_url
+        self._bot_tokens = None if bot_token is None else {bot_token}
+        self._made_up_ids = made_up_ids
         self._clock = clock
         self._wall_clock = wall_clock
-        self.users, self.channels = _directory()
+        self._next_ts = timestamps or self._wall_clock_ts
         self.feed = Feed()
+        self.users: dict[str, User] = {user.id: user for user in workspace.users}
+        self.user_fields: dict[str, Json] = {}
+        """Fields merged over a user's `users.info` answer, by user ID (an admin, an owner…)."""
+        self.channels: dict[str, Channel] = {c.id: replace(c) for c in workspace.channels}
+        self.usergroups: dict[str, Json] = {
+            group.id: {
+                "handle": group.handle,
+                "name": group.name,
+                "description": group.description,
+                "users": list(group.users),
+            }
+            for group in workspace.usergroups
+        }
+        """User groups by ID: `{"handle": …, "name": …, "description": …, "users": [...]}`."""
+        self._direct: dict[str, str] = {
+            c.with_users: c.id for c in self.channels.values() if c.with_users
+        }
         self._messages: dict[str, list[Json]] = {channel: [] for channel in self.channels}
         self._ephemerals: dict[str, list[Json]] = {channel: [] for channel in self.channels}
         self._stacks: dict[str, list[Json]] = {}
         self._homes: dict[str, Json] = {}
         self._triggers: dict[str, _Trigger] = {}
         self._hooks: dict[str, _Hook] = {}
+        self._oauth_codes: dict[str, Json] = {}
+        self._socket_tickets: set[str] = set()
+        self._revoked_tokens: set[str] = set()
         self._last_ts = 0.0
         self._view_numbers = itertools.count(1)
         self._hash_numbers = itertools.count(1)
         self._trigger_numbers = itertools.count(1)
         self._methods: dict[str, Callable[[Json], Json]] = {
+            "apps.connections.open": self._apps_connections_open,
             "auth.test": self._auth_test,
             "chat.delete": self._chat_delete,
             "chat.getPermalink": self._chat_get_permalink,
@@ -313,30 +333,53 @@ class SlackStandIn:
             "views.push": self._views_push,
             "views.update": self._views_update,
         }
+        # Methods that also take the app's credentials, besides (or instead of) a token.
+        self._methods_with_credentials: dict[str, Callable[..., Json]] = {
+            "apps.uninstall": self._apps_uninstall,
+            "oauth.v2.access": self._oauth_v2_access,
+        }
 
     # -- the Web API, as the bot calls it ----------------------------------------------------
 
     def call(self, method: str, params: Json, authorization: str) -> Json:
         """Answer one Web API call; errors are answers too (`{"ok": false}`), as Slack's are."""
-        token = authorization.removeprefix("Bearer ").strip() or params.get("token", "")
-        if not token:
-            return SlackError("not_authed").to_json()
-        if not secrets.compare_digest(str(token), self._bot_token):
-            return SlackError("invalid_auth").to_json()
+        if (refused := self.refusal(method, params, authorization)) is not None:
+            return refused
         answer_method = self._methods.get(method)
-        if answer_method is None:
-            log.warning(
-                "the playground does not implement Slack's %s; answered unknown_method", method
+        if method in self._methods_with_credentials:
+            answer_method = functools.partial(
+                self._methods_with_credentials[method], authorization=authorization
             )
+        if answer_method is None:
+            log.warning("the Slack stand-in does not implement %s: unknown_method", method)
             return SlackError("unknown_method").to_json()
         try:
             return answer_method(params)
         except SlackError as exc:
             return exc.to_json()
 
+    def refusal(self, method: str, params: Json, authorization: str) -> Json | None:
+        """Slack's answer to a call it refuses before running it (no token, or the wrong
+        kind), or None when the call may run."""
+        if method in _CLIENT_CREDENTIAL_METHODS:
+            return None  # the method checks the app's credentials itself
+        token = _token(params, authorization)
+        if not token:
+            return SlackError("not_authed").to_json()
+        if token in self._revoked_tokens:
+            return SlackError("token_revoked").to_json()
+        kind = self._token_kind(token)
+        if kind is None:
+            return SlackError("invalid_auth").to_json()
+        if kind != ("app" if method in _APP_TOKEN_METHODS else "bot"):
+            return SlackError("not_allowed_token_type").to_json()
+        return None
+
     def post_to_hook(self, hook_id: str, body: bytes) -> tuple[int, str]:
         """A post to a response_url: the HTTP status and text Slack would answer."""
         hook = self._hooks.get(hook_id)
+        if hook is None and self._made_up_ids and hook_id:
+            hook = self._hooks[hook_id] = _Hook(None, None, self._clock())
         if hook is None:
             return 404, "no_active_hooks"
         if self._clock() - hook.issued_at > HOOK_TTL_S:
@@ -356,7 +399,25 @@ class SlackStandIn:
             return 400, exc.error
         return 200, "ok"
 
+    def socket_accepts(self, ticket: str) -> bool:
+        """Whether a Socket Mode connection with this ticket (from apps.connections.open) may
+        open."""
+        return ticket in self._socket_tickets
+
+    def socket_hello(self) -> Json:
+        """The first message on a Socket Mode connection."""
+        return {
+            "type": "hello",
+            "num_connections": 1,
+            "debug_info": {"host": "applink-standin", "approximate_connection_time": 18060},
+            "connection_info": {"app_id": self.workspace.app_id},
+        }
+
     def _respond(self, hook: _Hook, message: Json) -> None:
+        if hook.channel is None:
+            # A made-up response_url posts nowhere anyone looks; Slack still checks the message.
+            _content(message)
+            return
         if _truthy(message.get("delete_original")) and hook.message_ts:
             self._delete(hook.channel, hook.message_ts, ephemeral=hook.ephemeral)
             return
@@ -368,33 +429,24 @@ class SlackStandIn:
                 self._update(hook.channel, hook.message_ts, content)
             return
         if message.get("response_type") == "in_channel":
-            self._post(hook.channel, content | _thread_of(message), user=BOT_USER_ID)
+            self._post(hook.channel, content | _thread_of(message))
         else:
-            self.show_ephemeral(hook.channel, content | _thread_of(message), sender=BOT_USER_ID)
+            self.show_ephemeral(
+                hook.channel, content | _thread_of(message), sender=self.workspace.bot_user_id
+            )
 
-    # -- what the page and the request builder use ---------------------------------------------
-
-    @property
-    def workspace(self) -> Json:
-        """Who is who: the team, you, the bot, the people and channels."""
-        return {
-            "team": {"id": TEAM_ID, "name": TEAM_NAME, "domain": TEAM_DOMAIN},
-            "you": YOU,
-            "bot": {"user_id": BOT_USER_ID, "bot_id": BOT_ID, "app_id": APP_ID, "name": BOT_NAME},
-            "users": [user.to_json() for user in self.users.values()],
-            "channels": [channel.to_json() for channel in self.channels.values()],
-            "usergroups": [group.to_json() for group in USER_GROUPS],
-        }
+    # -- what the page, the tests and the request builders use ------------------------------
 
     def snapshot(self) -> Event:
         """Everything the page shows, for a page that (re)connects."""
+        you = self.workspace.you
         return {
             "type": "snapshot",
-            "workspace": self.workspace,
+            "workspace": self._who_is_who(),
             "messages": copy.deepcopy(self._messages),
             "ephemerals": copy.deepcopy(self._ephemerals),
-            "views": copy.deepcopy(self._stacks.get(YOU, [])),
-            "home": copy.deepcopy(self._homes.get(YOU)),
+            "views": copy.deepcopy(self._stacks.get(you, [])) if you else [],
+            "home": copy.deepcopy(self._homes.get(you)) if you else None,
         }
 
     def issue_trigger(self, user: str) -> str:
@@ -410,7 +462,34 @@ class SlackStandIn:
         """A fresh response_url for a command in `channel`, or an action on a message there."""
         hook_id = secrets.token_urlsafe(16)
         self._hooks[hook_id] = _Hook(channel, user, self._clock(), message_ts, ephemeral)
-        return f"{self._api_origin}/slack-hooks/{hook_id}"
+        return f"{self._api_origin}{HOOK_PATH}{hook_id}"
+
+    def add_oauth_code(  # noqa: PLR0913 — the install's fields, all keyword-only
+        self,
+        code: str,
+        *,
+        team_id: str,
+        bot_token: str,
+        installer: str,
+        enterprise_id: str | None = None,
+        org_wide: bool = False,
+    ) -> None:
+        """Let `oauth.v2.access` exchange `code` (once) for an install of this workspace or
+        org, as if `installer` had just approved it."""
+        self._oauth_codes[code] = {
+            "access_token": bot_token,
+            "scope": "commands,chat:write,users:read",
+            "bot_user_id": self.workspace.bot_user_id,
+            "authed_user": {"id": installer},
+            "team": None if org_wide else {"id": team_id, "name": f"Team {team_id}"},
+            "enterprise": {"id": enterprise_id, "name": "Org"} if enterprise_id else None,
+            "is_enterprise_install": org_wide,
+        }
+
+    def set_membership(self, channel_id: str, *, is_private: bool, bot_is_member: bool) -> None:
+        """Make `channel_id` a public or a private channel, with or without the bot in it."""
+        channel = self.channels.get(channel_id) or self._new_channel(channel_id)
+        channel.is_private, channel.bot_is_member = is_private, bot_is_member
 
     def channel(self, channel_id: str) -> Channel:
         """A conversation by id; `channel_not_found` if there is none."""
@@ -429,19 +508,40 @@ class SlackStandIn:
         """Copies of a channel's messages, thread replies included, oldest first."""
         return copy.deepcopy(self._messages.get(channel_id, []))
 
-    def post_as_you(self, channel_id: str, text: str, *, thread_ts: str | None = None) -> Json:
-        """Something you typed that is not a command: a plain message in the channel."""
+    def history(self, channel_id: str) -> list[Json]:
+        """Copies of the messages a channel shows, oldest first: thread replies only when also
+        sent to the channel."""
+        return [
+            copy.deepcopy(message)
+            for message in self._messages.get(channel_id, [])
+            if message.get("thread_ts", message["ts"]) == message["ts"]
+            or message.get("subtype") == "thread_broadcast"
+        ]
+
+    def replies(self, channel_id: str, ts: str) -> list[Json]:
+        """Copies of the replies in the thread under message `ts`, oldest first, the parent
+        left out."""
+        return [
+            copy.deepcopy(message)
+            for message in self._messages.get(channel_id, [])
+            if message.get("thread_ts") == ts and message["ts"] != ts
+        ]
+
+    def post_as(
+        self, user: str, channel_id: str, text: str, *, thread_ts: str | None = None
+    ) -> Json:
+        """Something a person typed that is not a command: a plain message in the channel."""
         # Slack stores typed text as mrkdwn with &, < and > escaped.
         escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
         thread = {"thread_ts": thread_ts} if thread_ts else {}
-        return self._post(channel_id, {"text": escaped} | thread, user=YOU)
+        return self._post(channel_id, {"text": escaped} | thread, user=user)
 
     def post_from_bot(self, channel_id: str, content: Json) -> Json:
         """An answer from the bot that the whole channel sees (a command's `in_channel` ack)."""
         return self._post(channel_id, _content(content))
 
     def show_ephemeral(self, channel_id: str, content: Json, *, sender: str) -> Json:
-        """A message only you see in `channel_id` (from the bot, or from Slackbot)."""
+        """A message only its reader sees in `channel_id` (from the bot, or from Slackbot)."""
         message: Json = {
             "type": "message",
             "subtype": "ephemeral",
@@ -449,22 +549,22 @@ class SlackStandIn:
             "user": sender,
             "text": content.get("text", ""),
         }
-        if sender == BOT_USER_ID:
-            message["bot_id"] = BOT_ID
+        if sender == self.workspace.bot_user_id:
+            message["bot_id"] = self.workspace.bot_id
         message.update({key: content[key] for key in ("blocks", "thread_ts") if key in content})
         self._ephemerals.setdefault(channel_id, []).append(message)
         self.feed.publish({"type": "ephemeral", "channel": channel_id, "message": message})
         return message
 
     def dismiss_ephemeral(self, channel_id: str, ts: str) -> None:
-        """Remove an ephemeral message you dismissed."""
+        """Remove an ephemeral message its reader dismissed."""
         self._delete(channel_id, ts, ephemeral=True)
 
-    def stack(self, user: str = YOU) -> list[Json]:
+    def stack(self, user: str) -> list[Json]:
         """Copies of the modals open for `user`, root first."""
         return copy.deepcopy(self._stacks.get(user, []))
 
-    def home(self, user: str = YOU) -> Json | None:
+    def home(self, user: str) -> Json | None:
         """A copy of the Home tab published for `user`."""
         return copy.deepcopy(self._homes.get(user))
 
@@ -510,7 +610,7 @@ class SlackStandIn:
         return {}
 
     def close_view(self, view_id: str) -> Json:
-        """You closed a modal: it leaves the stack (the one under it shows again)."""
+        """Someone closed a modal: it leaves the stack (the one under it shows again)."""
         user, stack = self._stack_holding(view_id)
         closed = next(view for view in stack if view["id"] == view_id)
         stack[:] = [view for view in stack if view["id"] != view_id]
@@ -519,35 +619,63 @@ class SlackStandIn:
 
     # -- Web API methods ---------------------------------------------------------------------
 
+    def _apps_connections_open(self, _params: Json) -> Json:
+        ticket = uuid.uuid4().hex
+        self._socket_tickets.add(ticket)
+        origin = self._api_origin.replace("http", "ws", 1)
+        url = f"{origin}{SOCKET_PATH}?ticket={ticket}&app_id={self.workspace.app_id}"
+        return {"ok": True, "url": url}
+
     def _auth_test(self, _params: Json) -> Json:
         return {
             "ok": True,
-            "url": f"{self._page_url}",
-            "team": TEAM_NAME,
-            "user": BOT_NAME,
-            "team_id": TEAM_ID,
-            "user_id": BOT_USER_ID,
-            "bot_id": BOT_ID,
+            "url": self.workspace.url,
+            "team": self.workspace.team_name,
+            "user": self.workspace.bot_name,
+            "team_id": self.workspace.team_id,
+            "user_id": self.workspace.bot_user_id,
+            "bot_id": self.workspace.bot_id,
             "is_enterprise_install": False,
         }
 
+    def _apps_uninstall(self, params: Json, *, authorization: str) -> Json:
+        self._check_credentials(params, authorization)
+        # The app leaves the workspace: the token it called with works no more.
+        self._revoked_tokens.add(_token(params, authorization))
+        return {"ok": True}
+
+    def _oauth_v2_access(self, params: Json, *, authorization: str) -> Json:
+        self._check_credentials(params, authorization)
+        # Slack's codes work once.
+        install = self._oauth_codes.pop(str(params.get("code", "")), None)
+        if install is None:
+            raise SlackError("invalid_code")
+        if self._bot_tokens is not None:
+            self._bot_tokens.add(install["access_token"])
+        return {"ok": True, "app_id": self.workspace.app_id, "token_type": "bot"} | install
+
     def _team_info(self, _params: Json) -> Json:
-        return {"ok": True, "team": {"id": TEAM_ID, "name": TEAM_NAME, "domain": TEAM_DOMAIN}}
+        team = self.workspace
+        return {
+            "ok": True,
+            "team": {"id": team.team_id, "name": team.team_name, "domain": team.team_domain},
+        }
 
     def _users_info(self, params: Json) -> Json:
-        user = self.users.get(str(params.get("user", "")))
+        user = self._user(params.get("user"))
         if user is None:
             raise SlackError("user_not_found")
-        return {"ok": True, "user": user.to_json()}
+        answer = user.to_json(self.workspace.team_id) | self.user_fields.get(user.id, {})
+        return {"ok": True, "user": answer}
 
     def _usergroups_list(self, _params: Json) -> Json:
-        return {"ok": True, "usergroups": [group.to_json() for group in USER_GROUPS]}
+        return {"ok": True, "usergroups": self._usergroups_json()}
 
     def _usergroups_users_list(self, params: Json) -> Json:
-        group = next((g for g in USER_GROUPS if g.id == params.get("usergroup")), None)
+        group = self.usergroups.get(str(params.get("usergroup", "")))
         if group is None:
             raise SlackError("no_such_subteam")
-        return {"ok": True, "users": list(group.users)}
+        return {"ok": True, "users": list(group.get("users", []))}
 
     def _conversations_info(self, params: Json) -> Json:
         channel = self._visible_channel(params.get("channel"))
@@ -573,10 +701,10 @@ class SlackStandIn:
         users = str(params.get("users", ""))
         if not users:
             raise SlackError("users_list_not_supplied")
-        if users != YOU:
-            # Only you and the bot have a direct conversation in the playground.
+        channel = self._direct_with(users)
+        if channel is None:
             raise SlackError("user_not_found")
-        return {"ok": True, "channel": self.channels[BOT_DM].to_json()}
+        return {"ok": True, "channel": channel.to_json()}
 
     def _chat_post_message(self, params: Json) -> Json:
         channel = self._postable_channel(params.get("channel"))
@@ -584,11 +712,11 @@ class SlackStandIn:
         return {"ok": True, "channel": channel.id, "ts": message["ts"], "message": message}
 
     def _chat_post_ephemeral(self, params: Json) -> Json:
-        channel = self._postable_channel(params.get("channel"))
-        if params.get("user") not in self.users:
+        channel = self._visible_channel(params.get("channel"))
+        if self._user(params.get("user")) is None:
             raise SlackError("user_not_found")
         content = _content(params) | _thread_of(params)
-        message = self.show_ephemeral(channel.id, content, sender=BOT_USER_ID)
+        message = self.show_ephemeral(channel.id, content, sender=self.workspace.bot_user_id)
         return {"ok": True, "message_ts": message["ts"]}
 
     def _chat_update(self, params: Json) -> Json:
@@ -618,7 +746,7 @@ class SlackStandIn:
         return {
             "ok": True,
             "channel": channel.id,
-            "permalink": f"{self._page_url}#{channel.id}/{ts}",
+            "permalink": f"{self.workspace.url}#{channel.id}/{ts}",
         }
 
     def _views_open(self, params: Json) -> Json:
@@ -638,8 +766,11 @@ class SlackStandIn:
 
     def _views_update(self, params: Json) -> Json:
         view = self._checked_view(params.get("view"), kind=None)
-        view_id = params.get("view_id") or self._view_id_of(params.get("external_id"))
-        found = self.find_view(str(view_id or ""))
+        view_id = str(params.get("view_id") or self._view_id_of(params.get("external_id")) or "")
+        found = self.find_view(view_id)
+        if found is None and self._made_up_ids and view_id:
+            # A view the caller made up (a test submits modals nobody opened) is taken as shown.
+            return {"ok": True, "view": self._shown(view, like={"id": view_id})}
         if found is None:
             raise SlackError("not_found")
         user, current = found
@@ -647,7 +778,7 @@ class SlackStandIn:
             raise SlackError("hash_conflict")
         if current["type"] == "home":
             self._homes[user] = self._shown(view, like=current)
-            self.feed.publish({"type": "home", "view": self._homes[user]})
+            self._publish_home(user)
             return {"ok": True, "view": copy.deepcopy(self._homes[user])}
         _, stack = self._stack_holding(current["id"])
         shown = self._replace(user, stack, current["id"], view)
@@ -655,29 +786,139 @@ class SlackStandIn:
         return {"ok": True, "view": copy.deepcopy(shown)}
 
     def _views_publish(self, params: Json) -> Json:
-        user = str(params.get("user_id", ""))
-        if user not in self.users:
+        user = self._user(params.get("user_id"))
+        if user is None:
             raise SlackError("user_not_found")
         view = self._checked_view(params.get("view"), kind="home")
-        current = self._homes.get(user)
+        current = self._homes.get(user.id)
         if current is not None and params.get("hash") and params["hash"] != current["hash"]:
             raise SlackError("hash_conflict")
-        self._homes[user] = self._shown(view, like=current)
-        if user == YOU:
-            self.feed.publish({"type": "home", "view": self._homes[user]})
-        return {"ok": True, "view": copy.deepcopy(self._homes[user])}
+        self._homes[user.id] = self._shown(view, like=current)
+        self._publish_home(user.id)
+        return {"ok": True, "view": copy.deepcopy(self._homes[user.id])}
+
+    # -- tokens, people and conversations ----------------------------------------------------
+
+    def _check_credentials(self, params: Json, authorization: str) -> None:
+        """The app's client ID and secret, as HTTP Basic auth or as fields; else
+        `invalid_client_id`."""
+        client_id, client_secret = self.workspace.client_id, self.workspace.client_secret
+        basic = base64.b64encode(f"{client_id}:{client_secret}".encode()).decode()
+        as_fields = (params.get("client_id"), params.get("client_secret"))
+        if client_id is None or (
+            authorization != f"Basic {basic}" and as_fields != (client_id, client_secret)
+        ):
+            raise SlackError("invalid_client_id")
+
+    def _token_kind(self, token: str) -> str | None:
+        """ "bot", "app" (an app-level token) or None for a token Slack does not know."""
+        if self._bot_tokens is not None:
+            return "bot" if token in self._bot_tokens else None
+        if token.startswith("xoxb-"):
+            return "bot"
+        if token.startswith("xapp-"):
+            return "app"
+        return None
+
+    def _user(self, user_id: object) -> User | None:
+        wanted = str(user_id or "")
+        if wanted in self.users:
+            return self.users[wanted]
+        if not (self._made_up_ids and wanted):
+            return None
+        user = self.users[wanted] = User(wanted, wanted.lower(), f"User {wanted}")
+        return user
+
+    def _visible_channel(self, channel_id: object) -> Channel:
+        """A conversation the bot may read: any public one, a private one only as a member; a
+        user's ID means the bot's direct messages with them."""
+        wanted = str(channel_id or "")
+        channel = (
+            self.channels.get(wanted)
+            or (self._direct_with(wanted) if wanted.startswith(("U", "W")) else None)
+            or next((c for c in self.channels.values() if f"#{c.name}" == wanted), None)
+            or (self._new_channel(wanted) if self._made_up_ids and wanted else None)
+        )
+        if channel is None or (channel.is_private and not channel.bot_is_member):
+            raise SlackError("channel_not_found")
+        return channel
+
+    def _postable_channel(self, channel_id: object) -> Channel:
+        channel = self._visible_channel(channel_id)
+        # chat:write.public lets the bot post in public channels it has not joined.
+        if not channel.bot_is_member and "chat:write.public" not in self.workspace.scopes:
+            raise SlackError("not_in_channel")
+        return channel
+
+    def _direct_with(self, users: str) -> Channel | None:
+        """The bot's direct conversation with `users` (one user ID, or several with commas);
+        with made-up IDs it opens on first use, else only the workspace's own exist."""
+        if users in self._direct:
+            return self.channels[self._direct[users]]
+        if not (self._made_up_ids and all(self._user(user) for user in users.split(","))):
+            return None
+        group = "," in users
+        channel_id = f"{'G' if group else 'D'}{len(self._direct) + 1:08d}"
+        channel = self._new_channel(channel_id)
+        channel.is_private, channel.is_im, channel.with_users = group, not group, users
+        self._direct[users] = channel_id
+        return channel
+
+    def _new_channel(self, channel_id: str) -> Channel:
+        channel = self.channels[channel_id] = Channel(channel_id, channel_id.lower())
+        self._messages.setdefault(channel_id, [])
+        self._ephemerals.setdefault(channel_id, [])
+        return channel
+
+    def _who_is_who(self) -> Json:
+        """The team, you, the bot, the people, conversations and user groups, for the page."""
+        team = self.workspace
+        return {
+            "team": {"id": team.team_id, "name": team.team_name, "domain": team.team_domain},
+            "you": team.you,
+            "bot": {
+                "user_id": team.bot_user_id,
+                "bot_id": team.bot_id,
+                "app_id": team.app_id,
+                "name": team.bot_name,
+            },
+            "users": [user.to_json(team.team_id) for user in self.users.values()],
+            "channels": [channel.to_json() for channel in self.channels.values()],
+            "usergroups": self._usergroups_json(),
+        }
+
+    def _usergroups_json(self) -> list[Json]:
+        return [
+            {
+                "id": group_id,
+                "team_id": self.workspace.team_id,
+                "handle": group.get("handle", group_id.lower()),
+                "name": group.get("name", group_id),
+                "description": group.get("description", ""),
+                "is_usergroup": True,
+                "user_count": len(group.get("users", [])),
+            }
+            for group_id, group in self.usergroups.items()
+        ]
 
     # -- messages ----------------------------------------------------------------------------
 
-    def _next_ts(self) -> str:
+    def _wall_clock_ts(self) -> str:
         # Unique and increasing, like Slack's: the wall clock, nudged past the previous one.
         self._last_ts = max(round(self._wall_clock(), 6), round(self._last_ts + 0.000001, 6))
         return f"{self._last_ts:.6f}"
 
-    def _post(self, channel_id: str, content: Json, *, user: str = BOT_USER_ID) -> Json:
-        message: Json = {"type": "message", "ts": self._next_ts(), "user": user}
-        if user == BOT_USER_ID:
-            message |= {"bot_id": BOT_ID, "app_id": APP_ID}
+    def _post(self, channel_id: str, content: Json, *, user: str | None = None) -> Json:
+        bot = self.workspace
+        author = user or bot.bot_user_id
+        message: Json = {
+            "type": "message",
+            "ts": self._next_ts(),
+            "user": author,
+            "team": bot.team_id,
+        }
+        if author == bot.bot_user_id:
+            message |= {"bot_id": bot.bot_id, "app_id": bot.app_id}
         message |= content
         messages = self._messages.setdefault(channel_id, [])
         parent = None
@@ -688,7 +929,7 @@ class SlackStandIn:
             parent["thread_ts"] = parent["ts"]
             parent["reply_count"] = parent.get("reply_count", 0) + 1
             parent["latest_reply"] = message["ts"]
-            parent["reply_users"] = sorted({*parent.get("reply_users", []), user})
+            parent["reply_users"] = sorted({*parent.get("reply_users", []), author})
             message["parent_user_id"] = parent["user"]
             if _truthy(message.pop("reply_broadcast", None)):
                 message["subtype"] = "thread_broadcast"
@@ -702,11 +943,12 @@ class SlackStandIn:
         message = next((m for m in self._messages.get(channel_id, []) if m["ts"] == ts), None)
         if message is None:
             raise SlackError("message_not_found")
-        if message.get("user") != BOT_USER_ID:
+        bot_user_id = self.workspace.bot_user_id
+        if message.get("user") != bot_user_id:
             raise SlackError("cant_update_message")
         # Fields left out keep their value, as on Slack; `"blocks": []` removes the blocks.
         message.update(content)
-        message["edited"] = {"user": BOT_USER_ID, "ts": self._next_ts()}
+        message["edited"] = {"user": bot_user_id, "ts": self._next_ts()}
         self.feed.publish({"type": "message", "channel": channel_id, "message": message})
         return copy.deepcopy(message)
 
@@ -727,26 +969,15 @@ class SlackStandIn:
         store[channel_id] = [message for message in messages if message["ts"] != ts]
         self.feed.publish({"type": "deleted", "channel": channel_id, "ts": ts})
 
-    def _visible_channel(self, channel_id: object) -> Channel:
-        """A conversation the bot may read: any public one, a private one only as a member."""
-        wanted = str(channel_id or "")
-        if wanted == YOU:
-            return self.channels[BOT_DM]
-        channel = self.channels.get(wanted) or next(
-            (c for c in self.channels.values() if f"#{c.name}" == wanted), None
-        )
-        if channel is None or (channel.is_private and not channel.bot_is_member):
-            raise SlackError("channel_not_found")
-        return channel
-
-    def _postable_channel(self, channel_id: object) -> Channel:
-        # chat:write.public lets the bot post in public channels it has not joined.
-        return self._visible_channel(channel_id)
-
     # -- views -------------------------------------------------------------------------------
 
     def _use_trigger(self, trigger_id: object) -> str:
-        trigger = self._triggers.get(str(trigger_id or ""))
+        """Whose interaction a trigger_id came from; each serves once, within 3 seconds."""
+        wanted = str(trigger_id or "")
+        trigger = self._triggers.get(wanted)
+        if trigger is None and self._made_up_ids and wanted:
+            # A made-up trigger_id stands for a person of its own, every time it is used.
+            return wanted
         if trigger is None:
             raise SlackError("invalid_trigger_id")
         if trigger.used:
@@ -763,7 +994,7 @@ class SlackStandIn:
             raise SlackError(
                 "invalid_arguments", [f"[ERROR] must be `{kind}` [json-pointer:/view/type]"]
             )
-        if problems := limits.view_problems(view):
+        if problems := slack_limits.view_problems(view):
             raise SlackError("invalid_arguments", problems)
         return view
 
@@ -780,16 +1011,17 @@ class SlackStandIn:
             "close": None,
             "submit": None,
         }
+        team = self.workspace
         filled_in: Json = {
             "id": view_id,
-            "team_id": TEAM_ID,
+            "team_id": team.team_id,
             "state": {"values": {}},
             "hash": f"{int(self._wall_clock())}.{next(self._hash_numbers):08x}",
             "previous_view_id": like.get("previous_view_id") if like else None,
             "root_view_id": like.get("root_view_id", view_id) if like else view_id,
-            "app_id": APP_ID,
-            "app_installed_team_id": TEAM_ID,
-            "bot_id": BOT_ID,
+            "app_id": team.app_id,
+            "app_installed_team_id": team.team_id,
+            "bot_id": team.bot_id,
         }
         shown = defaults | copy.deepcopy(view) | filled_in
         shown["blocks"] = with_ids(shown["blocks"])
@@ -829,8 +1061,17 @@ class SlackStandIn:
         return None
 
     def _publish_views(self, user: str) -> None:
-        if user == YOU:
+        if user == self.workspace.you:
             self.feed.publish({"type": "views", "views": self._stacks.get(user, [])})
+
+    def _publish_home(self, user: str) -> None:
+        if user == self.workspace.you:
+            self.feed.publish({"type": "home", "view": self._homes[user]})
+
+
+def _token(params: Json, authorization: str) -> str:
+    """The token a call came with: `Authorization: Bearer …`, else its `token` field."""
+    return authorization.removeprefix("Bearer ").strip() or str(params.get("token", ""))
 
 
 def _truthy(value: object) -> bool:
@@ -851,9 +1092,9 @@ def _content(params: Json, *, required: bool = True) -> Json:
     """The text and blocks of a post or update, checked as Slack checks them."""
     content: Json = {}
     if isinstance(params.get("text"), str):
-        content["text"] = params["text"][: limits.MESSAGE_TEXT]
+        content["text"] = params["text"][: slack_limits.MESSAGE_TEXT]
     if params.get("blocks") is not None:
-        if problems := limits.message_problems(params["blocks"]):
+        if problems := slack_limits.message_problems(params["blocks"]):
             raise SlackError("invalid_blocks", problems)
         content["blocks"] = with_ids(params["blocks"])
     if required and not content.get("text") and not content.get("blocks"):
@@ -887,35 +1128,3 @@ def _view_of(ack: Json | None) -> Json:
     if not isinstance(view, dict):
         raise SlackError("invalid_arguments", ["[ERROR] missing required field: view"])
     return view
-
-
-@dataclass(frozen=True)
-class MagicMachine:
-    """A sandbox machine ID that reproduces one outcome, as the page lists them."""
-
-    machine_id: str
-    outcome: str
-
-
-# The sandbox's documented magic machine IDs (bot/sandbox.py), for the page's "try" list.
-MAGIC_MACHINES: Final = (
-    MagicMachine("any-other-id", "started: pending, then running after a few seconds"),
-    MagicMachine("fail-later", "started, then failed (image pull) after a few seconds"),
-    MagicMachine("fail-400", "400: the request is rejected"),
-    MagicMachine("fail-401", "401: the API key is refused"),
-    MagicMachine("fail-403", "403: the key lacks the role"),
-    MagicMachine("fail-404", "404: the machine is not found"),
-    MagicMachine("fail-429", "429: rate-limited, retried, then reported"),
-    MagicMachine("fail-500", "500 with an HTML page: outcome checked by external ID"),
-    MagicMachine("fail-502", "502: nothing found, retried once"),
-    MagicMachine("fail-timeout", "no answer: outcome checked by external ID"),
-    MagicMachine("fail-reset", "connection reset: outcome checked by external ID"),
-    MagicMachine("fail-nojson", "200 that is not JSON"),
-    MagicMachine("accept-then-500", "500, but the deployment was created: found by external ID"),
-    MagicMachine("slow-2", "the normal answer, 2 seconds late"),
-    MagicMachine("hostile-trickle", "an answer at one byte a second: cut off, then looked up"),
-    MagicMachine("hostile-id", "a deployment_id of Slack markup: not taken, looked up"),
-    MagicMachine("hostile-status", "a status of Slack markup: never shown"),
-    MagicMachine("hostile-fail-reason", "fails with a long fail_reason of Slack markup: escaped"),
-    MagicMachine("hostile-huge-status", "500, then 40 MiB status answers: cut off at 1 MiB"),
-)

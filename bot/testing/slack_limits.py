@@ -1,8 +1,9 @@
 """Slack's documented Block Kit limits: the stand-in refuses what Slack would refuse.
 
-Only limits Slack documents (reference/slack-platform.md §1.3–1.4) are checked: a message or view
-the playground accepts may still break a rule Slack keeps to itself, but one it refuses would be
-refused by Slack too. Each problem reads like Slack's own `response_metadata.messages` lines.
+Only limits Slack documents (its Block Kit reference for blocks, elements and views) are
+checked: a message or view the stand-in accepts may still break a rule Slack keeps to itself,
+but one it refuses would be refused by Slack too. Each problem reads like Slack's own
+`response_metadata.messages` lines.
 """
 
 from __future__ import annotations

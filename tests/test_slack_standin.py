@@ -1,27 +1,30 @@
-"""The playground's Slack stand-in: the Web API methods the bot calls, response_urls, the feed."""
+"""The Slack stand-in, as the playground's workspace: Web API methods, response_urls, the feed."""
 
 import asyncio
+import base64
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
-from bot.playground import limits
-from bot.playground.slack_standin import (
+from bot.playground.workspace import (
     BOT_DM,
     BOT_USER_ID,
     DEPLOYS,
     GENERAL,
     PRIVATE,
+    SCOPES,
     YOU,
-    SlackStandIn,
-    read_params,
-    with_ids,
+    workspace,
 )
+from bot.testing import slack_limits
+from bot.testing.slack_standin import SlackStandIn, read_params, with_ids
 
 TOKEN = "xoxb-playground-test"
 BEARER = f"Bearer {TOKEN}"
 ORIGIN = "http://127.0.0.1:3000"
+PAGE = "http://localhost:3000/"
 
 
 class Clock:
@@ -41,9 +44,7 @@ def _clock() -> Clock:
 
 @pytest.fixture(name="slack")
 def _slack(clock: Clock) -> SlackStandIn:
-    return SlackStandIn(
-        bot_token=TOKEN, api_origin=ORIGIN, page_url="http://localhost:3000/", clock=clock
-    )
+    return SlackStandIn(workspace(PAGE), api_origin=ORIGIN, bot_token=TOKEN, clock=clock)
 
 
 def call(slack: SlackStandIn, method: str, **params: Any) -> dict[str, Any]:
@@ -92,6 +93,77 @@ class TestAuth:
         """A method the playground does not implement is `unknown_method`, never a fake ok."""
         assert call(slack, "files.upload") == {"ok": False, "error": "unknown_method"}
 
+    def test_tokens_of_the_wrong_kind_are_refused(self, slack: SlackStandIn) -> None:
+        """apps.connections.open wants an app-level token: the bot's is the wrong kind."""
+        assert call(slack, "apps.connections.open") == {
+            "ok": False,
+            "error": "not_allowed_token_type",
+        }
+
+    def test_made_up_tokens_are_the_bots_or_the_apps(self) -> None:
+        """Without a bot token of its own, any `xoxb-` token is the bot's and any `xapp-` one
+        the app's, each good only for its own methods."""
+        slack = SlackStandIn(workspace(PAGE), api_origin=ORIGIN)
+        opened = slack.call("apps.connections.open", {}, "Bearer xapp-1-A1-made-up")
+        assert slack.call("auth.test", {}, "Bearer xoxb-made-up")["ok"] is True
+        assert slack.call("auth.test", {}, "Bearer xapp-1-A1-made-up")["error"] == (
+            "not_allowed_token_type"
+        )
+        assert slack.call("auth.test", {}, "Bearer made-up")["error"] == "invalid_auth"
+        assert opened["url"].startswith("ws://127.0.0.1:3000/link/?ticket=")
+        ticket = opened["url"].split("ticket=")[1].split("&")[0]
+        assert slack.socket_accepts(ticket)
+        assert not slack.socket_accepts("made-up")
+
+
+class TestOAuth:
+    @pytest.fixture(name="installable")
+    def _installable(self) -> SlackStandIn:
+        app = replace(workspace(PAGE), client_id="1.2", client_secret="app-secret")
+        return SlackStandIn(app, api_origin=ORIGIN, bot_token=TOKEN)
+
+    def test_a_code_is_exchanged_once_for_a_token_that_works(
+        self, installable: SlackStandIn
+    ) -> None:
+        """oauth.v2.access takes the app's credentials and a code, once; the bot token it gives
+        is then accepted like the workspace's own."""
+        installable.add_oauth_code("code-1", team_id="T222", bot_token="xoxb-t222", installer="U1")
+        basic = "Basic " + base64.b64encode(b"1.2:app-secret").decode()
+        installed = installable.call("oauth.v2.access", {"code": "code-1"}, basic)
+        again = installable.call("oauth.v2.access", {"code": "code-1"}, basic)
+        assert (installed["access_token"], installed["team"]["id"]) == ("xoxb-t222", "T222")
+        assert installed["authed_user"] == {"id": "U1"}
+        assert again["error"] == "invalid_code"
+        assert installable.call("auth.test", {}, "Bearer xoxb-t222")["ok"] is True
+
+    def test_an_uninstall_revokes_the_token_it_came_with(self, installable: SlackStandIn) -> None:
+        """apps.uninstall, with the app's credentials, leaves the workspace: its token stops
+        working; without them it is refused and nothing changes."""
+        bearer = f"Bearer {TOKEN}"
+        wrong = installable.call(
+            "apps.uninstall", {"client_id": "1.2", "client_secret": "another"}, bearer
+        )
+        still = installable.call("auth.test", {}, bearer)
+        done = installable.call(
+            "apps.uninstall", {"client_id": "1.2", "client_secret": "app-secret"}, bearer
+        )
+        assert wrong["error"] == "invalid_client_id"
+        assert still["ok"] is True
+        assert done == {"ok": True}
+        assert installable.call("auth.test", {}, bearer)["error"] == "token_revoked"
+
+    def test_wrong_credentials_are_refused(self, installable: SlackStandIn) -> None:
+        """Another secret, or an app without OAuth credentials, gets `invalid_client_id`."""
+        installable.add_oauth_code("code-1", team_id="T222", bot_token="xoxb-t222", installer="U1")
+        wrong = "Basic " + base64.b64encode(b"1.2:another").decode()
+        as_fields = {"code": "code-1", "client_id": "1.2", "client_secret": "app-secret"}
+        assert installable.call("oauth.v2.access", {"code": "code-1"}, wrong)["error"] == (
+            "invalid_client_id"
+        )
+        assert installable.call("oauth.v2.access", as_fields, "")["ok"] is True
+        unconfigured = SlackStandIn(workspace(PAGE), api_origin=ORIGIN, bot_token=TOKEN)
+        assert unconfigured.call("oauth.v2.access", as_fields, "")["error"] == ("invalid_client_id")
+
 
 class TestMessages:
     def test_a_post_and_its_thread(
@@ -122,6 +194,19 @@ class TestMessages:
     def test_public_channels_take_posts_without_joining(self, slack: SlackStandIn) -> None:
         """chat:write.public lets the bot post in a public channel it is not in."""
         assert call(slack, "chat.postMessage", channel=GENERAL, text="hi")["ok"] is True
+
+    def test_without_chat_write_public_a_public_channel_needs_a_join(self) -> None:
+        """A bot without chat:write.public gets `not_in_channel` where it is not a member,
+        until it joins."""
+        scopes = SCOPES - {"chat:write.public"}
+        slack = SlackStandIn(
+            replace(workspace(PAGE), scopes=scopes), api_origin=ORIGIN, bot_token=TOKEN
+        )
+        refused = call(slack, "chat.postMessage", channel=GENERAL, text="hi")
+        call(slack, "conversations.join", channel=GENERAL)
+        posted = call(slack, "chat.postMessage", channel=GENERAL, text="hi")
+        assert refused == {"ok": False, "error": "not_in_channel"}
+        assert posted["ok"] is True
 
     def test_a_private_channel_the_bot_is_not_in_is_not_found(self, slack: SlackStandIn) -> None:
         """Posting, joining or updating in the private channel fails as on Slack."""
@@ -172,7 +257,7 @@ class TestMessages:
 
     def test_only_the_bots_own_messages_can_be_updated(self, slack: SlackStandIn) -> None:
         """Your messages are yours: the bot gets `cant_update_message`."""
-        mine = slack.post_as_you(DEPLOYS, "hello <world> & co")
+        mine = slack.post_as(YOU, DEPLOYS, "hello <world> & co")
         assert mine["text"] == "hello &lt;world&gt; &amp; co"
         answer = call(slack, "chat.update", channel=DEPLOYS, ts=mine["ts"], text="x")
         assert answer["error"] == "cant_update_message"
@@ -214,6 +299,43 @@ class TestMessages:
         )
 
 
+class TestMadeUpIds:
+    @pytest.fixture(name="lenient")
+    def _lenient(self) -> SlackStandIn:
+        return SlackStandIn(workspace(PAGE), api_origin=ORIGIN, bot_token=TOKEN, made_up_ids=True)
+
+    def test_made_up_people_and_channels_exist(self, lenient: SlackStandIn) -> None:
+        """Any user ID is a person and any channel ID a public channel the bot is in; a user ID
+        as a channel, or a conversation opened with users, is the bot's direct messages."""
+        user = call(lenient, "users.info", user="U404")["user"]
+        posted = call(lenient, "chat.postMessage", channel="C404", text="hi")
+        direct = call(lenient, "chat.postMessage", channel="U404", text="psst")
+        opened = call(lenient, "conversations.open", users="U404")["channel"]
+        group = call(lenient, "conversations.open", users="U404,U405")["channel"]
+        assert (user["id"], user["name"], user["is_admin"]) == ("U404", "u404", False)
+        assert posted["channel"] == "C404"
+        assert opened["id"] == direct["channel"]
+        assert opened["is_im"] is True
+        assert group["id"].startswith("G")
+        assert group["id"] != opened["id"]
+        assert [m["text"] for m in lenient.history(direct["channel"])] == ["psst"]
+
+    def test_made_up_triggers_views_and_response_urls_work(self, lenient: SlackStandIn) -> None:
+        """A trigger_id, a view ID or a response_url nobody issued is taken as real (tests make
+        them up), with Slack's rules for the rest."""
+        first = call(lenient, "views.open", trigger_id="1.2.made-up", view=modal())
+        again = call(lenient, "views.open", trigger_id="1.2.made-up", view=modal())
+        updated = call(lenient, "views.update", view_id="V404", view=modal("Again"))
+        hooked = [lenient.post_to_hook("made-up", b'{"text": "x"}') for _ in range(6)]
+        assert first["ok"]
+        assert again["ok"]
+        assert (updated["view"]["id"], updated["view"]["root_view_id"]) == ("V404", "V404")
+        assert hooked == [(200, "ok")] * 5 + [(404, "used_url")]
+        assert call(lenient, "views.open", trigger_id="", view=modal())["error"] == (
+            "invalid_trigger_id"
+        )
+
+
 class TestViews:
     def test_a_trigger_opens_one_modal_within_3_seconds(
         self, slack: SlackStandIn, clock: Clock
@@ -232,7 +354,7 @@ class TestViews:
             "expired_trigger_id",
             "invalid_trigger_id",
         )
-        assert [view["id"] for view in slack.stack()] == [opened["view"]["id"]]
+        assert [view["id"] for view in slack.stack(YOU)] == [opened["view"]["id"]]
 
     def test_views_are_checked_like_slack_checks_them(self, slack: SlackStandIn) -> None:
         """A title over 24 characters, or inputs without a submit button, are refused."""
@@ -279,7 +401,7 @@ class TestViews:
         second = call(slack, "views.publish", user_id=YOU, view=home)
         assert first["view"]["id"] == second["view"]["id"]
         assert second["view"]["blocks"] == [{"type": "divider", "block_id": "b0"}]
-        assert slack.home() == second["view"]
+        assert slack.home(YOU) == second["view"]
         assert call(slack, "views.publish", user_id=YOU, view=modal())["error"] == (
             "invalid_arguments"
         )
@@ -291,15 +413,15 @@ class TestViews:
             view["id"], {"response_action": "errors", "errors": {"image": "Say which image."}}
         )
         assert errors == {"image": "Say which image."}
-        assert len(slack.stack()) == 1
+        assert len(slack.stack(YOU)) == 1
         slack.settle_submission(view["id"], {"response_action": "update", "view": modal("Two")})
-        assert slack.stack()[0]["title"]["text"] == "Two"
+        assert slack.stack(YOU)[0]["title"]["text"] == "Two"
         slack.settle_submission(view["id"], {"response_action": "push", "view": modal("Three")})
-        assert len(slack.stack()) == 2
-        slack.settle_submission(slack.stack()[-1]["id"], None)
-        assert len(slack.stack()) == 1
+        assert len(slack.stack(YOU)) == 2
+        slack.settle_submission(slack.stack(YOU)[-1]["id"], None)
+        assert len(slack.stack(YOU)) == 1
         slack.settle_submission(view["id"], {"response_action": "clear"})
-        assert slack.stack() == []
+        assert slack.stack(YOU) == []
 
     def test_typed_state_travels_with_the_view(self, slack: SlackStandIn) -> None:
         """What you typed becomes the view's `state.values`, as the bot receives it."""
@@ -365,7 +487,7 @@ class TestWireFormat:
 
     def test_documented_limits(self) -> None:
         """Slack's documented limits: 50 blocks a message, 25 elements, confirm text 300."""
-        assert limits.message_problems([{"type": "divider"}] * 51) == [
+        assert slack_limits.message_problems([{"type": "divider"}] * 51) == [
             "[ERROR] must contain at most 50 items [json-pointer:/blocks]"
         ]
         button = {
@@ -374,11 +496,11 @@ class TestWireFormat:
             "confirm": {"text": {"type": "plain_text", "text": "x" * 301}},
         }
         pointer = "/blocks/0/elements/0/confirm/text/text"
-        assert limits.message_problems([{"type": "actions", "elements": [button]}]) == [
+        assert slack_limits.message_problems([{"type": "actions", "elements": [button]}]) == [
             f"[ERROR] must be less than 301 characters [json-pointer:{pointer}]"
         ]
         duplicate = [{"type": "divider", "block_id": "a"}, {"type": "divider", "block_id": "a"}]
-        assert limits.message_problems(duplicate) == [
+        assert slack_limits.message_problems(duplicate) == [
             "[ERROR] duplicate block_id `a` [json-pointer:/blocks/1/block_id]"
         ]
 

@@ -1,1 +1,0 @@
-"""Fakes of the services the bot talks to, served on loopback for end-to-end tests."""
