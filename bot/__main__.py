@@ -16,7 +16,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot import logs
-from bot.app import build_bot, migrate
+from bot.app import SHUTDOWN_REQUESTS_S, build_bot, migrate
 from bot.config import Mode, Settings
 from bot.oauth import TokensNotStorableError
 from bot.playground import local
@@ -97,7 +97,7 @@ def main() -> int:
         port=settings.port,
         log_config=None,  # our handler, with secrets masked
         access_log=False,
-        timeout_graceful_shutdown=30,
+        timeout_graceful_shutdown=SHUTDOWN_REQUESTS_S,
     )
     return 0
 

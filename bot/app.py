@@ -42,7 +42,12 @@ log = logging.getLogger(__name__)
 
 SANDBOX_BASE_URL = "http://sandbox.invalid"
 SANDBOX_API_KEY = "sandbox"  # the sandbox accepts any key; used when HIVEON_API_KEY is unset
-SHUTDOWN_GRACE_S = 20.0
+# SIGTERM to exit: uvicorn's wait for open requests (`SHUTDOWN_REQUESTS_S`, acks are fast),
+# then up to this long for running deployments to report, then what is left is cancelled and
+# its leases released, for a restart or another replica to finish as after a crash. Under 25 s
+# in all: platforms kill at 30 s (Heroku, Kubernetes' default); set Fly's kill_timeout to 30.
+SHUTDOWN_REQUESTS_S = 3
+SHUTDOWN_GRACE_S = 15.0
 
 
 def slack_client(settings: Settings) -> AsyncWebClient:
@@ -131,7 +136,8 @@ class Bot:
             )
 
     async def stop(self) -> None:
-        """Let running deployments report, release what is left to the replicas, close."""
+        """Let running deployments report for a while, cancel and release what is left (a
+        restart or another replica finishes it, as after a crash), close."""
         await _cancel(self._loops)
         await self.tasks.drain(SHUTDOWN_GRACE_S)
         if self._lease_keeper is not None:

@@ -1,8 +1,11 @@
-"""The ASGI apps: Slack into Bolt by `POST /slack/events` or Socket Mode; `GET /healthz`.
+"""The ASGI apps: Slack into Bolt by `POST /slack/events` or Socket Mode; the probes.
 
 `POST /slack/events` is the trust boundary (`bot.boundary`): a body over 1 MiB gets 413 before it
 is read whole, the signature is checked on the raw bytes (401) before anything is parsed, and a
 signed body that is not shaped like Slack's gets 400. Each refusal logs one line, never the body.
+
+`GET /healthz` answers while the process serves (liveness); `GET /readyz` while it can do its
+work: the database answers, and in Socket Mode the socket to Slack is connected (readiness).
 """
 
 from __future__ import annotations
@@ -66,6 +69,9 @@ def create_asgi_app(bot: Bot) -> Starlette:
     async def healthz(_request: Request) -> Response:
         return JSONResponse({"ok": True})
 
+    async def readyz(_request: Request) -> Response:
+        return await _readiness(bot)
+
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         await bot.start()
@@ -78,9 +84,23 @@ def create_asgi_app(bot: Bot) -> Starlette:
         routes=[
             Route("/slack/events", slack_events, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
             *oauth_routes(bot.app),  # /slack/install and /slack/oauth_redirect, with OAuth
         ],
         lifespan=lifespan,
+    )
+
+
+async def _readiness(bot: Bot, *, socket_connected: bool | None = None) -> Response:
+    """`GET /readyz`: 200 while the database answers (and Slack's socket is connected, in
+    Socket Mode), else 503 saying which is not; `/healthz` only says the process serves."""
+    checks = {"database": await bot.store.ping()}
+    if socket_connected is not None:
+        checks["slack_socket"] = socket_connected
+    ready = all(checks.values())
+    return JSONResponse(
+        {"ok": ready, **{name: "ok" if fine else "down" for name, fine in checks.items()}},
+        status_code=200 if ready else 503,
     )
 
 
@@ -165,6 +185,10 @@ def create_socket_mode_app(bot: Bot) -> Starlette:
         connected = await handler.client.is_connected()
         return JSONResponse({"ok": connected}, status_code=200 if connected else 503)
 
+    async def readyz(request: Request) -> Response:
+        handler: AsyncSocketModeHandler = request.state.socket_mode
+        return await _readiness(bot, socket_connected=await handler.client.is_connected())
+
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[dict[str, AsyncSocketModeHandler]]:
         await bot.start()
@@ -185,6 +209,10 @@ def create_socket_mode_app(bot: Bot) -> Starlette:
         await bot.stop()
 
     return Starlette(
-        routes=[Route("/healthz", healthz, methods=["GET"]), *oauth_routes(bot.app)],
+        routes=[
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
+            *oauth_routes(bot.app),
+        ],
         lifespan=lifespan,
     )

@@ -23,6 +23,7 @@ take-over happens.
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import uuid
 from collections.abc import Callable
@@ -41,7 +42,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.sql import ColumnElement
@@ -149,6 +150,15 @@ class Store:
     async def migrate(self) -> None:
         """Create or upgrade every table to the newest schema; safe with replicas starting."""
         await migrations.upgrade(self._engine)
+
+    async def ping(self, *, timeout_s: float = 2.0) -> bool:
+        """True when the database answers a trivial query within `timeout_s` (readiness)."""
+        try:
+            async with asyncio.timeout(timeout_s), self._engine.connect() as connection:
+                await connection.execute(select(1))
+        except (SQLAlchemyError, OSError, TimeoutError):
+            return False
+        return True
 
     async def close(self) -> None:
         """Close every pooled connection."""

@@ -38,8 +38,9 @@ class BackgroundTasks:
     def __len__(self) -> int:
         return len(self._tasks)
 
-    async def drain(self, timeout_s: float) -> None:
-        """Wait for running work to finish, then cancel what is left."""
+    async def drain(self, timeout_s: float, *, cancel_timeout_s: float = 2.0) -> None:
+        """Wait up to `timeout_s` for running work to finish, then cancel what is left and give
+        it `cancel_timeout_s` to unwind: the whole takes at most the sum of the two."""
         if not self._tasks:
             return
         log.info("waiting up to %.0f s for %d background tasks", timeout_s, len(self._tasks))
@@ -48,7 +49,7 @@ class BackgroundTasks:
             task.cancel()
         if pending:
             log.warning("cancelled %d unfinished background tasks at shutdown", len(pending))
-            await asyncio.wait(pending)
+            await asyncio.wait(pending, timeout=cancel_timeout_s)
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)

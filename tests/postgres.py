@@ -137,3 +137,19 @@ def drop_database(admin_url: str, database_url: str) -> None:
         admin.execute(
             sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
         )
+
+
+def allow_connections(admin_url: str, database_url: str, *, allowed: bool) -> None:
+    """Let clients connect to a database, or refuse them and end the connections it has."""
+    name = make_url(database_url).database or ""
+    with _admin(admin_url) as admin:
+        admin.execute(
+            sql.SQL("ALTER DATABASE {} WITH ALLOW_CONNECTIONS {}").format(
+                sql.Identifier(name), sql.SQL("true" if allowed else "false")
+            )
+        )
+        if not allowed:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                (name,),
+            )

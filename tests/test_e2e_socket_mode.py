@@ -102,6 +102,11 @@ def test_the_bot_connects_with_the_app_token_and_no_signing_secret(
     assert auth.headers["authorization"] == f"Bearer {BOT_TOKEN}"
     health = bot.http.get("/healthz")
     assert (health.status_code, health.json()) == (200, {"ok": True})
+    ready = bot.http.get("/readyz")
+    assert (ready.status_code, ready.json()) == (
+        200,
+        {"ok": True, "database": "ok", "slack_socket": "ok"},
+    )
     assert bot.http.post("/slack/events", content=b"{}").status_code == 404
 
 

@@ -125,6 +125,22 @@ class ServerProcess:
                 self._process.kill()
                 self._process.wait()
 
+    def terminate(self, *, within_s: float) -> int:
+        """SIGTERM the process, as a platform stops it, and wait for it to exit; its exit status.
+
+        AssertionError (and a SIGKILL) when it is still running after `within_s` seconds.
+        """
+        process = self._running_process()
+        process.send_signal(signal.SIGTERM)
+        try:
+            return process.wait(timeout=within_s)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            raise AssertionError(
+                f"{self.name} still ran {within_s:g} s after SIGTERM:\n{self.logs}"
+            ) from None
+
     def kill(self) -> None:
         """SIGKILL the process and wait for it: a crash, with no shutdown code run at all."""
         self._running_process().send_signal(signal.SIGKILL)
