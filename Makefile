@@ -50,6 +50,7 @@ test: system-packages $(VENV)/.dev
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/mypy bot blocks tests benchmarks
+	$(BIN)/hadolint Dockerfile
 	$(BIN)/pytest
 
 format: $(VENV)/.dev
