@@ -15,6 +15,8 @@ from pathlib import Path
 
 import aiohttp
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from pydantic import ValidationError
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -142,6 +144,11 @@ async def database(database_url: str) -> Finding:
         detail = f"{shown}: reachable; its tables predate migrations: {_MIGRATE}"
     elif revision is None:
         detail = f"{shown}: reachable, but it holds no schema yet: {_MIGRATE}"
+    elif not _known(revision):
+        detail = (
+            f"{shown}: reachable, at revision {revision}, which this deploybot does not know "
+            f"(its newest is {newest}): a newer release migrated it"
+        )
     else:
         detail = (
             f"{shown}: reachable, at revision {revision}, not the newest ({newest}): {_MIGRATE}"
@@ -153,6 +160,15 @@ def _missing_sqlite_file(url: URL) -> bool:
     """True for a SQLite file that does not exist, which connecting would create."""
     path = url.database if url.get_backend_name() == "sqlite" else None
     return path not in {None, "", ":memory:"} and not Path(path or "").exists()
+
+
+def _known(revision: str) -> bool:
+    """True when the revision is one of this release's migrations."""
+    try:
+        ScriptDirectory.from_config(migrations.alembic_config()).get_revision(revision)
+    except CommandError:
+        return False
+    return True
 
 
 def _revision(connection: Connection) -> tuple[str | None, bool]:

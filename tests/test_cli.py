@@ -369,6 +369,22 @@ async def test_a_token_without_signing_secret_or_app_token_fails_without_calling
     assert "neither SLACK_SIGNING_SECRET (HTTP mode) nor SLACK_APP_TOKEN" in finding.detail
 
 
+async def test_a_database_a_newer_release_migrated_is_not_sent_to_migrate(tmp_path: Path) -> None:
+    """A database at a revision this release does not know (a newer one ran, then was rolled
+    back) fails the database line without saying to migrate, which could not help."""
+    url = f"sqlite:///{tmp_path / 'deploybot.sqlite3'}"
+    store = Store.from_url(url)
+    await store.migrate()
+    await store.close()
+    query(url, "UPDATE alembic_version SET version_num = '9999'")
+    finding = await preflight.database(url)
+    assert not finding.passed
+    assert f"at revision 9999, which this deploybot does not know (its newest is {head()})" in (
+        finding.detail
+    )
+    assert "deploybot migrate" not in finding.detail
+
+
 def test_invalid_settings_are_set_aside_by_name() -> None:
     """`read_settings` leaves each invalid setting at its default and reports it by name, so
     that every check can still run."""
