@@ -44,7 +44,7 @@ run: $(VENV)/.runtime
 # The tests run on SQLite and on PostgreSQL: on the server DEPLOYBOT_TEST_POSTGRES_URL names, or
 # on throwaway ones started from PostgreSQL's programs.
 system-packages:
-	bash .ci/system-packages $(if $(DEPLOYBOT_TEST_POSTGRES_URL),,postgresql) chromium
+	bash .ci/system-packages $(if $(DEPLOYBOT_TEST_POSTGRES_URL),chromium,postgresql chromium)
 
 test: system-packages $(VENV)/.dev
 	$(BIN)/ruff format --check .
