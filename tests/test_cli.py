@@ -87,12 +87,14 @@ def assert_no_secret(run: Run) -> None:
 
 @pytest.fixture(name="slack", scope="module")
 def _slack() -> Iterator[FakeSlack]:
+    """Slack's Web API on loopback, for the module."""
     with FakeSlack() as slack:
         yield slack
 
 
 @pytest.fixture(name="hiveon", scope="module")
 def _hiveon() -> Iterator[tuple[SandboxVendor, str]]:
+    """Hiveon on loopback, accepting API_KEY only, and its URL."""
     sandbox = SandboxVendor(api_keys={API_KEY})
     with LoopbackServer(sandbox.aiohttp_app, name="fake-hiveon") as server:
         yield sandbox, server.origin
@@ -183,6 +185,7 @@ def test_check_passes_with_good_settings(
     assert all(run.passed(subject) for subject in SUBJECTS)
     assert f"schema at the newest revision ({head()})" in run.lines["database"]
     assert f"{hiveon_url} accepts HIVEON_API_KEY" in run.lines["hiveon"]
+    assert run.lines["encryption key"].endswith("one Fernet key")
     [call] = slack.calls_to("auth.test")
     assert call.headers.get("authorization") == f"Bearer {BOT_TOKEN}"
     [asked] = sandbox.requests[before:]
@@ -383,6 +386,16 @@ async def test_a_database_a_newer_release_migrated_is_not_sent_to_migrate(tmp_pa
         finding.detail
     )
     assert "deploybot migrate" not in finding.detail
+
+
+def test_the_encryption_key_line_counts_the_keys_of_a_rotation() -> None:
+    """Several comma-separated keys (a rotation) are counted, the first named as the one that
+    encrypts."""
+    two = f"{Fernet.generate_key().decode()}, {ENCRYPTION_KEY}"
+    settings, _ = preflight.read_settings({"DEPLOYBOT_ENCRYPTION_KEY": two})
+    assert preflight.encryption_key(settings) == preflight.Finding(
+        "encryption key", passed=True, detail="2 Fernet keys; the first encrypts"
+    )
 
 
 def test_invalid_settings_are_set_aside_by_name() -> None:

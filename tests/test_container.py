@@ -18,6 +18,7 @@ Instruction = tuple[str, str]  # its keyword and its value: ("COPY", "bot ./bot"
 
 @pytest.fixture(name="dockerfile", scope="module")
 def _dockerfile() -> DockerfileParser:
+    """The repository's Dockerfile, parsed (build arguments at their defaults)."""
     return DockerfileParser(path=str(ROOT / "Dockerfile"))
 
 
