@@ -1,45 +1,77 @@
 # The two commands of the quick start: `make run` and `make test`; `make test-fast` while working.
+#
+# Python packages are installed from uv.lock by uv, itself pinned here and kept in a small venv
+# of its own (.uv/). What pip cannot install (Debian's venv support, PostgreSQL, Chromium),
+# .ci/system-packages installs when missing. `make run` installs the runtime packages only;
+# `make test` adds the dev group. Neither removes what the other installed, so running one
+# after the other installs nothing more.
 PYTHON ?= python3
+UV_VERSION := 0.13.9
+TOOLS := .uv
+UV := $(TOOLS)/bin/uv
+UV_STAMP := $(TOOLS)/.uv-$(UV_VERSION)
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+SYNC := $(UV) sync --locked --python $(PYTHON) --quiet
+# uv uses $(PYTHON), never an interpreter of its own download, and the project's venv is .venv
+# whatever a developer's environment says.
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+export PYTHON
 
-.PHONY: run test test-fast lint format bench screenshot clean
+.PHONY: run test test-fast system-packages format lock bench screenshot clean
 
-$(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -qq --upgrade pip
-	$(BIN)/pip install -qq -e '.[dev]'
-	touch $(STAMP)
+$(UV_STAMP):
+	bash .ci/system-packages venv
+	rm -rf $(TOOLS)
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	touch $@
 
-run: $(STAMP)
-	$(BIN)/python -m bot
+# Runtime packages only; --inexact leaves the dev group alone if `make test` installed it.
+$(VENV)/.runtime: $(UV_STAMP) pyproject.toml uv.lock
+	$(SYNC) --no-dev --inexact
+	touch $@
 
-test: $(STAMP)
-	@[ -n "$$DEPLOYBOT_TEST_POSTGRES_URL" ] || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
-	  || command -v initdb >/dev/null || echo "make test: PostgreSQL not found, so the tests' \
-	PostgreSQL runs will fail. Install it (sudo apt-get install postgresql) or set \
-	DEPLOYBOT_TEST_POSTGRES_URL to a server's admin URL (see README)." >&2
+# Runtime and dev packages, exactly as locked (anything else is removed).
+$(VENV)/.dev: $(UV_STAMP) pyproject.toml uv.lock
+	$(SYNC)
+	touch $@ $(VENV)/.runtime
+
+run: $(VENV)/.runtime
+	$(BIN)/deploybot
+
+# The tests run on SQLite and on PostgreSQL: on the server DEPLOYBOT_TEST_POSTGRES_URL names, or
+# on throwaway ones started from PostgreSQL's programs.
+system-packages:
+	bash .ci/system-packages $(if $(DEPLOYBOT_TEST_POSTGRES_URL),chromium,postgresql chromium)
+
+test: system-packages $(VENV)/.dev
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/mypy bot blocks tests benchmarks
+	$(BIN)/hadolint Dockerfile
 	$(BIN)/pytest
 
 # The pure tests only, in seconds: no process, server or browser (those are marked e2e).
-test-fast: $(STAMP)
+test-fast: $(VENV)/.dev
 	$(BIN)/pytest -m "not e2e"
 
-format: $(STAMP)
+format: $(VENV)/.dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: $(STAMP)
+# Every pin in uv.lock moved to the newest release that pyproject.toml's ranges allow.
+lock: $(UV_STAMP)
+	$(UV) lock --upgrade
+
+bench: $(VENV)/.dev
 	$(BIN)/python -m benchmarks.run
 
 # The README's picture of the playground, taken by its browser test mid-deployment.
-screenshot: $(STAMP)
+screenshot: system-packages $(VENV)/.dev
 	$(BIN)/pytest -q tests/test_playground_browser.py -k newcomer \
 		--playground-screenshot docs/playground.png
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) $(TOOLS) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -1,6 +1,8 @@
 """Entry point: read `.env` and the environment, then serve over HTTP or Socket Mode.
 
-`python -m bot migrate` only creates or upgrades the database's schema, and exits.
+`deploybot` (the console script) and `python -m bot` both start here. `deploybot migrate` only
+creates or upgrades the database's schema, and exits; `deploybot check` checks the settings
+(bot.cli, bot.preflight).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pydantic import ValidationError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot import logs
+from bot import cli, logs
 from bot.app import SHUTDOWN_REQUESTS_S, build_bot, migrate
 from bot.config import Mode, Settings
 from bot.oauth import TokensNotStorableError
@@ -50,8 +52,16 @@ _SLACK_VARIABLES = (
 
 
 def main() -> int:
-    """Run the bot in the foreground until interrupted."""
+    """Run the bot in the foreground until interrupted, or the command the arguments name."""
+    command = cli.parse(sys.argv[1:])
     load_dotenv(override=False)  # the real environment wins over .env
+    if command is cli.Command.CHECK:
+        return cli.check(dict(os.environ), out=sys.stdout)
+    return _serve_or_migrate(command)
+
+
+def _serve_or_migrate(command: cli.Command) -> int:
+    """Serve, or migrate: both with settings that must be valid."""
     try:
         settings = Settings.from_env(os.environ)
     except ValidationError as exc:
@@ -75,7 +85,7 @@ def main() -> int:
         if secret is not None
     ]
     logs.configure(secrets=[*secrets, *_database_password(settings)], level=settings.log_level)
-    if sys.argv[1:] == ["migrate"]:
+    if command is cli.Command.MIGRATE:
         return _migrate(settings)  # only DATABASE_URL matters: no Slack credentials needed
     if settings.mode is Mode.UNCONFIGURED:
         if _has_slack_credentials(settings):
@@ -123,7 +133,7 @@ def _database_password(settings: Settings) -> list[str]:
 
 
 def _migrate(settings: Settings) -> int:
-    """`python -m bot migrate`: create or upgrade the database's schema, then exit."""
+    """`deploybot migrate`: create or upgrade the database's schema, then exit."""
     try:
         asyncio.run(migrate(settings.database_url))
     except (SQLAlchemyError, OSError, ValueError) as exc:
