@@ -91,7 +91,7 @@ def _serve_or_migrate(command: cli.Command) -> int:
         if _has_slack_credentials(settings):
             sys.stderr.write(SETUP)  # some set, not enough: say what a real Slack app needs
             return 1
-        # No Slack app at all: the local playground on the sandbox vendor (design §8).
+        # No Slack app at all: the local playground on the sandbox vendor (README).
         return local.run(settings, announce=_say)
     # Socket Mode needs no public URL, but $PORT still serves /healthz for probes; uvicorn
     # runs both modes, so SIGTERM and Ctrl-C stop either one gracefully.

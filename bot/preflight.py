@@ -26,9 +26,9 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
 from bot import migrations
 from bot.config import Mode, Settings
+from bot.key_check import Verdict, check_api_key
 from bot.store import Store
 from bot.vendor import HiveonClient
-from bot.key_check import Verdict, check_api_key
 
 DATABASE = "database"
 SLACK = "slack"

@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_defaults_match_the_design() -> None:
-    """With nothing set, every default is design §3's."""
+    """With nothing set, every default is the README's configuration table's."""
     settings = Settings.from_env({})
     assert settings.slack_api_url == "https://slack.com/api/"
     assert settings.hiveon_api_url == "https://api.hiveon.ai"

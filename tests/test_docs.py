@@ -21,3 +21,17 @@ def test_every_test_the_security_model_names_exists() -> None:
     assert {name for name in files if not (ROOT / "tests" / name).exists()} == set()
     defined = set(re.findall(r"^\s*(?:async )?(?:def|class) (\w+)", sources, re.MULTILINE))
     assert names - defined == set()
+
+
+def test_every_module_the_documents_name_exists() -> None:
+    """Each `bot/…` or `blocks/…` file or folder that docs/*.md or the README names is in the
+    repository (what `make bench` writes aside), so the map of the code cannot drift from it."""
+    named = re.compile(r"`((?:bot|blocks|tests|benchmarks)/[A-Za-z0-9_/.]*)`")
+    documents = [ROOT / "README.md", *(ROOT / "docs").glob("*.md")]
+    missing = {
+        (document.name, path)
+        for document in documents
+        for path in named.findall(document.read_text())
+        if not (ROOT / path).exists() and not path.startswith("benchmarks/results/")
+    }
+    assert missing == set()

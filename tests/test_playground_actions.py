@@ -3,7 +3,7 @@
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from bot.playground.actions import AppConfig, AppHome, Playground, SlashCommand
+from bot.playground.actions import AppConfig, AppHome, Playground, Post, SlashCommand
 from bot.playground.workspace import BOT_DM, DEPLOYS, SLACKBOT, TEAM_ID, YOU, workspace
 from bot.testing.slack_standin import SlackError, SlackStandIn
 from tests.e2e_support import until
@@ -152,6 +152,21 @@ def served(bot: FakeBot) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bot")
 
 
+def posting(http: httpx.AsyncClient) -> Post:
+    """The playground's delivery over an in-process client: the bot's answer, or
+    ConnectionError as the playground's own poster raises it."""
+
+    async def post(url: str, body: bytes, headers: Mapping[str, str]) -> tuple[int, bytes, str]:
+        try:
+            response = await http.post(url, content=body, headers=dict(headers))
+        except httpx.TransportError as exc:
+            raise ConnectionError(type(exc).__name__) from exc
+        content_type = response.headers.get("content-type", "").partition(";")[0]
+        return response.status_code, response.content, content_type
+
+    return post
+
+
 @pytest.fixture(name="playground")
 async def _playground(bot: FakeBot, slack: SlackStandIn) -> AsyncIterator[Playground]:
     async with served(bot) as http:
@@ -159,7 +174,7 @@ async def _playground(bot: FakeBot, slack: SlackStandIn) -> AsyncIterator[Playgr
             standin=slack,
             signing_secret=SECRET,
             app=APP,
-            http=http,
+            post=posting(http),
             events_url="http://bot/slack/events",
             ack_timeout_s=0.2,
         )
@@ -244,7 +259,7 @@ class TestCommands:
                 standin=slack,
                 signing_secret="another-secret",
                 app=APP,
-                http=http,
+                post=posting(http),
                 events_url="http://bot/slack/events",
             )
             playground.bot_started()
@@ -282,7 +297,7 @@ class TestCommands:
                 standin=slack,
                 signing_secret=SECRET,
                 app=app,
-                http=http,
+                post=posting(http),
                 events_url="http://bot/slack/events",
             )
             playground.bot_started()
@@ -417,7 +432,7 @@ class TestHome:
                 standin=slack,
                 signing_secret=SECRET,
                 app=app,
-                http=http,
+                post=posting(http),
                 events_url="http://bot/slack/events",
             )
             unsubscribed.bot_started()

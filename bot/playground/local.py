@@ -20,14 +20,13 @@ from pathlib import Path
 from socket import socket
 from typing import Any, Final
 
-import httpx
 import uvicorn
 from pydantic import SecretStr
 from starlette.applications import Starlette
 
 from bot.app import build_bot
 from bot.config import SANDBOX, Settings
-from bot.playground.actions import AppConfig, Playground
+from bot.playground.actions import AppConfig, EventPoster, Playground
 from bot.playground.routes import create_playground_app
 from bot.playground.workspace import workspace
 from bot.server import create_asgi_app
@@ -93,12 +92,12 @@ def run(settings: Settings, *, announce: Callable[[str], object]) -> int:
         standin = SlackStandIn(
             workspace(page_url(settings.port)), api_origin=origin, bot_token=bot_token
         )
-        http = httpx.AsyncClient()
+        post = EventPoster()
         playground = Playground(
             standin=standin,
             signing_secret=signing_secret,
             app=AppConfig.from_manifest(_manifest(), command=settings.command),
-            http=http,
+            post=post,
             events_url=f"{origin}/slack/events",
         )
         app = create_playground_app(bot_app, standin=standin, playground=playground)
@@ -115,7 +114,7 @@ def run(settings: Settings, *, announce: Callable[[str], object]) -> int:
             bot_lifespan=lambda: _lifespan_of(bot_app),
             on_serving=lambda: _serving(playground, announce, page_url(settings.port)),
             on_stopping=standin.feed.close,
-            on_stopped=http.aclose,
+            on_stopped=post.aclose,
         )
         server.run()
     return 0
