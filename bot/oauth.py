@@ -43,6 +43,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from blocks import admin, pages
+from blocks.manifest import BOT_SCOPES
 from bot.config import GENERATE_HINT, Settings
 from bot.crypto import KeyBox
 from bot.installations import EncryptedInstallationStore
@@ -51,15 +52,6 @@ from bot.tasks import BackgroundTasks
 
 log = logging.getLogger(__name__)
 
-# The manifest's bot scopes: an install asks for exactly what the bot calls.
-BOT_SCOPES = (
-    "commands",
-    "chat:write",
-    "chat:write.public",
-    "channels:join",
-    "users:read",
-    "usergroups:read",
-)
 # The state ties the redirect to the browser that started the install; it is used once.
 STATE_EXPIRATION_S = 600
 

@@ -4,7 +4,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from bot.oauth import BOT_SCOPES
+from blocks.manifest import BOT_SCOPES, app_manifest
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -77,3 +77,28 @@ def test_uninstalls_reach_the_bot_and_oauth_redirects_to_it() -> None:
     )
     [redirect] = manifest["oauth_config"]["redirect_urls"]
     assert redirect.endswith("/slack/oauth_redirect")
+
+
+def test_the_file_is_the_manifest_the_code_builds_for_the_example_host() -> None:
+    """manifest.json is `blocks.manifest.app_manifest()` for deploybot.example.com, so the setup
+    page, the playground and the file a reader pastes never disagree."""
+    assert _manifest() == app_manifest()
+
+
+def test_the_manifest_points_every_url_at_the_host_it_is_built_for() -> None:
+    """Built for another host (as the setup page does), every URL Slack calls is on that host."""
+    manifest = app_manifest(public_url="https://bot.acme.dev/", command="/ship")
+    [command] = manifest["features"]["slash_commands"]
+    assert command["command"] == "/ship"
+    urls = [
+        command["url"],
+        manifest["settings"]["interactivity"]["request_url"],
+        manifest["settings"]["event_subscriptions"]["request_url"],
+        *manifest["oauth_config"]["redirect_urls"],
+    ]
+    assert urls == [
+        "https://bot.acme.dev/slack/events",
+        "https://bot.acme.dev/slack/events",
+        "https://bot.acme.dev/slack/events",
+        "https://bot.acme.dev/slack/oauth_redirect",
+    ]

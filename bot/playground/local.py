@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import json
 import secrets
 import tempfile
 from collections.abc import Callable
@@ -24,6 +23,7 @@ import uvicorn
 from pydantic import SecretStr
 from starlette.applications import Starlette
 
+from blocks.manifest import app_manifest
 from bot.app import build_bot
 from bot.config import SANDBOX, Settings
 from bot.playground.actions import AppConfig, EventPoster, Playground
@@ -34,7 +34,6 @@ from bot.testing.slack_standin import API_PATH, SlackStandIn
 
 # Loopback only: the page acts as a workspace admin and asks for no password.
 HOST: Final = "127.0.0.1"
-MANIFEST: Final = Path(__file__).resolve().parents[2] / "manifest.json"
 ANNOUNCEMENT: Final = """\
 
   deploybot has no Slack credentials, so this is the local playground: the real bot, a
@@ -96,7 +95,9 @@ def run(settings: Settings, *, announce: Callable[[str], object]) -> int:
         playground = Playground(
             standin=standin,
             signing_secret=signing_secret,
-            app=AppConfig.from_manifest(_manifest(), command=settings.command),
+            app=AppConfig.from_manifest(
+                app_manifest(command=settings.command), command=settings.command
+            ),
             post=post,
             events_url=f"{origin}/slack/events",
         )
@@ -164,12 +165,3 @@ def _serving(playground: Playground, announce: Callable[[str], object], url: str
 def _lifespan_of(app: Starlette) -> AbstractAsyncContextManager[Any]:
     lifespan: AbstractAsyncContextManager[Any] = app.router.lifespan_context(app)
     return lifespan
-
-
-def _manifest() -> dict[str, Any] | None:
-    """The app manifest next to the code (a checkout has it), read as Slack reads it."""
-    try:
-        manifest = json.loads(MANIFEST.read_text())
-    except (OSError, ValueError):
-        return None
-    return manifest if isinstance(manifest, dict) else None
