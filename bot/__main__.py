@@ -8,6 +8,7 @@ creates or upgrades the database's schema, and exits; `deploybot check` checks t
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import sys
 
@@ -23,6 +24,9 @@ from bot.config import Mode, Settings
 from bot.oauth import TokensNotStorableError
 from bot.playground import local
 from bot.server import create_asgi_app, create_socket_mode_app
+from bot.setup_page import create_setup_app, serves_setup_page
+
+log = logging.getLogger(__name__)
 
 SETUP = """\
 deploybot's Slack credentials are incomplete, so it cannot connect to Slack.
@@ -81,12 +85,34 @@ def _serve_or_migrate(command: cli.Command) -> int:
             settings.slack_client_secret,
             settings.hiveon_api_key,
             settings.encryption_key,
+            settings.metrics_token,
         )
         if secret is not None
     ]
-    logs.configure(secrets=[*secrets, *_database_password(settings)], level=settings.log_level)
+    logs.configure(
+        secrets=[*secrets, *_database_password(settings)],
+        level=settings.log_level,
+        form=settings.log_format,
+    )
     if command is cli.Command.MIGRATE:
         return _migrate(settings)  # only DATABASE_URL matters: no Slack credentials needed
+    return _serve(settings)
+
+
+def _serve(settings: Settings) -> int:
+    """Serve Slack (HTTP or Socket Mode), the setup page or the playground, by the settings."""
+    if settings.mode is Mode.UNCONFIGURED and serves_setup_page(settings):
+        # Deployed on a platform before its Slack app exists: say what is missing, stay up.
+        log.warning("no Slack app is configured: serving the setup page on port %s", settings.port)
+        uvicorn.run(
+            create_setup_app(settings),
+            host=settings.host or "0.0.0.0",  # noqa: S104 — the platform's public address
+            port=settings.port,
+            log_config=None,
+            access_log=False,
+            timeout_graceful_shutdown=SHUTDOWN_REQUESTS_S,
+        )
+        return 0
     if settings.mode is Mode.UNCONFIGURED:
         if _has_slack_credentials(settings):
             sys.stderr.write(SETUP)  # some set, not enough: say what a real Slack app needs
@@ -103,7 +129,8 @@ def _serve_or_migrate(command: cli.Command) -> int:
         return 2
     uvicorn.run(
         serve(bot),
-        host="0.0.0.0",  # noqa: S104 — platforms route $PORT from outside the container
+        # Every interface unless DEPLOYBOT_HOST says: platforms route $PORT from outside.
+        host=settings.host or "0.0.0.0",  # noqa: S104
         port=settings.port,
         log_config=None,  # our handler, with secrets masked
         access_log=False,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -22,6 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from blocks import admin as admin_blocks
 from blocks import notices
+from bot import log_context
 from bot.access import DeployGate
 from bot.administration import AdminService
 from bot.config import EVERY_WORKSPACE, Mode, Settings
@@ -29,6 +31,7 @@ from bot.follow import Follower, FollowTiming
 from bot.follow_up import FollowUpService
 from bot.listeners import Deps, actions, commands, events, views
 from bot.listeners import admin as admin_listeners
+from bot.metrics import Metrics, SlackErrorCounter
 from bot.oauth import OAuth, configure_oauth
 from bot.sandbox import SandboxVendor
 from bot.service import DeploymentService
@@ -50,29 +53,37 @@ SHUTDOWN_REQUESTS_S = 3
 SHUTDOWN_GRACE_S = 15.0
 
 
-def slack_client(settings: Settings) -> AsyncWebClient:
-    """The Web API client: retries Slack's 429s after Retry-After and dropped connections."""
+def slack_client(settings: Settings, metrics: Metrics | None = None) -> AsyncWebClient:
+    """The Web API client: retries Slack's 429s after Retry-After and dropped connections, and
+    counts failed calls into the metrics (Bolt's per-request clients share its handlers)."""
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    counting = [SlackErrorCounter(metrics)] if metrics is not None else []
     return AsyncWebClient(
         token=token,
         base_url=settings.slack_api_url,
         timeout=10,
         retry_handlers=[
+            *counting,
             AsyncConnectionErrorRetryHandler(max_retry_count=2),
             AsyncRateLimitErrorRetryHandler(max_retry_count=5),
         ],
     )
 
 
-def vendor_client(settings: Settings) -> HiveonClient:
-    """The Hiveon client, or the in-process sandbox when `HIVEON_API_URL=sandbox`."""
+def vendor_client(settings: Settings, metrics: Metrics | None = None) -> HiveonClient:
+    """The Hiveon client, or the in-process sandbox when `HIVEON_API_URL=sandbox`; each HTTP
+    attempt is timed into the metrics."""
+    observe = metrics.observe_vendor if metrics is not None else None
     if settings.uses_sandbox_vendor:
         return HiveonClient(
             base_url=SANDBOX_BASE_URL,
             timeout_s=settings.hiveon_timeout_s,
             transport=SandboxVendor().transport(),
+            observe=observe,
         )
-    return HiveonClient(base_url=settings.hiveon_api_url, timeout_s=settings.hiveon_timeout_s)
+    return HiveonClient(
+        base_url=settings.hiveon_api_url, timeout_s=settings.hiveon_timeout_s, observe=observe
+    )
 
 
 @dataclass
@@ -87,6 +98,7 @@ class Bot:
     tasks: BackgroundTasks
     service: DeploymentService
     follower: Follower
+    metrics: Metrics = field(default_factory=Metrics)
     workspaces: Workspaces | None = None
     oauth: OAuth | None = None  # multi-workspace installs, when configured
     _loops: list[asyncio.Task[None]] = field(default_factory=list)
@@ -169,9 +181,10 @@ async def migrate(database_url: str) -> None:
 
 def build_bot(settings: Settings, *, vendor: HiveonClient | None = None) -> Bot:
     """Wire the bot from settings; tests pass their own vendor client."""
-    client = slack_client(settings)
+    metrics = Metrics()
+    client = slack_client(settings, metrics)
     store = Store.from_url(settings.database_url, lease_s=settings.lease_s)
-    vendor = vendor or vendor_client(settings)
+    vendor = vendor or vendor_client(settings, metrics)
     default_key = settings.hiveon_api_key.get_secret_value() if settings.hiveon_api_key else None
     if default_key is None and settings.uses_sandbox_vendor:
         default_key = SANDBOX_API_KEY
@@ -218,6 +231,7 @@ def build_bot(settings: Settings, *, vendor: HiveonClient | None = None) -> Bot:
         follower=follower,
         gate=DeployGate(workspaces, command=settings.command),
         command=settings.command,
+        on_outcome=lambda outcome: metrics.deployments.labels(outcome).inc(),
     )
     follow_up = FollowUpService(
         store=store,
@@ -238,6 +252,7 @@ def build_bot(settings: Settings, *, vendor: HiveonClient | None = None) -> Bot:
         tasks,
         service,
         follower,
+        metrics=metrics,
         workspaces=workspaces,
         oauth=oauth,
     )
@@ -308,6 +323,16 @@ def create_app(
         user_facing_authorize_error_message=admin_blocks.NOT_SERVED,
     )
     client.token = token
+
+    @app.middleware
+    async def bind_log_context(
+        context: AsyncBoltContext, next_: Callable[[], Awaitable[BoltResponse]]
+    ) -> BoltResponse:
+        # Every line logged for this request, and for the work it hands to background tasks,
+        # says which workspace and user it is about (JSON logs show them).
+        log_context.bind(team_id=context.team_id, user_id=context.user_id)
+        return await next_()
+
     commands.register(app, deps)
     views.register(app, deps)
     actions.register(app, deps)

@@ -116,6 +116,13 @@ class Settings(BaseModel):
     )
     # The threshold of the bot's logs; no level logs a request body (bot.logs).
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", alias="LOG_LEVEL")
+    # `json`: one JSON object per line, with the request's workspace, user and external ID.
+    log_format: Literal["text", "json"] = Field("text", alias="LOG_FORMAT")
+    # When set, `GET /metrics` needs `Authorization: Bearer <this>`.
+    metrics_token: SecretStr | None = Field(None, alias="DEPLOYBOT_METRICS_TOKEN")
+    # Where the server listens; unset: every interface for the bot, loopback for the playground.
+    # Set to a non-loopback address without Slack credentials, it serves the setup page.
+    host: str | None = Field(None, alias="DEPLOYBOT_HOST")
 
     @field_validator("hiveon_api_key", mode="before")
     @classmethod

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from blocks import ids, replies
-from bot import cards
+from bot import cards, log_context
 from bot.lookups import ApiKeyLookup, ClientLookup
 from bot.messenger import Messenger, Place
 from bot.models import Deployment, utc_now
@@ -152,6 +152,11 @@ class Follower:
         # One poll per deployment at a time, and a bounded number overall.
         if row.id in self._in_flight:
             return  # that poll records, and so releases the lease
+        log_context.bind(
+            team_id=row.team_id,
+            user_id=row.user_id,
+            external_deployment_id=row.external_deployment_id,
+        )
         self._in_flight.add(row.id)
         try:
             async with self._limit:

@@ -1,15 +1,33 @@
-"""Logging set-up: one format, quiet libraries, secrets masked, no request body at any level."""
+"""Logging set-up: text or JSON lines, quiet libraries, secrets masked, no request body at any
+level; deploybot's, Bolt's and uvicorn's records alike go through the one handler."""
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable
-from typing import Final
+from typing import Any, Final
+
+from pythonjsonlogger.json import JsonFormatter
 
 from bot.deployment import MASK
+from bot.log_context import ContextFilter
 
 # Shorter values would mask ordinary words; real tokens and keys are far longer.
 _MIN_SECRET_LENGTH = 4
+
+
+def _masking(secrets: Iterable[str]) -> list[str]:
+    """The secrets to look for, longest first, each also as it reads inside a JSON string."""
+    kept = {s for s in secrets if len(s) >= _MIN_SECRET_LENGTH}
+    kept |= {json.dumps(s)[1:-1] for s in kept}
+    return sorted(kept, key=len, reverse=True)
+
+
+def _masked(line: str, secrets: list[str]) -> str:
+    for secret in secrets:
+        line = line.replace(secret, MASK)
+    return line
 
 
 class RedactingFormatter(logging.Formatter):
@@ -17,16 +35,38 @@ class RedactingFormatter(logging.Formatter):
 
     def __init__(self, fmt: str, *, secrets: Iterable[str]) -> None:
         super().__init__(fmt)
-        self._secrets = sorted(
-            {s for s in secrets if len(s) >= _MIN_SECRET_LENGTH}, key=len, reverse=True
-        )
+        self._secrets = _masking(secrets)
 
     def format(self, record: logging.LogRecord) -> str:
         """The usual line, with secrets masked."""
-        line = super().format(record)
-        for secret in self._secrets:
-            line = line.replace(secret, MASK)
-        return line
+        return _masked(super().format(record), self._secrets)
+
+
+class RedactingJsonFormatter(JsonFormatter):
+    """One JSON object per line: time, level, logger, message, the request's `team_id`,
+    `user_id` and `external_deployment_id` where known (`bot.log_context`), a traceback as
+    `exc_info`; then each known secret value replaced."""
+
+    def __init__(self, *, secrets: Iterable[str]) -> None:
+        super().__init__(
+            "{asctime}{levelname}{name}{message}",
+            style="{",
+            rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+            datefmt="%Y-%m-%dT%H:%M:%S%z",
+            json_ensure_ascii=False,
+        )
+        self._secrets = _masking(secrets)
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The JSON line, with secrets masked."""
+        return _masked(super().format(record), self._secrets)
+
+    def add_fields(
+        self, log_record: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]
+    ) -> None:
+        """The fields above only: uvicorn's and Bolt's own extras (`color_message`) left out."""
+        super().add_fields(log_record, record, message_dict)
+        log_record.pop("color_message", None)
 
 
 # The lowest level each library logs at, whatever LOG_LEVEL says. Below these, the database
@@ -56,8 +96,9 @@ class LibraryFloor(logging.Filter):
         return record.levelno >= floor
 
 
-def configure(*, secrets: Iterable[str], level: str = "INFO") -> None:
-    """Log to stderr at `level` (a name: `DEBUG`…`ERROR`), secrets masked, libraries floored.
+def configure(*, secrets: Iterable[str], level: str = "INFO", form: str = "text") -> None:
+    """Log to stderr at `level` (a name: `DEBUG`…`ERROR`) as `form` (`text`, or `json`: one
+    object per line), secrets masked, libraries floored.
 
     No level logs a request body: the libraries that would are floored (`LIBRARY_FLOORS`), and
     requests refused at the boundary or no listener takes are logged in one line of the bot's
@@ -65,10 +106,14 @@ def configure(*, secrets: Iterable[str], level: str = "INFO") -> None:
     """
     threshold = logging.getLevelNamesMapping()[level]
     handler = logging.StreamHandler()
+    secrets = list(secrets)
     handler.setFormatter(
-        RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", secrets=secrets)
+        RedactingJsonFormatter(secrets=secrets)
+        if form == "json"
+        else RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", secrets=secrets)
     )
     handler.addFilter(LibraryFloor())
+    handler.addFilter(ContextFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(threshold)

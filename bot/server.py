@@ -14,8 +14,10 @@ import asyncio
 import contextlib
 import gc
 import logging
+import time
 from collections.abc import AsyncIterator
 from http import HTTPStatus
+from typing import Any
 
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.adapter.starlette.async_handler import to_starlette_response
@@ -23,11 +25,12 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.request.internals import parse_body
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from bot.app import Bot
 from bot.boundary import Refusal, SignatureCheck, is_ssl_check, read_body, signed_team
+from bot.metrics import CONTENT_TYPE, authorized
 from bot.oauth import oauth_routes
 
 log = logging.getLogger(__name__)
@@ -52,6 +55,7 @@ def create_asgi_app(bot: Bot) -> Starlette:
     signatures = SignatureCheck(bot.settings.slack_signing_secret.get_secret_value())
 
     async def slack_events(request: Request) -> Response:
+        arrived = time.perf_counter()
         try:
             bolt_request = await _admit(request, signatures)
         except Refusal as refusal:
@@ -64,13 +68,18 @@ def create_asgi_app(bot: Bot) -> Starlette:
             return Response(status_code=400)  # the client left mid-body: nobody reads this
         if bolt_request is None:
             return Response()  # Slack's ssl_check probe, answered as Bolt answers it
-        return to_starlette_response(await bot.app.async_dispatch(bolt_request))
+        response = await bot.app.async_dispatch(bolt_request)
+        bot.metrics.acks.labels(_kind(bolt_request.body)).observe(time.perf_counter() - arrived)
+        return to_starlette_response(response)
 
     async def healthz(_request: Request) -> Response:
         return JSONResponse({"ok": True})
 
     async def readyz(_request: Request) -> Response:
         return await _readiness(bot)
+
+    async def metrics(request: Request) -> Response:
+        return await _metrics(bot, request)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -85,10 +94,40 @@ def create_asgi_app(bot: Bot) -> Starlette:
             Route("/slack/events", slack_events, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
+            Route("/metrics", metrics, methods=["GET"]),
             *oauth_routes(bot.app),  # /slack/install and /slack/oauth_redirect, with OAuth
         ],
         lifespan=lifespan,
     )
+
+
+async def _metrics(bot: Bot, request: Request) -> Response:
+    """`GET /metrics` in Prometheus's text format; with `DEPLOYBOT_METRICS_TOKEN`, only for
+    `Authorization: Bearer <token>` (401 otherwise)."""
+    token = bot.settings.metrics_token
+    if not authorized(
+        request.headers.get("authorization"), token.get_secret_value() if token else None
+    ):
+        return PlainTextResponse(
+            "metrics need the bearer token", status_code=401, headers={"WWW-Authenticate": "Bearer"}
+        )
+    bot.metrics.follows.set(await bot.store.count_followed())
+    return Response(bot.metrics.render(), media_type=CONTENT_TYPE)
+
+
+def _kind(body: dict[str, Any]) -> str:
+    """What kind of Slack request a body is, for the ack-time histogram."""
+    if "command" in body:
+        return "command"
+    kind = body.get("type")
+    if kind == "event_callback":
+        return "event"
+    return kind if isinstance(kind, str) and kind in _KINDS else "other"
+
+
+_KINDS = frozenset(
+    {"view_submission", "view_closed", "block_actions", "shortcut", "message_action"}
+)
 
 
 async def _readiness(bot: Bot, *, socket_connected: bool | None = None) -> Response:
@@ -189,6 +228,9 @@ def create_socket_mode_app(bot: Bot) -> Starlette:
         handler: AsyncSocketModeHandler = request.state.socket_mode
         return await _readiness(bot, socket_connected=await handler.client.is_connected())
 
+    async def metrics(request: Request) -> Response:
+        return await _metrics(bot, request)
+
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[dict[str, AsyncSocketModeHandler]]:
         await bot.start()
@@ -212,6 +254,7 @@ def create_socket_mode_app(bot: Bot) -> Starlette:
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
+            Route("/metrics", metrics, methods=["GET"]),
             *oauth_routes(bot.app),
         ],
         lifespan=lifespan,

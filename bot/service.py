@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,7 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks import ids, messages, notices, outcomes
 from blocks.modal import deploy_modal
-from bot import cards, outcome
+from bot import cards, log_context, outcome
 from bot.access import DeployGate
 from bot.asker import Asker
 from bot.deployment import StartDeploymentRequest
@@ -106,8 +106,11 @@ class DeploymentService:
         gate: DeployGate | None = None,
         command: str = "/deploy",
         reconcile_delays: Sequence[float] = (1.0, 3.0, 10.0),
+        on_outcome: Callable[[str], None] | None = None,
     ) -> None:
         self._store = store
+        # Told how each start ended (started, failed, unknown), once recorded: the metrics.
+        self._on_outcome = on_outcome
         self._vendor = vendor
         self._api_key_for = api_key_for
         self._client_for = client_for
@@ -183,6 +186,7 @@ class DeploymentService:
 
     async def submit(self, submission: Submission, messenger: Messenger) -> None:
         """Record the submission, then start it and post its message at once, then report."""
+        log_context.bind(external_deployment_id=submission.external_id)
         request = submission.request
         api_key = await self._api_key_for(submission.enterprise_id, submission.team_id)
         if api_key is None:
@@ -254,6 +258,11 @@ class DeploymentService:
                 self._store.let_go(row.id)
 
     async def _recover(self, row: Deployment) -> None:
+        log_context.bind(
+            team_id=row.team_id,
+            user_id=row.user_id,
+            external_deployment_id=row.external_deployment_id,
+        )
         client = await self._client_for(row.enterprise_id, row.team_id)
         api_key = await self._api_key_for(row.enterprise_id, row.team_id)
         card = _CardFacts(row.user_id, row.request, row.external_deployment_id)
@@ -337,6 +346,8 @@ class DeploymentService:
             result.result,
             result.http_status,
         )
+        if self._on_outcome is not None:
+            self._on_outcome(result.result.value)
         if messenger is None:
             return
         await messenger.reply(place, result.reply(command=self._command))

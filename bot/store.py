@@ -35,6 +35,7 @@ from sqlalchemy import (
     Select,
     case,
     event,
+    func,
     insert,
     null,
     or_,
@@ -150,6 +151,14 @@ class Store:
     async def migrate(self) -> None:
         """Create or upgrade every table to the newest schema; safe with replicas starting."""
         await migrations.upgrade(self._engine)
+
+    async def count_followed(self) -> int:
+        """How many deployments are being followed now (a poll is scheduled), on any replica."""
+        query = (
+            select(func.count()).select_from(Deployment).where(Deployment.next_poll_at.is_not(None))
+        )
+        async with self._engine.connect() as connection:
+            return int((await connection.execute(query)).scalar_one())
 
     async def ping(self, *, timeout_s: float = 2.0) -> bool:
         """True when the database answers a trivial query within `timeout_s` (readiness)."""

@@ -204,8 +204,12 @@ class HiveonClient:
         max_rate_limit_retries: int = 2,
         max_retry_after_s: float = 10.0,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        observe: Callable[[str, str, float], None] | None = None,
     ) -> None:
         self._timeout_s = timeout_s
+        # Told of each HTTP attempt: endpoint (start, status, stop), what it answered (the
+        # status code, or timeout, unreachable, unreadable) and how long it took, in seconds.
+        self._observe = observe
         self._max_rate_limit_retries = max_rate_limit_retries
         self._max_retry_after_s = max_retry_after_s
         self._sleep = sleep
@@ -291,6 +295,7 @@ class HiveonClient:
         # httpx sends `json=` as compact UTF-8 with `Content-Type: application/json`.
         headers = {"X-API-Key": api_key}
         retries = 0
+        endpoint = _endpoint(path)
         while True:
             started = time.perf_counter()
             progress = _Progress()
@@ -298,19 +303,19 @@ class HiveonClient:
                 async with asyncio.timeout(self._timeout_s):
                     response = await self._exchange(method, path, body, headers, progress)
             except httpx.RequestError as exc:
-                elapsed_ms = (time.perf_counter() - started) * 1000
+                elapsed_ms = self._observed(endpoint, "unreachable", started)
                 name = type(exc).__name__
                 logger.info("%s %s failed: %s after %.0f ms", method, path, name, elapsed_ms)
                 raise _translated(exc) from exc
             except TimeoutError as exc:
-                elapsed_ms = (time.perf_counter() - started) * 1000
+                elapsed_ms = self._observed(endpoint, "timeout", started)
                 logger.info("%s %s failed: deadline after %.0f ms", method, path, elapsed_ms)
                 raise progress.error(self._timeout_s) from exc
             except HiveonUncertainError as exc:
-                elapsed_ms = (time.perf_counter() - started) * 1000
+                elapsed_ms = self._observed(endpoint, "unreadable", started)
                 logger.info("%s %s failed: %s after %.0f ms", method, path, exc.reason, elapsed_ms)
                 raise
-            elapsed_ms = (time.perf_counter() - started) * 1000
+            elapsed_ms = self._observed(endpoint, str(response.status_code), started)
             logger.debug("%s %s -> %d in %.0f ms", method, path, response.status_code, elapsed_ms)
             if (
                 response.status_code != httpx.codes.TOO_MANY_REQUESTS
@@ -321,6 +326,13 @@ class HiveonClient:
             delay = _retry_after_s(response, self._max_retry_after_s)
             logger.info("%s %s rate-limited; retry %d in %.1f s", method, path, retries, delay)
             await self._sleep(delay)
+
+    def _observed(self, endpoint: str, status: str, started: float) -> float:
+        """Hand one attempt to the `observe` hook; its duration in milliseconds."""
+        elapsed_s = time.perf_counter() - started
+        if self._observe is not None:
+            self._observe(endpoint, status, elapsed_s)
+        return elapsed_s * 1000
 
     async def _exchange(
         self,
@@ -517,3 +529,10 @@ def _path_segment(deployment_id: str) -> str:
         # These would address another URL than a deployment's.
         raise ValueError("a deployment ID must not be empty, '.' or '..'")
     return quote(deployment_id, safe="")
+
+
+def _endpoint(path: str) -> str:
+    """Which of the three endpoints a path is, for the `observe` hook: start, status or stop."""
+    if path == START_PATH:
+        return "start"
+    return "stop" if path.endswith("/stop") else "status"

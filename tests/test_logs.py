@@ -3,12 +3,16 @@ that print bodies at DEBUG above it, whatever level their loggers were given."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
 from collections.abc import Iterator
 
 import pytest
 
-from bot.logs import LibraryFloor, RedactingFormatter, configure
+from bot import log_context
+from bot.log_context import ContextFilter
+from bot.logs import LibraryFloor, RedactingFormatter, RedactingJsonFormatter, configure
 
 
 def _record(message: str, *args: object, exc: BaseException | None = None) -> logging.LogRecord:
@@ -82,3 +86,51 @@ def test_the_level_is_a_threshold_for_the_libraries_too() -> None:
     assert not logging.getLogger("bot.server").isEnabledFor(logging.WARNING)
     assert not logging.getLogger("slack_bolt").isEnabledFor(logging.WARNING)
     assert logging.getLogger("slack_bolt").isEnabledFor(logging.ERROR)
+
+
+def test_json_lines_carry_the_fields_and_mask_secrets_even_json_escaped() -> None:
+    """A JSON line has time, level, logger and message, a traceback as exc_info, and masks a
+    secret however JSON escapes it (a password with a quote in it)."""
+    secret = 'pass"word-123'
+    formatter = RedactingJsonFormatter(secrets=[secret, "hk-key-123"])
+    try:
+        raise RuntimeError(f"refused {secret}")  # noqa: TRY301 — the traceback is the subject
+    except RuntimeError as exc:
+        line = formatter.format(_record("key %s failed", "hk-key-123", exc=exc))
+    record = json.loads(line)
+    assert {"time", "level", "logger", "message", "exc_info"} <= record.keys()
+    assert (record["level"], record["logger"], record["message"]) == (
+        "INFO",
+        "t",
+        "key •••• failed",
+    )
+    assert "RuntimeError: refused ••••" in record["exc_info"]
+    assert "word-123" not in line
+
+
+async def test_the_context_of_a_request_reaches_its_log_lines() -> None:
+    """Fields bound in a task appear on the records logged in it and in the tasks it starts,
+    and not in other tasks."""
+    seen: list[logging.LogRecord] = []
+    context = ContextFilter()
+
+    async def handled() -> None:
+        log_context.bind(team_id="T1", user_id="U1")
+
+        async def later() -> None:
+            log_context.bind(external_deployment_id="ext-1")
+            record = _record("after the ack")
+            context.filter(record)
+            seen.append(record)
+
+        await asyncio.create_task(later())
+
+    async def elsewhere() -> None:
+        record = _record("another request")
+        context.filter(record)
+        seen.append(record)
+
+    await asyncio.gather(handled(), elsewhere())
+    fields = [{n: getattr(r, n, None) for n in log_context.FIELDS} for r in seen]
+    assert {"team_id": "T1", "user_id": "U1", "external_deployment_id": "ext-1"} in fields
+    assert {"team_id": None, "user_id": None, "external_deployment_id": None} in fields
