@@ -2,6 +2,7 @@
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, Final
 
 from blocks import ids
@@ -478,3 +479,33 @@ def welcome_message(*, command: str) -> Message:
         f"2. `{name} settings` chooses who may deploy, and where (default: everyone).\n"
         f"Then anyone allowed runs `{name}`; `{name} help` explains the rest."
     )
+
+
+class KeyCheckProblem(StrEnum):
+    """Why Hiveon could not say whether a key works."""
+
+    ANSWERED = "answered"  # with a status that says nothing about the key
+    UNREACHABLE = "unreachable"
+    UNCLEAR = "unclear"
+    NO_ANSWER = "no_answer"
+    NOT_ASKED = "not_asked"
+
+
+def key_check_reason(
+    problem: KeyCheckProblem,
+    *,
+    status: int | None = None,
+    detail: str | None = None,
+    timeout_s: float | None = None,
+) -> str:
+    """Why a key could not be checked, as the key form and `deploybot check` say it."""
+    said = f" ({detail})" if detail else ""
+    if problem is KeyCheckProblem.ANSWERED:
+        return f"Hiveon answered HTTP {status}{said}"
+    if problem is KeyCheckProblem.UNREACHABLE:
+        return f"Hiveon could not be reached{said}"
+    if problem is KeyCheckProblem.UNCLEAR:
+        return f"Hiveon did not answer clearly{said}"
+    if problem is KeyCheckProblem.NO_ANSWER:
+        return f"no answer within {timeout_s:g} s"
+    return "Hiveon could not be asked"

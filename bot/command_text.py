@@ -7,7 +7,7 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Final
 
-from blocks import ids
+from blocks import ids, input_errors
 from bot.parsing import snippet
 
 SUBCOMMANDS: Final = ("status", "stop", "history", "api-key", "settings")
@@ -71,7 +71,7 @@ def parse_command_text(text: str, *, command: str = "/deploy") -> Command:
     try:
         words = shlex.split(text.translate(_TYPOGRAPHIC_QUOTES))
     except ValueError:
-        return Unusable(f"A quote is not closed. Try `{command} help`.")
+        return Unusable(input_errors.unclosed_quote(command))
     if not words:
         return OpenModal({})
     first = words[0].lower()
@@ -95,15 +95,12 @@ def _command_option(key: str, value: str, prefill: dict[str, str], command: str)
     """Record one `key=value` word; the problem with it, if any."""
     name = key.lower().replace("-", "_")
     if name in _SECRET_OPTIONS:
-        return "Type the registry password in the modal, not in the command."
+        return input_errors.TYPE_IT_IN_THE_FORM
     block_id = _OPTIONS.get(name)
     if block_id is None:
-        return (
-            f"Unknown option `{snippet(key)}`. "
-            f"Use {_SHOWN_OPTIONS}, e.g. `{command} nginx ports=80`."
-        )
+        return input_errors.unknown_option(snippet(key), options=_SHOWN_OPTIONS, command=command)
     if block_id in prefill:
-        return f"`{snippet(key)}` is given twice: give each option once."
+        return input_errors.option_twice(snippet(key))
     if value:
         prefill[block_id] = value
     return None
@@ -115,16 +112,14 @@ def _command_image(
     """Record the bare word as the image; the problem with it, if any."""
     looks_like_image = not _IMAGE_CHARACTERS.isdisjoint(word)
     if word.startswith("-"):
-        return f"Unknown option `{snippet(word)}`. Options are written key=value, e.g. `ports=80`."
+        return input_errors.dash_option(snippet(word))
     if position == 0 and not looks_like_image:
         close = difflib.get_close_matches(word.lower(), [*SUBCOMMANDS, "help"], n=1, cutoff=0.75)
         if close:
-            return (
-                f"Unknown subcommand `{snippet(word)}`. Did you mean `{command} {close[0]}`? "
-                f"Try `{command} help`. "
-                f"To deploy an image by that name, write `image={snippet(word)}`."
+            return input_errors.unknown_subcommand(
+                snippet(word), suggestion=close[0], command=command
             )
     if ids.IMAGE in prefill:
-        return f"Give one image only. Try `{command} help`."
+        return input_errors.one_image_only(command)
     prefill[ids.IMAGE] = word
     return None

@@ -15,6 +15,7 @@ from typing import Final
 
 from dotenv.parser import parse_stream
 
+from blocks import input_errors
 from bot.deployment import is_masked
 from bot.parsing import NEWLINE, Parsed, snippet
 
@@ -40,23 +41,16 @@ def read_env(text: str) -> Parsed[dict[str, str]]:
         if binding.error or (
             binding.key is not None and binding.value is None and "=" in binding.original.string
         ):
-            problems.append(
-                f"Line {line} (`{quoted}`) can’t be read: write KEY=VALUE, "
-                "quoting values with spaces and closing every quote."
-            )
+            problems.append(input_errors.env_line_unreadable(line, quoted))
         elif binding.key is None:
             continue  # a comment or blank lines
         elif binding.value is None:
-            problems.append(f"Line {line} (`{quoted}`) has no `=`: write one KEY=VALUE per line.")
+            problems.append(input_errors.env_line_without_equals(line, quoted))
         elif not _ENV_NAME.fullmatch(binding.key):
-            problems.append(
-                f"Line {line}: `{snippet(binding.key)}` is not a valid name: "
-                "use letters, digits and _, not starting with a digit."
-            )
+            problems.append(input_errors.env_name_invalid(line, snippet(binding.key)))
         elif binding.key in values:
             problems.append(
-                f"Line {line}: `{snippet(binding.key)}` is already set "
-                f"on line {first_lines[binding.key]}: keep one."
+                input_errors.env_name_repeated(line, snippet(binding.key), first_lines[binding.key])
             )
         else:
             values[binding.key] = binding.value

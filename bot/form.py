@@ -14,7 +14,7 @@ from typing import Any, Final
 
 from pydantic import SecretStr, ValidationError
 
-from blocks import ids
+from blocks import ids, input_errors
 from bot.deployment import (
     DOCKER_HUB_SERVER,
     MAX_PLAIN_ID,
@@ -35,10 +35,6 @@ from bot.ssh_keys import read_ssh_keys
 FieldErrors = dict[str, str]
 """Block id -> the message Slack shows under that modal field."""
 
-EXTERNAL_ID_IS_A_DEPLOYMENT_ID: Final = (
-    "This is the Hiveon ID of a deployment in this workspace, so it cannot name a new one: "
-    "keep the prefilled ID or enter a new one."
-)
 
 MAX_STARTUP_SCRIPT: Final = 3000
 MAX_EXTERNAL_ID: Final = MAX_PLAIN_ID
@@ -72,14 +68,18 @@ def parse_submission(
     errors = _Errors()
     machine_id = errors.take(
         ids.MACHINE_ID,
-        _token(text[ids.MACHINE_ID], missing="Enter the machine ID.", label="The machine ID"),
+        _token(
+            text[ids.MACHINE_ID],
+            missing=input_errors.MACHINE_ID_MISSING,
+            label=input_errors.MACHINE_ID_LABEL,
+        ),
     )
     machine_price_id = errors.take(
         ids.MACHINE_PRICE_ID,
         _token(
             text[ids.MACHINE_PRICE_ID],
-            missing="Enter the machine price ID.",
-            label="The machine price ID",
+            missing=input_errors.MACHINE_PRICE_ID_MISSING,
+            label=input_errors.MACHINE_PRICE_ID_LABEL,
         ),
     )
     image = errors.take(ids.IMAGE, read_image(text[ids.IMAGE]))
@@ -96,9 +96,7 @@ def parse_submission(
     )
     for block_id, block_text in text.items():
         if not _is_sendable(block_text):
-            errors.replace(
-                block_id, "This has characters that can’t be sent (broken Unicode): retype it."
-            )
+            errors.replace(block_id, input_errors.BROKEN_UNICODE)
     if errors:
         return errors.field_errors()
     try:
@@ -123,9 +121,7 @@ def parse_submission(
     except ValidationError as exc:
         # The checks above should leave nothing for pydantic; if they do, it is still a field error.
         for error in exc.errors(include_input=False, include_url=False):
-            errors.add(
-                _block_for_location(error["loc"]), f"This value can’t be sent: {error['msg']}."
-            )
+            errors.add(_block_for_location(error["loc"]), input_errors.unsendable(error["msg"]))
         return errors.field_errors()
 
 
@@ -235,31 +231,26 @@ def _token(text: str, *, missing: str, label: str) -> Parsed[str]:
     if not value:
         return value, [missing]
     if WHITESPACE.search(value):
-        return value, [f"{label} has no spaces: paste just the ID."]
+        return value, [input_errors.id_has_spaces(label)]
     return value, []
 
 
 def _external_id(text: str) -> Parsed[str]:
     value = text.strip()
     if not value:
-        missing = (
-            "Keep the prefilled ID or enter your own: "
-            "deploybot uses it to never start the same submission twice."
-        )
-        return value, [missing]
+        return value, [input_errors.EXTERNAL_ID_MISSING]
     if WHITESPACE.search(value):
-        return value, ["The deployment ID has no spaces: keep the prefilled one or enter your own."]
+        return value, [input_errors.EXTERNAL_ID_SPACES]
     if len(value) > MAX_EXTERNAL_ID:
         return value, [
-            f"The deployment ID is {len(value)} characters long: use at most {MAX_EXTERNAL_ID}."
+            input_errors.too_long(input_errors.EXTERNAL_ID_LABEL, len(value), MAX_EXTERNAL_ID)
         ]
     if not is_plain_id(value):
         odd = next(char for char in value if not is_plain_id(char))
-        allowed = "use only letters, digits, `.`, `_`, `:` and `-`, or keep the prefilled one."
-        return value, [f"The deployment ID has `{odd}` in it: {allowed}"]
+        return value, [input_errors.external_id_character(odd)]
     if value in {".", ".."}:
         # No URL path can address these, so the deployment could never be looked up again.
-        return value, ["The deployment ID cannot be `.` or `..`: keep the prefilled one."]
+        return value, [input_errors.EXTERNAL_ID_DOTS]
     return value, []
 
 
@@ -267,36 +258,31 @@ def _ports(text: str) -> Parsed[tuple[PortMapping, ...]]:
     items = [item for item in _PORT_SEPARATORS.split(text) if item]
     problems: list[str] = []
     if len(items) > MAX_PORTS:
-        problems.append(f"{len(items)} ports listed: use at most {MAX_PORTS}.")
+        problems.append(input_errors.too_many_ports(len(items), MAX_PORTS))
     ports: list[PortMapping] = []
     seen: set[int] = set()
     repeated: set[int] = set()
     for item in items:
         match = _PORT_ITEM.fullmatch(item)
         if match is None:
-            problems.append(
-                f"`{snippet(item)}` is not a port: write PORT or PORT/PROTOCOL, "
-                "e.g. `80` or `443/https`."
-            )
+            problems.append(input_errors.not_a_port(snippet(item)))
             continue
         digits = match["port"].lstrip("0")
         # Bounded before int(): Python refuses to convert thousands of digits.
         number = int(digits) if 0 < len(digits) <= len(str(_HIGHEST_PORT)) else None
         if number is None or number > _HIGHEST_PORT:
-            problems.append(
-                f"Port {snippet(match['port'])} is out of range: use 1–{_HIGHEST_PORT}."
-            )
+            problems.append(input_errors.port_out_of_range(snippet(match["port"]), _HIGHEST_PORT))
             continue
         protocol = PortProtocol.TCP
         if match["protocol"] is not None:
             found = _PROTOCOLS.get(match["protocol"].lower())
             if found is None:
-                problems.append(f"`{snippet(item)}`: the protocol must be tcp or https.")
+                problems.append(input_errors.unknown_protocol(snippet(item)))
                 continue
             protocol = found
         if number in seen:
             if number not in repeated:
-                problems.append(f"Port {number} is listed twice: list each port once.")
+                problems.append(input_errors.port_listed_twice(number))
             repeated.add(number)
             continue
         seen.add(number)
@@ -309,7 +295,7 @@ def _startup_script(text: str) -> Parsed[str | None]:
         return None, []
     if len(text) > MAX_STARTUP_SCRIPT:
         return text, [
-            f"The script is {len(text)} characters long: use at most {MAX_STARTUP_SCRIPT}."
+            input_errors.too_long(input_errors.SCRIPT_LABEL, len(text), MAX_STARTUP_SCRIPT)
         ]
     return text, []
 
@@ -324,19 +310,15 @@ def _registry_login(
     has_password = bool(password.strip())
     problems: list[tuple[str, str]] = []
     if WHITESPACE.search(server):
-        problems.append((ids.DOCKER_SERVER, "The registry server has no spaces: e.g. `ghcr.io`."))
+        problems.append((ids.DOCKER_SERVER, input_errors.REGISTRY_SERVER_SPACES))
     if WHITESPACE.search(login):
-        problems.append((ids.DOCKER_LOGIN, "The registry login has no spaces."))
+        problems.append((ids.DOCKER_LOGIN, input_errors.REGISTRY_LOGIN_SPACES))
     if login and not has_password:
-        problems.append(
-            (ids.DOCKER_PASSWORD, "Enter the registry password too, or clear the login.")
-        )
+        problems.append((ids.DOCKER_PASSWORD, input_errors.REGISTRY_LOGIN_ALONE))
     if has_password and not login:
-        problems.append((ids.DOCKER_LOGIN, "Enter the registry login too, or clear the password."))
+        problems.append((ids.DOCKER_LOGIN, input_errors.REGISTRY_LOGIN_MISSING))
     if server and not login and not has_password:
-        problems.append(
-            (ids.DOCKER_LOGIN, "Enter the registry login and password too, or clear the server.")
-        )
+        problems.append((ids.DOCKER_LOGIN, input_errors.REGISTRY_SERVER_ALONE))
     for block_id, problem in problems:
         errors.add(block_id, problem)
     if problems or not login:

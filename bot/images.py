@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
+from blocks import input_errors
 from bot.parsing import WHITESPACE, Parsed, snippet
 
 MAX_IMAGE_NAME: Final = 255
@@ -27,23 +28,18 @@ _MAX_IMAGE_REFERENCE: Final = 1024
 def read_image(text: str) -> Parsed[str]:
     """The image reference, trimmed, and what is wrong with it."""
     value = text.strip()
-    example = "e.g. `nginx:latest` or `ghcr.io/org/app:1.2`"
     if not value:
-        return value, [f"Enter an image, {example}."]
+        return value, [input_errors.image_missing()]
     if WHITESPACE.search(value):
-        return value, [f"An image reference has no spaces: {example}."]
+        return value, [input_errors.image_has_spaces()]
     match = _IMAGE_REFERENCE.fullmatch(value) if len(value) <= _MAX_IMAGE_REFERENCE else None
     if match is None:
         if len(value) <= _MAX_IMAGE_REFERENCE and _IMAGE_REFERENCE_ANY_CASE.fullmatch(value):
-            lowercase = (
-                f"`{snippet(value)}`: the repository name must be lowercase "
-                "(the registry host and the tag may use capitals)."
-            )
-            return value, [lowercase]
-        return value, [f"`{snippet(value)}` is not a valid image reference: {example}."]
+            return value, [input_errors.image_not_lowercase(snippet(value))]
+        return value, [input_errors.not_an_image(snippet(value))]
     name_length = len(match["name"])
     if name_length > MAX_IMAGE_NAME:
         return value, [
-            f"The image name is {name_length} characters long: use at most {MAX_IMAGE_NAME}."
+            input_errors.too_long(input_errors.IMAGE_NAME_LABEL, name_length, MAX_IMAGE_NAME)
         ]
     return value, []

@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass
 from enum import StrEnum
 
+from blocks import admin
 from bot.vendor import (
     HiveonClient,
     HiveonError,
@@ -52,22 +53,23 @@ async def check_api_key(
     except HiveonRejectedError as exc:
         if exc.status_code in _REFUSING_STATUSES:
             return KeyCheck(Verdict.REFUSED, exc.status_code)
-        return KeyCheck(
-            Verdict.UNCHECKED, exc.status_code, f"Hiveon answered HTTP {exc.status_code}"
-        )
+        reason = admin.key_check_reason(admin.KeyCheckProblem.ANSWERED, status=exc.status_code)
+        return KeyCheck(Verdict.UNCHECKED, exc.status_code, reason)
     except HiveonError as exc:
         return KeyCheck(Verdict.UNCHECKED, None, _reason(exc))
     except TimeoutError:
-        return KeyCheck(Verdict.UNCHECKED, None, f"no answer within {timeout_s:g} s")
+        reason = admin.key_check_reason(admin.KeyCheckProblem.NO_ANSWER, timeout_s=timeout_s)
+        return KeyCheck(Verdict.UNCHECKED, None, reason)
     return KeyCheck(Verdict.ACCEPTED, 404 if found is None else 200)
 
 
 def _reason(exc: HiveonError) -> str:
-    """A short reason to show; the client's errors never carry the key."""
+    """Why the key could not be checked, in words; the client's errors never carry the key."""
+    problem = admin.KeyCheckProblem
     if isinstance(exc, HiveonUnreachableError):
-        return f"Hiveon could not be reached ({exc.reason})"
+        return admin.key_check_reason(problem.UNREACHABLE, detail=exc.reason)
     if isinstance(exc, HiveonUncertainError) and exc.status_code is not None:
-        return f"Hiveon answered HTTP {exc.status_code} ({exc.reason})"
+        return admin.key_check_reason(problem.ANSWERED, status=exc.status_code, detail=exc.reason)
     if isinstance(exc, HiveonUncertainError):
-        return f"Hiveon did not answer clearly ({exc.reason})"
-    return "Hiveon could not be asked"
+        return admin.key_check_reason(problem.UNCLEAR, detail=exc.reason)
+    return admin.key_check_reason(problem.NOT_ASKED)

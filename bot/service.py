@@ -11,14 +11,14 @@ from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from blocks import ids, messages, notices, outcomes
+from blocks import ids, input_errors, messages, notices, outcomes
 from blocks.modal import deploy_modal
 from bot import cards, log_context, outcome
 from bot.access import DeployGate
 from bot.asker import Asker
 from bot.deployment import StartDeploymentRequest
 from bot.follow import Follower, place_of
-from bot.form import EXTERNAL_ID_IS_A_DEPLOYMENT_ID, FieldErrors, Prefill, prefill_from
+from bot.form import FieldErrors, Prefill, prefill_from
 from bot.lookups import ApiKeyLookup, ClientLookup
 from bot.messenger import Messenger, Place
 from bot.modal_context import ModalContext
@@ -167,7 +167,7 @@ class DeploymentService:
             team_id=team_id, deployment_id=parsed.external_deployment_id or ""
         ):
             return parsed
-        return {ids.EXTERNAL_DEPLOYMENT_ID: EXTERNAL_ID_IS_A_DEPLOYMENT_ID}
+        return {ids.EXTERNAL_DEPLOYMENT_ID: input_errors.EXTERNAL_ID_IS_A_DEPLOYMENT_ID}
 
     async def submit_if_allowed(self, submission: Submission, client: AsyncWebClient) -> None:
         """Start the deployment, unless the workspace's settings refuse this user or channel."""

@@ -9,6 +9,7 @@ from typing import Final
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.serialization import load_ssh_public_key
 
+from blocks import input_errors
 from bot.parsing import NEWLINE, Parsed, snippet
 
 SSH_KEY_TYPES: Final = (
@@ -27,11 +28,7 @@ def read_ssh_keys(text: str) -> Parsed[tuple[str, ...]]:
     """Each key normalised to `type body[ comment]`, and a problem for each bad line."""
     if "PRIVATE KEY-----" in text:
         # Never echo any of it back: it is a secret pasted by mistake.
-        private = (
-            "This is a private key: paste the public key (the `.pub` file) "
-            "and keep the private one secret."
-        )
-        return (), [private]
+        return (), [input_errors.PRIVATE_SSH_KEY]
     keys: list[str] = []
     problems: list[str] = []
     for number, line in enumerate(NEWLINE.split(text), start=1):
@@ -39,7 +36,7 @@ def read_ssh_keys(text: str) -> Parsed[tuple[str, ...]]:
             continue
         key, problem = _ssh_key(line)
         if problem is not None:
-            problems.append(f"Line {number}: {problem}")
+            problems.append(input_errors.on_line(number, problem))
         else:
             keys.append(key)
     return tuple(keys), problems
@@ -48,18 +45,12 @@ def read_ssh_keys(text: str) -> Parsed[tuple[str, ...]]:
 def _ssh_key(line: str) -> tuple[str, str | None]:
     """One key normalised to `type body[ comment]`, or what is wrong with it."""
     key_type, *rest = line.strip().split(maxsplit=2)
-    accepted = "use ssh-ed25519, ssh-rsa, ecdsa-sha2-nistp256/384/521 or an sk- security key."
     if key_type not in SSH_KEY_TYPES:
         if key_type.startswith("AAAA"):
-            return "", (
-                "the key type is missing: paste the whole line, e.g. `ssh-ed25519 AAAA… you@host`."
-            )
-        return "", f"`{snippet(key_type)}` is not a supported key type: {accepted}"
+            return "", input_errors.SSH_KEY_TYPE_MISSING
+        return "", input_errors.ssh_key_type_unsupported(snippet(key_type))
     if not rest:
-        return (
-            "",
-            f"`{key_type}` has no key data after it: paste the whole line from the `.pub` file.",
-        )
+        return "", input_errors.ssh_key_data_missing(key_type)
     body, *comment = rest
     try:
         # The key material itself: the right length, a point on the curve, a sane modulus.
@@ -67,9 +58,9 @@ def _ssh_key(line: str) -> tuple[str, str | None]:
     except (ValueError, UnsupportedAlgorithm):
         encoded_type = _encoded_key_type(body)
         if encoded_type is not None and encoded_type != key_type:
-            shown = f"`{encoded_type}`" if encoded_type in SSH_KEY_TYPES else "another type"
-            return "", f"the key data is {shown}, not `{key_type}`: paste the line unchanged."
-        return "", "the key data is not valid: paste the whole line from the `.pub` file."
+            known = encoded_type if encoded_type in SSH_KEY_TYPES else None
+            return "", input_errors.ssh_key_type_mismatch(known, key_type)
+        return "", input_errors.SSH_KEY_DATA_INVALID
     return " ".join([key_type, body, *comment]), None
 
 
