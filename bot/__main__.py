@@ -17,6 +17,7 @@ from dotenv import load_dotenv
 from pydantic import ValidationError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
+from starlette.applications import Starlette
 
 from bot import cli, logs
 from bot.app import SHUTDOWN_REQUESTS_S, build_bot, migrate
@@ -73,9 +74,21 @@ def _serve_or_migrate(command: cli.Command) -> int:
             name = ".".join(str(part) for part in error["loc"])
             sys.stderr.write(f"deploybot: invalid setting {name}: {error['msg']}\n")
         return 2
+    if command is cli.Command.SERVE and settings.workers > 1 and settings.mode is Mode.HTTP:
+        # Each worker reads the same environment and builds its own bot: keep it whole.
+        _configure_logs(settings)
+        return _serve_workers(settings)
     # Libraries (Bolt, slack_sdk) read these on their own when present; only Settings may.
     for name in _SLACK_VARIABLES:
         os.environ.pop(name, None)
+    _configure_logs(settings)
+    if command is cli.Command.MIGRATE:
+        return _migrate(settings)  # only DATABASE_URL matters: no Slack credentials needed
+    return _serve(settings)
+
+
+def _configure_logs(settings: Settings) -> None:
+    """Log as the settings say, every secret they hold masked."""
     secrets = [
         secret.get_secret_value()
         for secret in (
@@ -94,9 +107,33 @@ def _serve_or_migrate(command: cli.Command) -> int:
         level=settings.log_level,
         form=settings.log_format,
     )
-    if command is cli.Command.MIGRATE:
-        return _migrate(settings)  # only DATABASE_URL matters: no Slack credentials needed
-    return _serve(settings)
+
+
+def _serve_workers(settings: Settings) -> int:
+    """`DEPLOYBOT_WORKERS` server processes on one port, uvicorn's supervisor over them: each
+    builds its own bot (`worker_app`) and they share the work as replicas do, by PostgreSQL."""
+    log.info("starting %d worker processes on port %s", settings.workers, settings.port)
+    uvicorn.run(
+        "bot.__main__:worker_app",
+        factory=True,
+        workers=settings.workers,
+        host=settings.host or "0.0.0.0",  # noqa: S104 — platforms route $PORT from outside
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=SHUTDOWN_REQUESTS_S,
+    )
+    return 0
+
+
+def worker_app() -> Starlette:
+    """One worker's ASGI app: the settings its supervisor validated, from the environment it
+    inherited, and a bot of its own (connections, leases and all)."""
+    settings = Settings.from_env(os.environ)
+    for name in _SLACK_VARIABLES:
+        os.environ.pop(name, None)
+    _configure_logs(settings)
+    return create_asgi_app(build_bot(settings))
 
 
 def _serve(settings: Settings) -> int:

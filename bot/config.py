@@ -14,7 +14,15 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 
 SANDBOX = "sandbox"
 # How long a replica's hold on a deployment lasts unless renewed (bot.store).
@@ -123,6 +131,8 @@ class Settings(BaseModel):
     # Where the server listens; unset: every interface for the bot, loopback for the playground.
     # Set to a non-loopback address without Slack credentials, it serves the setup page.
     host: str | None = Field(None, alias="DEPLOYBOT_HOST")
+    # Server processes on one port, sharing the work through PostgreSQL (HTTP mode only).
+    workers: int = Field(1, ge=1, le=64, alias="DEPLOYBOT_WORKERS")
 
     @field_validator("hiveon_api_key", mode="before")
     @classmethod
@@ -151,6 +161,18 @@ class Settings(BaseModel):
         if value is not None:
             fernet_keys(value.get_secret_value())
         return value
+
+    @model_validator(mode="after")
+    def _workers_share_postgresql(self) -> Self:
+        """Several workers are several replicas: they need a database they can share."""
+        if self.workers > 1 and not self.database_url.startswith(("postgres://", "postgresql")):
+            raise ValueError(
+                "DEPLOYBOT_WORKERS above 1 needs DATABASE_URL on PostgreSQL: "
+                "a SQLite file serves one process"
+            )
+        if self.workers > 1 and self.slack_app_token is not None:
+            raise ValueError("DEPLOYBOT_WORKERS above 1 is for HTTP mode, not Socket Mode")
+        return self
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Self:

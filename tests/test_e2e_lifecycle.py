@@ -3,7 +3,10 @@ real server process with the fake Slack and the fake Hiveon on loopback."""
 
 from __future__ import annotations
 
+import re
 import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +16,7 @@ from bot.modal_context import ModalContext
 from bot.sandbox import SandboxVendor
 from bot.testing.fake_slack import FakeSlack
 from bot.testing.loopback import LoopbackServer
-from bot.testing.processes import API_KEY, BotProcess
+from bot.testing.processes import API_KEY, ROOT, BotProcess, clean_environment
 from bot.testing.seed import form
 from bot.testing.slack_requests import view_submission
 from tests import postgres
@@ -117,3 +120,47 @@ def test_sigterm_with_a_start_hanging_exits_in_time_and_a_restart_reports_it(
         "ID found nothing, so nothing was started."
     )
     assert len(vendor_starts(sandbox, external_id)) == 1
+
+
+def test_two_workers_on_one_port_share_the_work_and_stop_together(
+    slack: FakeSlack, vendor: tuple[SandboxVendor, str], postgres_server: str, tmp_path: Path
+) -> None:
+    """DEPLOYBOT_WORKERS=2 on PostgreSQL runs two server processes on one port, each a replica
+    of its own; ten submissions are each started and replied once; SIGTERM stops both in time."""
+    database_url = postgres.create_database(postgres_server)
+    sandbox = vendor[0]
+    try:
+        workers = settings(slack, vendor[1], DEPLOYBOT_WORKERS="2")
+        with BotProcess(tmp_path, workers, database_url=database_url) as bot:
+            wait_until(lambda: len(replicas(bot.logs)) == 2, what="both workers to start")
+            submissions = [(channel(), form()) for _ in range(10)]
+            for channel_id, values in submissions:
+                submit(bot, slack, values, channel_id)
+            for channel_id, values in submissions:
+                [reply] = thread_replies(slack, channel_id)
+                assert reply.params["text"].startswith("✅ Deployment started")
+                assert len(vendor_starts(sandbox, values["external_deployment_id"])) == 1
+            assert bot.terminate(within_s=EXIT_WITHIN_S) == 0
+        assert "starting 2 worker processes" in bot.logs
+    finally:
+        postgres.drop_database(postgres_server, database_url)
+
+
+def replicas(logs: str) -> set[str]:
+    """The replica names the processes logged at start."""
+    return set(re.findall(r"replica (\S+) \(leases of", logs))
+
+
+def test_several_workers_need_postgresql(tmp_path: Path) -> None:
+    """DEPLOYBOT_WORKERS=2 on the default SQLite file stops at start-up, saying why."""
+    done = subprocess.run(
+        [sys.executable, "-m", "bot"],
+        cwd=tmp_path,
+        env={**clean_environment(), "PYTHONPATH": str(ROOT), "DEPLOYBOT_WORKERS": "2"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "DEPLOYBOT_WORKERS above 1 needs DATABASE_URL on PostgreSQL" in done.stderr
