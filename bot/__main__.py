@@ -23,7 +23,6 @@ from bot import cli, logs
 from bot.app import SHUTDOWN_REQUESTS_S, build_bot, migrate
 from bot.config import Mode, Settings
 from bot.oauth import TokensNotStorableError
-from bot.playground import local
 from bot.server import create_asgi_app, create_socket_mode_app
 from bot.setup_page import create_setup_app, serves_setup_page
 
@@ -155,6 +154,8 @@ def _serve(settings: Settings) -> int:
             sys.stderr.write(SETUP)  # some set, not enough: say what a real Slack app needs
             return 1
         # No Slack app at all: the local playground on the sandbox vendor (README).
+        from bot.playground import local  # noqa: PLC0415 — only a laptop without Slack needs it
+
         return local.run(settings, announce=_say)
     # Socket Mode needs no public URL, but $PORT still serves /healthz for probes; uvicorn
     # runs both modes, so SIGTERM and Ctrl-C stop either one gracefully.

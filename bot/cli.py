@@ -11,7 +11,7 @@ from typing import TextIO
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from bot import logs, preflight
+from bot import logs
 from bot.deployment import MASK
 
 # The settings whose values never appear in what `check` prints or logs.
@@ -75,6 +75,8 @@ def check(env: Mapping[str, str], *, out: TextIO) -> int:
     secrets = secret_values(env)
     # Libraries that warn do so on stderr, masked like the bot's own logs.
     logs.configure(secrets=secrets, level="WARNING")
+    from bot import preflight  # noqa: PLC0415 — serving never pays for the checks' imports
+
     settings, invalid = preflight.read_settings(env)
     findings = asyncio.run(preflight.run(settings, invalid))
     width = max(len(finding.subject) for finding in findings)
