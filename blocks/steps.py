@@ -25,3 +25,13 @@ def input_problems(problems: Mapping[str, str]) -> str:
     field's problem, after the field's name."""
     listed = "; ".join(f"{input_label(field)}: {problem}" for field, problem in problems.items())
     return f"The step's inputs cannot be deployed. {listed}"
+
+
+def registry_needs_a_password(*, preset: str, server: str, login: str) -> str:
+    """A preset with a private registry login: its password is never kept, and the step has
+    no input for one."""
+    return (
+        f"The preset “{preset}” logs in to the registry {server} as {login}, and deploybot never "
+        "keeps a registry password; the step has no input for one (Workflow Builder would store "
+        "it in clear). Use a preset of a public image, or the deploy form."
+    )

@@ -452,16 +452,10 @@ class DeploymentService:
             return str(refused["text"])
         if await self._api_key_for(run.enterprise_id, run.team_id) is None:
             return str(outcomes.no_api_key_notice(command=self._command)["text"])
-        fields: dict[str, str] = {}
         preset_name = _text(inputs.get("preset"))
-        if preset_name:
-            chosen = await self._preset(run.team_id, preset_name)
-            if chosen is None:
-                unknown = preset_words.unknown_preset_notice(
-                    name=preset_name, command=self._command
-                )
-                return str(unknown["text"])
-            fields = _preset_prefill(chosen, viewer=user_id, overrides={}).fields
+        fields = await self._step_preset_fields(run.team_id, preset_name, user_id)
+        if isinstance(fields, str):
+            return fields
         given = {name: _text(inputs.get(name)) for name in _STEP_FIELDS}
         fields |= {_STEP_FIELDS[name]: text for name, text in given.items() if text}
         fields[ids.EXTERNAL_DEPLOYMENT_ID] = str(uuid.uuid4())
@@ -481,6 +475,23 @@ class DeploymentService:
             from_preset=preset_name or None,
         )
         return submission, asker
+
+    async def _step_preset_fields(
+        self, team_id: str, name: str, user_id: str
+    ) -> dict[str, str] | str:
+        """The form's fields from the step's preset (none without one); or why it cannot be
+        used."""
+        if not name:
+            return {}
+        chosen = await self._preset(team_id, name)
+        if chosen is None:
+            unknown = preset_words.unknown_preset_notice(name=name, command=self._command)
+            return str(unknown["text"])
+        fields = _preset_prefill(chosen, viewer=user_id, overrides={}).fields
+        if login := fields.get(ids.DOCKER_LOGIN):
+            server = fields.get(ids.DOCKER_SERVER) or "Docker Hub"
+            return steps.registry_needs_a_password(preset=name, server=server, login=login)
+        return fields
 
     async def _after_start(
         self, submission: Submission, result: Outcome | None, asker: Asker

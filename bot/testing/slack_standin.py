@@ -62,7 +62,7 @@ HOOK_USES: Final = 5
 VIEW_STACK: Final = 3
 # Fields Slack parses as JSON text when they arrive as form fields (or as strings in JSON).
 _JSON_FIELDS: Final = frozenset(
-    {"attachments", "blocks", "metadata", "unfurls", "user_auth_blocks", "view"}
+    {"attachments", "blocks", "metadata", "outputs", "unfurls", "user_auth_blocks", "view"}
 )
 # apps.connections.open takes the app-level token; oauth.v2.access the app's client
 # credentials alone; every other method the bot token.
@@ -675,11 +675,6 @@ class SlackStandIn:
 
     def _functions_complete_success(self, params: Json) -> Json:
         outputs = params.get("outputs")
-        if isinstance(outputs, str):
-            try:
-                outputs = json.loads(outputs)
-            except ValueError as exc:
-                raise SlackError("invalid_arguments") from exc
         if not isinstance(outputs, dict):
             raise SlackError("invalid_arguments", ["[ERROR] missing required field: outputs"])
         return self._complete(params, {"outputs": outputs})
