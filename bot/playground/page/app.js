@@ -872,7 +872,8 @@ function workflowDialog(step) {
           callback_id: step.callback_id,
           inputs,
         });
-        toast(answer.ok ? `Workflow started: ${step.title}…` : answer.error);
+        // Workflow Builder says nothing while a step runs; its completion is shown when it comes.
+        if (!answer.ok) toast(answer.error || "deploybot did not answer.");
       },
       onkeydown: (event) => event.key === "Escape" && finish(),
     },
