@@ -64,9 +64,26 @@ def change_line(*, user_id: str, at: datetime, action: str, detail: Mapping[str,
         what = "changed who may deploy: " + _access_changes(detail)
     elif action == "uninstalled":
         what = "uninstalled deploybot; the installation, the key and the settings were deleted"
+    elif action in _PRESET_CHANGES:
+        what = _preset_change(action, detail)
     else:
         what = escape(action)
     return f"{when(at)} · {who} {what}"
+
+
+_PRESET_CHANGES: Final = frozenset({"preset_saved", "preset_replaced", "preset_deleted"})
+
+
+def _preset_change(action: str, detail: Mapping[str, Any]) -> str:
+    """A preset saved, replaced (naming whose it was) or deleted, with its image."""
+    name = code(str(detail.get("name", "")))
+    image = code(str(detail.get("image", "")), limit=60)
+    owner = detail.get("owner")
+    if action == "preset_saved":
+        return f"saved the preset {name} ({image})"
+    whose = f", {mention(str(owner))}'s" if owner else ""
+    did = "replaced" if action == "preset_replaced" else "deleted"
+    return f"{did} the preset {name}{whose} ({image})"
 
 
 def _access_changes(detail: Mapping[str, Any]) -> str:

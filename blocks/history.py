@@ -49,8 +49,14 @@ def history_message(*, lines: Sequence[str], command: str) -> Message:
     }
 
 
-def home_view(*, mine: Sequence[str], team: Sequence[str]) -> dict[str, Any]:
-    """The App Home tab: a New deployment button, your deployments, the workspace's."""
+def home_view(
+    *,
+    mine: Sequence[str],
+    team: Sequence[str],
+    presets: Sequence[dict[str, Any]] = (),
+) -> dict[str, Any]:
+    """The App Home tab: a New deployment button, your deployments, the workspace's, and the
+    workspace's presets when it has any (`blocks.presets.home_presets`)."""
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": plain_text("deploybot")},
         {
@@ -71,6 +77,7 @@ def home_view(*, mine: Sequence[str], team: Sequence[str]) -> dict[str, Any]:
         {"type": "divider"},
         {"type": "section", "text": mrkdwn("*Recent deployments in this workspace*")},
         *(_line_sections(team) or [_empty("Nobody has deployed anything yet.")]),
+        *presets,
     ]
     return {"type": "home", "blocks": blocks}
 

@@ -38,8 +38,27 @@ INPUT_BLOCKS: Final = (
 STOP_DEPLOYMENT: Final = "stop_deployment"
 REDEPLOY: Final = "redeploy"
 REFRESH_DEPLOYMENT: Final = "refresh_deployment"
-ALL_DEPLOYMENT_BUTTONS: Final = (REFRESH_DEPLOYMENT, REDEPLOY, STOP_DEPLOYMENT)
+COPY_AS_CURL: Final = "copy_as_curl"
+ALL_DEPLOYMENT_BUTTONS: Final = (REFRESH_DEPLOYMENT, REDEPLOY, STOP_DEPLOYMENT, COPY_AS_CURL)
+# What a card shows once nothing more can happen to the deployment, and while it starts.
+SETTLED_DEPLOYMENT_BUTTONS: Final = (REDEPLOY, COPY_AS_CURL)
+STARTING_DEPLOYMENT_BUTTONS: Final = (COPY_AS_CURL,)
 NEW_DEPLOYMENT: Final = "new_deployment"
+
+# Presets: the deploy modal's select and "Save as preset" input, the list's buttons
+PRESET: Final = "preset"
+PRESET_NAME: Final = "preset_name"
+DEPLOY_PRESET: Final = "deploy_preset"
+DELETE_PRESET: Final = "delete_preset"
+
+# Where a deployment opened outside a channel (a shortcut, the App Home) reports
+CHANNEL: Final = "channel"
+
+# Slack's own entry points, declared in the manifest. The global shortcut shares its string
+# with the App Home's button; they are two ids that may drift apart.
+NEW_DEPLOYMENT_SHORTCUT: Final = "new_deployment"
+REDEPLOY_MESSAGE_SHORTCUT: Final = "redeploy_message"
+START_DEPLOYMENT_STEP: Final = "start_deployment"
 
 # Admin: the workspace's API key and who may deploy
 API_KEY_MODAL: Final = "api_key_modal"

@@ -42,6 +42,10 @@ SSH_KEY_TYPE_MISSING: Final = (
     "the key type is missing: paste the whole line, e.g. `ssh-ed25519 AAAA… you@host`."
 )
 SSH_KEY_DATA_INVALID: Final = f"the key data is not valid: {_PASTE_PUB}"
+CHANNEL_NOT_ALLOWED: Final = (
+    "This workspace's settings do not allow deploying in this channel: pick another one (an "
+    "admin chooses which with `/deploy settings`)."
+)
 
 
 def id_has_spaces(label: str) -> str:

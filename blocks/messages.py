@@ -65,6 +65,27 @@ SUBCOMMANDS: Final[Mapping[str, tuple[str, str]]] = {
     "history": ("history", "the workspace's last 20 deployments, with links to their threads"),
     "api-key": ("api-key", "set, replace or remove this workspace's Hiveon API key (admins)"),
     "settings": ("settings", "choose who may deploy, and from which channels (admins)"),
+    "presets": (
+        "presets [word]",
+        (
+            "the workspace's presets (those whose name or image holds the word), with Deploy and "
+            "Delete buttons"
+        ),
+    ),
+    "preset": (
+        "preset <name> [options]",
+        (
+            "open the form from a saved preset, the options overriding it; `<name>` alone does "
+            "too (`image=` names an image instead)"
+        ),
+    ),
+    "curl": (
+        "curl <deployment ID or external ID>",
+        (
+            "the start request deploybot sent, as a curl command with every secret a shell "
+            "variable, only to you"
+        ),
+    ),
 }
 
 
@@ -84,7 +105,8 @@ def deployment_message(  # noqa: PLR0913 - one keyword per fact on the card, all
     """The channel card of one deployment: headline, facts, an optional detail line and buttons.
 
     `buttons` names the action ids to show (ids.REFRESH_DEPLOYMENT, ids.REDEPLOY,
-    ids.STOP_DEPLOYMENT, or ids.ALL_DEPLOYMENT_BUTTONS); they always appear in that order.
+    ids.STOP_DEPLOYMENT, ids.COPY_AS_CURL, or ids.ALL_DEPLOYMENT_BUTTONS); they always appear
+    in that order.
     """
     emoji, template = STATUSES.get(status, _OTHER_STATUS)
     headline = f"{emoji} " + template.format(
@@ -159,7 +181,8 @@ def help_message(
         (
             prefill,
             (
-                "Open it prefilled. A bare word is the image; the options are `image=`, "
+                "Open it prefilled. A bare word is a preset's name, else the image; the options "
+                "are `image=`, "
                 "`machine=`, `price=`, `ports=`, `id=` (external deployment ID), `server=` and "
                 "`login=` (private registry)."
             ),
@@ -213,7 +236,8 @@ def _context(text: str) -> dict[str, Any]:
 def _deployment_actions(
     external_deployment_id: str, *, image: str, machine_id: str, shown: Collection[str]
 ) -> dict[str, Any]:
-    """Refresh, Redeploy and Stop (confirmed), those shown, each carrying the external id."""
+    """Refresh, Redeploy, Stop (confirmed) and Copy as curl, those shown, each carrying the
+    external id."""
     confirm_text = (
         f"Hiveon stops {truncate(image, 150)} on machine {_short_id(machine_id)}; "
         "Redeploy can start it again."
@@ -232,6 +256,7 @@ def _deployment_actions(
                 "style": "danger",
             },
         },
+        _button("Copy as curl", ids.COPY_AS_CURL, external_deployment_id),
     ]
     return {
         "type": "actions",

@@ -17,6 +17,11 @@ REQUIRED_INPUTS: Final = frozenset(
 )
 # A password typed once is sent once; a redeploy asks for it again.
 NEVER_PREFILLED: Final = frozenset({ids.DOCKER_PASSWORD})
+# Inputs whose typed text Slack keeps across a refill: the rest get a new action_id each time a
+# preset refills the form, so that the values the bot puts in are the ones shown.
+_KEPT_ACROSS_REFILLS: Final = frozenset({ids.DOCKER_PASSWORD})
+PRESET_NAME_LENGTH: Final = 32
+_OPTION_TEXT_LIMIT: Final = 75
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,18 +119,29 @@ _HEADINGS: Final[Mapping[str, str]] = {
 }
 
 
-def deploy_modal(
+def deploy_modal(  # noqa: PLR0913 — one keyword per thing the form shows, all keyword-only
     *,
     external_deployment_id: str,
     private_metadata: str,
     prefill: Mapping[str, str] | None = None,
     masked: Sequence[str] = (),
     script_withheld_from: str | None = None,
+    offer_presets: bool = False,
+    preset: str | None = None,
+    ask_channel: bool = False,
+    channel: str | None = None,
+    revision: int = 0,
 ) -> dict[str, Any]:
     """The deploy form as a modal, prefilled by block id except the external id and password.
 
     `masked` names the variables whose stored values held a secret, and `script_withheld_from`
-    whose startup script was left out: a note at the top says what to type again, and why.
+    whose startup script was left out: a note at the top says what to type again, and why
+    (from a deployment, or from the preset `preset` when one filled the form).
+
+    `offer_presets` starts the form with the workspace's presets to pick from (an external
+    select, `preset` chosen); `ask_channel` asks where the message and thread go (`channel`
+    chosen), for a form opened outside a channel. `revision` counts the refills from a preset:
+    each gives the inputs it fills new action_ids, so Slack shows the new values.
     """
     values = {
         block_id: value
@@ -147,15 +163,26 @@ def deploy_modal(
         masked=masked,
         script_withheld_from=script_withheld_from,
         password=ids.DOCKER_LOGIN in initial,
+        from_preset=preset is not None,
     )
     if note:
         blocks.append({"type": "context", "elements": [mrkdwn(note)]})
+    if offer_presets:
+        blocks.append(_preset_select(preset))
+    if ask_channel:
+        blocks.append(_channel_select(channel))
     for block_id in ids.INPUT_BLOCKS:
         if heading := _HEADINGS.get(block_id):
             blocks += [{"type": "divider"}, {"type": "section", "text": mrkdwn(heading)}]
         blocks.append(
-            _input_block(block_id, initial_value=initial.get(block_id), focus=block_id == focused)
+            _input_block(
+                block_id,
+                initial_value=initial.get(block_id),
+                focus=block_id == focused,
+                revision=revision,
+            )
         )
+    blocks.append(_preset_name_input())
     return {
         "type": "modal",
         "callback_id": ids.DEPLOY_MODAL,
@@ -168,14 +195,15 @@ def deploy_modal(
 
 
 def _withheld_note(
-    *, masked: Sequence[str], script_withheld_from: str | None, password: bool
+    *, masked: Sequence[str], script_withheld_from: str | None, password: bool, from_preset: bool
 ) -> str | None:
     """What the prefilled form leaves empty on purpose, and why; None when nothing is."""
     parts = []
     if script_withheld_from:
+        whose = "saved this preset" if from_preset else "started this deployment"
         parts.append(
-            f"the startup script: only {mention(script_withheld_from)}, who started this "
-            "deployment, gets it back, as scripts often hold tokens"
+            f"the startup script: only {mention(script_withheld_from)}, who {whose}, gets it "
+            "back, as scripts often hold tokens"
         )
     if masked:
         names = ", ".join(code(name) for name in masked[:_MAX_NAMES_SHOWN])
@@ -200,12 +228,27 @@ def _initial_value(block_id: str, value: str | None) -> str | None:
     return value
 
 
-def _input_block(block_id: str, *, initial_value: str | None, focus: bool) -> dict[str, Any]:
-    """One `input` block whose block_id and action_id are the vendor field name."""
+def input_label(block_id: str) -> str:
+    """The label of a vendor field's input, as the form shows it."""
+    return _INPUTS[block_id].label
+
+
+def input_action_id(block_id: str, revision: int) -> str:
+    """The action_id of a vendor field's input after `revision` refills from presets."""
+    if revision == 0 or block_id in _KEPT_ACROSS_REFILLS:
+        return block_id
+    return f"{block_id}.{revision}"
+
+
+def _input_block(
+    block_id: str, *, initial_value: str | None, focus: bool, revision: int = 0
+) -> dict[str, Any]:
+    """One `input` block whose block_id (and, until a refill, action_id) is the vendor field
+    name."""
     spec = _INPUTS[block_id]
     element: dict[str, Any] = {
         "type": "plain_text_input",
-        "action_id": block_id,
+        "action_id": input_action_id(block_id, revision),
         "placeholder": plain_text(spec.placeholder),
         "max_length": spec.max_length,
     }
@@ -222,4 +265,78 @@ def _input_block(block_id: str, *, initial_value: str | None, focus: bool) -> di
         "label": plain_text(spec.label),
         "hint": plain_text(spec.hint),
         "element": element,
+    }
+
+
+def _preset_select(chosen: str | None) -> dict[str, Any]:
+    """The workspace's presets, loaded as you type (Slack asks the bot: `block_suggestion`);
+    picking one refills the form at once."""
+    element: dict[str, Any] = {
+        "type": "external_select",
+        "action_id": ids.PRESET,
+        "placeholder": plain_text("Start from a preset"),
+        "min_query_length": 0,
+    }
+    if chosen:
+        element["initial_option"] = {
+            "text": plain_text(chosen[:_OPTION_TEXT_LIMIT]),
+            "value": chosen,
+        }
+    return {
+        "type": "input",
+        "block_id": ids.PRESET,
+        "optional": True,
+        "dispatch_action": True,
+        "label": plain_text("Preset"),
+        "hint": plain_text(
+            "Fills the form from a preset saved in this workspace; what you typed in fields it "
+            "leaves empty stays."
+        ),
+        "element": element,
+    }
+
+
+def _channel_select(channel: str | None) -> dict[str, Any]:
+    """Where the deployment's message and thread go, for a form opened outside a channel."""
+    element: dict[str, Any] = {
+        "type": "conversations_select",
+        "action_id": ids.CHANNEL,
+        "placeholder": plain_text("Your DM with deploybot"),
+        "filter": {"include": ["public", "private"], "exclude_bot_users": True},
+        # Slack then gives the submission this channel's response_url: the fallback for a
+        # private channel the bot is not in.
+        "response_url_enabled": True,
+    }
+    if channel:
+        element["initial_conversation"] = channel
+    return {
+        "type": "input",
+        "block_id": ids.CHANNEL,
+        "optional": True,
+        "label": plain_text("Channel"),
+        "hint": plain_text(
+            "Where the deployment's message and its thread go; left empty, your DM with deploybot."
+        ),
+        "element": element,
+    }
+
+
+def _preset_name_input() -> dict[str, Any]:
+    """ "Save as preset": a name to keep this form under, once the deployment starts."""
+    return {
+        "type": "input",
+        "block_id": ids.PRESET_NAME,
+        "optional": True,
+        "label": plain_text("Save as preset"),
+        "hint": plain_text(
+            "Once the deployment starts, this form is saved for the whole workspace under this "
+            "name (a–z, 0–9 and -): /deploy NAME opens it again. Everything but the registry "
+            "password and secret values is saved; the same name again replaces your preset."
+        ),
+        "element": {
+            "type": "plain_text_input",
+            "action_id": ids.PRESET_NAME,
+            "placeholder": plain_text("e.g. api-prod"),
+            "max_length": PRESET_NAME_LENGTH,
+        },
     }

@@ -8,6 +8,9 @@ from blocks.text import code, escape, mention
 # The detail line of a deployment shown to confirm `/deploy stop`.
 STOP_PROMPT: Final = "Press *Stop* to stop it; you will be asked to confirm."
 
+# Why a start sent nothing to Hiveon, when the user was already told why (no key, a repeat).
+NOTHING_SENT: Final = "Nothing was sent to Hiveon; the person it runs for was told why."
+
 # The answer to a command whose listener failed unexpectedly; Bolt sends it as plain text.
 UNEXPECTED_ERROR: Final = (
     "Something went wrong on deploybot's side; it has been logged. "
@@ -63,3 +66,11 @@ def already_submitted_notice(*, external_id: str) -> Message:
 def form_not_opened_notice(*, command: str) -> Message:
     """Slack refused to open a form (its trigger expired): run the command again."""
     return notice(text=f"Slack did not let deploybot open the form in time. Run `{command}` again.")
+
+
+def not_a_deployment_notice() -> Message:
+    """ "Redeploy this" on a message that is not one of deploybot's deployment messages."""
+    return notice(
+        text="This is not a deploybot deployment message: *Redeploy this* works on the message "
+        "deploybot posts for a deployment (or a reply in its thread)."
+    )

@@ -35,7 +35,7 @@ class DeployGate:
             ttl_s=members_ttl_s
         )
 
-    async def refusal(
+    async def refusal(  # noqa: PLR0913 — the request's facts, keyword-only
         self,
         client: AsyncWebClient,
         *,
@@ -43,16 +43,29 @@ class DeployGate:
         team_id: str,
         user_id: str,
         channel_id: str | None,
+        check_channel: bool = True,
     ) -> Message | None:
-        """Why this user may not deploy in this channel, or None when they may."""
+        """Why this user may not deploy in this channel, or None when they may.
+
+        Without `check_channel` (a form that asks where to deploy, opened outside a channel)
+        only the person is checked; `channel_allowed` checks the channel they pick.
+        """
         access = await self._workspaces.access_for(enterprise_id, team_id)
-        if access.channels and channel_id not in access.channels:
+        if check_channel and access.channels and channel_id not in access.channels:
             return self._refusal(access, wrong_channel=True)
         if access.restricts_people and not await self._allowed_person(
             client, access, team_id=team_id, user_id=user_id
         ):
             return self._refusal(access, wrong_channel=False)
         return None
+
+    async def channel_allowed(
+        self, *, enterprise_id: str | None, team_id: str, channel_id: str | None
+    ) -> bool:
+        """True when the workspace's settings let anyone deploy in this channel (one database
+        read, cached: quick enough for a submission's ack)."""
+        access = await self._workspaces.access_for(enterprise_id, team_id)
+        return not access.channels or channel_id in access.channels
 
     async def _allowed_person(
         self, client: AsyncWebClient, access: Access, *, team_id: str, user_id: str

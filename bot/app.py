@@ -29,10 +29,13 @@ from bot.administration import AdminService
 from bot.config import EVERY_WORKSPACE, Mode, Settings
 from bot.follow import Follower, FollowTiming
 from bot.follow_up import FollowUpService
-from bot.listeners import Deps, actions, commands, events, views
+from bot.listeners import Deps, actions, commands, events, shortcuts, views, workflows
 from bot.listeners import admin as admin_listeners
+from bot.listeners import presets as preset_listeners
 from bot.metrics import Metrics, SlackErrorCounter
 from bot.oauth import OAuth, configure_oauth
+from bot.preset_store import PresetStore
+from bot.presets import PresetService
 from bot.sandbox import SandboxVendor
 from bot.service import DeploymentService
 from bot.slack_errors import SLACK_FAILURES
@@ -223,6 +226,7 @@ def build_bot(settings: Settings, *, vendor: HiveonClient | None = None) -> Bot:
         client_for=client_for,
         timing=FollowTiming(follow_for=timedelta(minutes=settings.follow_minutes)),
     )
+    presets = PresetStore(store.engine)
     service = DeploymentService(
         store=store,
         vendor=vendor,
@@ -230,6 +234,8 @@ def build_bot(settings: Settings, *, vendor: HiveonClient | None = None) -> Bot:
         client_for=client_for,
         follower=follower,
         gate=DeployGate(workspaces, command=settings.command),
+        presets=presets,
+        admins=settings.admins,
         command=settings.command,
         on_outcome=lambda outcome: metrics.deployments.labels(outcome).inc(),
     )
@@ -237,10 +243,19 @@ def build_bot(settings: Settings, *, vendor: HiveonClient | None = None) -> Bot:
         store=store,
         follower=follower,
         deployments=service,
+        presets=presets,
         admins=settings.admins,
         command=settings.command,
+        hiveon_url=settings.hiveon_api_url,
+        sandbox=settings.uses_sandbox_vendor,
     )
-    deps = Deps(deployments=service, follow_up=follow_up, tasks=tasks, command=settings.command)
+    deps = Deps(
+        deployments=service,
+        follow_up=follow_up,
+        tasks=tasks,
+        command=settings.command,
+        presets=PresetService(presets, service, admins=settings.admins, command=settings.command),
+    )
     admin = AdminService(workspaces, vendor, admins=settings.admins, command=settings.command)
     app = create_app(settings, client=client, deps=deps, admin=admin, oauth=oauth)
     return Bot(
@@ -337,8 +352,12 @@ def create_app(
     views.register(app, deps)
     actions.register(app, deps)
     events.register(app, deps)
+    shortcuts.register(app, deps)
+    workflows.register(app, deps)
     if admin is not None:
         admin_listeners.register(app, deps, admin)
+    if deps.presets is not None:
+        preset_listeners.register(app, deps, deps.presets)
 
     @app.error
     async def report_unexpected(

@@ -1,17 +1,32 @@
-"""The `/deploy` command text: help, a subcommand, or what to prefill in the deploy modal."""
+"""The `/deploy` command text: help, a subcommand, or what to prefill in the deploy modal; and
+which preset names the command can open (`/deploy NAME`)."""
 
 from __future__ import annotations
 
 import difflib
+import re
 import shlex
 from dataclasses import dataclass, field
 from typing import Final
 
 from blocks import ids, input_errors
+from blocks import presets as preset_words
 from bot.parsing import snippet
 
-SUBCOMMANDS: Final = ("status", "stop", "history", "api-key", "settings")
+SUBCOMMANDS: Final = (
+    "status",
+    "stop",
+    "history",
+    "api-key",
+    "settings",
+    "presets",
+    "preset",
+    "curl",
+)
 _HELP_WORDS: Final = frozenset({"help", "-h", "--help", "?"})
+PRESET_NAME_PATTERN: Final = "[a-z0-9][a-z0-9-]{0,31}"
+_PRESET_NAME: Final = re.compile(PRESET_NAME_PATTERN)
+_NEAR_MISS: Final = 0.75
 _IMAGE_CHARACTERS: Final = frozenset(":/@.")
 _OPTIONS: Final = {
     "machine": ids.MACHINE_ID,
@@ -38,9 +53,14 @@ _TYPOGRAPHIC_QUOTES: Final = str.maketrans({"“": '"', "”": '"', "‘": "'", 
 
 @dataclass(frozen=True)
 class OpenModal:
-    """Open the deploy modal with these fields filled in (block id -> text)."""
+    """Open the deploy modal with these fields filled in (block id -> text).
+
+    `preset` is a bare word that may name a preset: when the workspace has one by that name,
+    the form opens from it (the other fields overriding it) instead of the word as the image.
+    """
 
     prefill: dict[str, str] = field(default_factory=dict)
+    preset: str | None = None
 
 
 @dataclass(frozen=True)
@@ -88,7 +108,28 @@ def parse_command_text(text: str, *, command: str = "/deploy") -> Command:
             problem = _command_image(word, position=position, prefill=prefill, command=command)
         if problem is not None:
             return Unusable(problem)
-    return OpenModal(prefill)
+    return OpenModal(prefill, preset=_preset_candidate(words, prefill))
+
+
+def preset_name_problem(name: str, *, command: str = "/deploy") -> str | None:
+    """Why `name` cannot be a preset's (`/deploy NAME` must open it), in plain text; None if
+    it can."""
+    if not _PRESET_NAME.fullmatch(name):
+        return preset_words.name_not_allowed(pattern=PRESET_NAME_PATTERN, length=32)
+    if name in SUBCOMMANDS or name in _HELP_WORDS:
+        return preset_words.name_is_a_subcommand(name=name, command=command)
+    close = difflib.get_close_matches(name, [*SUBCOMMANDS, "help"], n=1, cutoff=_NEAR_MISS)
+    if close:
+        return preset_words.name_near_a_subcommand(name=name, subcommand=close[0], command=command)
+    return None
+
+
+def _preset_candidate(words: list[str], prefill: dict[str, str]) -> str | None:
+    """The bare word given as the image, when it could be a preset's name."""
+    image = prefill.get(ids.IMAGE)
+    if image is None or image not in words or not _PRESET_NAME.fullmatch(image):
+        return None
+    return image
 
 
 def _command_option(key: str, value: str, prefill: dict[str, str], command: str) -> str | None:
@@ -114,7 +155,9 @@ def _command_image(
     if word.startswith("-"):
         return input_errors.dash_option(snippet(word))
     if position == 0 and not looks_like_image:
-        close = difflib.get_close_matches(word.lower(), [*SUBCOMMANDS, "help"], n=1, cutoff=0.75)
+        close = difflib.get_close_matches(
+            word.lower(), [*SUBCOMMANDS, "help"], n=1, cutoff=_NEAR_MISS
+        )
         if close:
             return input_errors.unknown_subcommand(
                 snippet(word), suggestion=close[0], command=command

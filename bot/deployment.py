@@ -100,6 +100,16 @@ class StartDeploymentRequest(_Model):
         """The same body with every secret masked: safe for logs, storage and Slack."""
         return _without_empty(self._as_dict(reveal=False))
 
+    def for_preset(self) -> dict[str, Any]:
+        """What a preset keeps of the request: the redacted body without the registry password
+        (never stored, not even masked) or the external ID (each deployment gets its own)."""
+        kept = self.redacted()
+        kept.pop("external_deployment_id", None)
+        auth = kept.get("container_config", {}).get("docker_auth")
+        if isinstance(auth, dict):
+            auth.pop("password", None)
+        return kept
+
     def _as_dict(self, *, reveal: bool) -> dict[str, Any]:
         config = self.container_config
         auth = config.docker_auth

@@ -70,6 +70,9 @@ class Action(StrEnum):
     KEY_REMOVED = "api_key_removed"
     ACCESS_CHANGED = "access_changed"
     UNINSTALLED = "uninstalled"
+    PRESET_SAVED = "preset_saved"
+    PRESET_REPLACED = "preset_replaced"
+    PRESET_DELETED = "preset_deleted"
 
 
 @dataclass(frozen=True)
@@ -132,3 +135,26 @@ class Workspace:
 
 class KeysNotStorableError(Exception):
     """No encryption key is configured, so workspace keys cannot be stored."""
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A named deploy form saved for a workspace: its request without any secret (no registry
+    password, secret values masked), who saved it last, when, and when a deployment from it
+    last started."""
+
+    name: str
+    user_id: str
+    request: dict[str, Any]
+    saved_at: datetime
+    last_used_at: datetime | None = None
+
+    @property
+    def image(self) -> str:
+        """The image it deploys."""
+        return str((self.request.get("container_config") or {}).get("image", ""))
+
+    @property
+    def machine_id(self) -> str:
+        """The machine it deploys on."""
+        return str(self.request.get("machine_id", ""))

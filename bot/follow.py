@@ -317,5 +317,5 @@ def place_of(row: Deployment) -> Place | None:
 def _buttons_for(vendor_status: str) -> tuple[str, ...]:
     """Settled deployments can only be redeployed; live ones can be refreshed and stopped too."""
     if vendor_status in cards.SETTLED:
-        return (ids.REDEPLOY,)
+        return ids.SETTLED_DEPLOYMENT_BUTTONS
     return ids.ALL_DEPLOYMENT_BUTTONS

@@ -1,26 +1,37 @@
 """The follow-up service: a deployment after its start, as people ask about it.
 
-Buttons on a deployment's message (Refresh, Stop, Redeploy), `/deploy status|stop|history` and
-the App Home all come here. A deployment is named by its Hiveon ID or its external ID, and only
-ever found in the asker's own workspace.
+Buttons on a deployment's message (Refresh, Stop, Redeploy, Copy as curl), the "Redeploy this"
+message shortcut, `/deploy status|stop|history|curl` and the App Home all come here. A
+deployment is named by its Hiveon ID or its external ID, and only ever found in the asker's own
+workspace.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Mapping
+from typing import Any
 
 from blocks import history as history_blocks
 from blocks import ids, notices
+from blocks import presets as preset_words
+from blocks.curl import curl_message
 from bot import cards
 from bot.administration import is_admin
 from bot.asker import Asker
+from bot.curl import curl_command
 from bot.follow import Follower
 from bot.form import Prefill, prefill_from
 from bot.models import Deployment
+from bot.preset_store import PresetStore
+from bot.presets import preset_facts
 from bot.service import DeploymentService
 from bot.slack_errors import SLACK_FAILURES
 from bot.store import Store
+
+# Where the curl command sends a request when this deploybot runs against the sandbox.
+HIVEON_URL = "https://api.hiveon.ai"
 
 log = logging.getLogger(__name__)
 
@@ -33,20 +44,27 @@ class FollowUpService:
     workspace's history and the App Home. Answers go to the asker only; status changes go to
     the deployment's thread, through the follower."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 — the service's collaborators and settings, keyword-only
         self,
         *,
         store: Store,
         follower: Follower,
         deployments: DeploymentService,
+        presets: PresetStore | None = None,
         admins: frozenset[str] = frozenset(),
         command: str = "/deploy",
+        hiveon_url: str = HIVEON_URL,
+        sandbox: bool = False,
     ) -> None:
         self._store = store
         self._follower = follower
         self._deployments = deployments
+        self._presets = presets
         self._admins = admins
         self._command = command
+        # Where the start requests went (HIVEON_API_URL), for "Copy as curl".
+        self._hiveon_url = HIVEON_URL if sandbox else hiveon_url
+        self._sandbox = sandbox
 
     async def refresh(self, asker: Asker, any_id: str) -> None:
         """Fetch the status now (the Refresh button); the answer goes to the thread."""
@@ -110,10 +128,41 @@ class FollowUpService:
             prefill_from(row.request, requester=row.user_id, viewer=asker.user_id),
         )
 
+    async def redeploy_message(self, asker: Asker, message: Mapping[str, Any]) -> None:
+        """The "Redeploy this" message shortcut: Redeploy for the deployment whose message (or
+        a reply in whose thread) it was used on; any other message is answered privately."""
+        row = await self._deployment_of(asker, message)
+        if row is None:
+            await asker.messenger.tell_user(notices.not_a_deployment_notice())
+            return
+        await self.redeploy(asker, row.external_deployment_id)
+
     async def new_deployment(self, asker: Asker) -> None:
-        """The App Home's New deployment: the modal, "same again" prefilled; outcome to the DM."""
+        """The App Home's New deployment and the global shortcut: the modal, "same again"
+        prefilled, asking where the message and thread go (else the user's DM)."""
         await self._deployments.open_deploy_modal(
-            dataclasses.replace(asker, channel_id=None, response_url=None), Prefill()
+            dataclasses.replace(asker, channel_id=None, response_url=None),
+            Prefill(),
+            ask_channel=True,
+        )
+
+    async def copy_as_curl(self, asker: Asker, any_id: str) -> None:
+        """Copy as curl and `/deploy curl`: the start request deploybot sent, as a shell
+        command with every secret a variable, only to the asker."""
+        row = await self._find(asker, any_id)
+        if row is None:
+            return
+        own = row.user_id == asker.user_id
+        command = curl_command(row.request, base_url=self._hiveon_url, with_script=own)
+        script = (row.request.get("container_config") or {}).get("startup_script")
+        await asker.messenger.tell_user(
+            curl_message(
+                deployment=row.deployment_id or row.external_deployment_id,
+                command=command.text,
+                variables=command.variables,
+                script_withheld_from=row.user_id if script and not own else None,
+                sandbox=self._sandbox,
+            )
         )
 
     async def history(self, asker: Asker) -> None:
@@ -129,13 +178,38 @@ class FollowUpService:
             team_id=asker.team_id, user_id=asker.user_id, limit=HOME_ROWS
         )
         team = await self._store.recent(team_id=asker.team_id, limit=HOME_ROWS)
+        presets: list[dict[str, Any]] = []
+        if self._presets is not None:
+            page = await self._presets.find(asker.team_id, limit=preset_words.ON_HOME)
+            presets = preset_words.home_presets(
+                presets=[preset_facts(preset) for preset in page.presets],
+                total=page.total,
+                command=self._command,
+            )
         view = history_blocks.home_view(
-            mine=cards.history_lines(mine), team=cards.history_lines(team)
+            mine=cards.history_lines(mine), team=cards.history_lines(team), presets=presets
         )
         try:
             await asker.client.views_publish(user_id=asker.user_id, view=view)
         except SLACK_FAILURES:
             log.warning("views.publish failed for %s", asker.user_id, exc_info=True)
+
+    async def _deployment_of(self, asker: Asker, message: Mapping[str, Any]) -> Deployment | None:
+        """The workspace's deployment a message is about: the message it posted (or a reply in
+        its thread); else one whose buttons the message carries (a response_url post)."""
+        if asker.channel_id:
+            for ts in dict.fromkeys((message.get("ts"), message.get("thread_ts"))):
+                if isinstance(ts, str) and ts:
+                    row = await self._store.find_by_message(
+                        team_id=asker.team_id, channel_id=asker.channel_id, ts=ts
+                    )
+                    if row is not None:
+                        return row
+        for value in _button_values(message):
+            row = await self._store.find(team_id=asker.team_id, external_deployment_id=value)
+            if row is not None:
+                return row
+        return None
 
     async def _find(self, asker: Asker, any_id: str) -> Deployment | None:
         """The deployment in the asker's own workspace, or a notice that it is unknown."""
@@ -161,3 +235,21 @@ class FollowUpService:
             )
             return None
         return row
+
+
+def _button_values(message: Mapping[str, Any]) -> list[str]:
+    """What the deployment buttons in a message carry: the deployment's external ID."""
+    elements = [
+        element
+        for block in message.get("blocks") or ()
+        if isinstance(block, dict) and block.get("type") == "actions"
+        for element in block.get("elements") or ()
+        if isinstance(element, dict)
+    ]
+    values = [
+        element["value"]
+        for element in elements
+        if element.get("action_id") in ids.ALL_DEPLOYMENT_BUTTONS
+        and isinstance(element.get("value"), str)
+    ]
+    return list(dict.fromkeys(values))

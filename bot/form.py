@@ -15,6 +15,7 @@ from typing import Any, Final
 from pydantic import SecretStr, ValidationError
 
 from blocks import ids, input_errors
+from bot.command_text import preset_name_problem
 from bot.deployment import (
     DOCKER_HUB_SERVER,
     MAX_PLAIN_ID,
@@ -203,18 +204,64 @@ def _summary(problems: list[str]) -> str:
     return f"{shown} (+{hidden} more)" if hidden > 0 else shown
 
 
+def read_preset_name(
+    values: Mapping[str, Mapping[str, Mapping[str, Any]]], *, command: str = "/deploy"
+) -> Parsed[str | None]:
+    """The form's "Save as preset" name (None when empty), or why it cannot be one."""
+    name = _field_text(values, ids.PRESET_NAME).strip()
+    if not name:
+        return None, []
+    problem = preset_name_problem(name, command=command)
+    return name, [] if problem is None else [problem]
+
+
+def chosen_channel(values: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> str | None:
+    """The channel the form's channel select names (asked outside a channel), if any."""
+    element = _element(values, ids.CHANNEL)
+    chosen = element.get("selected_conversation") if element is not None else None
+    return chosen if isinstance(chosen, str) and chosen else None
+
+
+def asks_channel(values: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> bool:
+    """True when the form had a channel select (opened outside a channel)."""
+    return ids.CHANNEL in values
+
+
+def typed_texts(values: object) -> dict[str, str]:
+    """Each vendor field's text as typed in the form's state (empty when left blank)."""
+    return {block_id: _field_text(values, block_id) for block_id in ids.INPUT_BLOCKS}
+
+
 def _field_texts(values: object) -> dict[str, str]:
     """Each input's text; anything missing or malformed reads as empty, since Slack omits blanks."""
-    texts = dict.fromkeys(ids.INPUT_BLOCKS, "")
-    if not isinstance(values, Mapping):
-        return texts
-    for block_id in ids.INPUT_BLOCKS:
-        block = values.get(block_id)
-        element = block.get(block_id) if isinstance(block, Mapping) else None
-        value = element.get("value") if isinstance(element, Mapping) else None
-        if isinstance(value, str):
-            texts[block_id] = value
-    return texts
+    return typed_texts(values)
+
+
+def _field_text(values: object, block_id: str) -> str:
+    element = _element(values, block_id)
+    value = element.get("value") if element is not None else None
+    return value if isinstance(value, str) else ""
+
+
+def _element(values: object, block_id: str) -> Mapping[str, Any] | None:
+    """The state of the input in block `block_id`: under its own name, or the one element a
+    refilled form gave a new action_id (`blocks.modal.input_action_id`)."""
+    block = values.get(block_id) if isinstance(values, Mapping) else None
+    if not isinstance(block, Mapping):
+        return None
+    element = block.get(block_id)
+    if element is None:
+        refilled = [key for key in block if _refilled(key, block_id)]
+        element = block[refilled[0]] if len(refilled) == 1 else None
+    return element if isinstance(element, Mapping) else None
+
+
+def _refilled(action_id: object, block_id: str) -> bool:
+    """True for `<block_id>.<n>`, the action_id of an input after n refills from presets."""
+    if not isinstance(action_id, str):
+        return False
+    name, dot, revision = action_id.rpartition(".")
+    return name == block_id and bool(dot) and revision.isdigit()
 
 
 def _is_sendable(text: str) -> bool:

@@ -85,6 +85,15 @@ class Messenger:
             return
         await self._direct_message(message)
 
+    async def replace_original(self, message: Message) -> None:
+        """Replace the message whose button was clicked (an ephemeral list, say) through the
+        click's response_url; else say it as `tell_user` does."""
+        if self._response_url and await self._send_response_url(
+            message, in_channel=False, replace=True
+        ):
+            return
+        await self._direct_message(message)
+
     async def _post_in_channel(self, channel: str, message: Message) -> Place:
         try:
             response = await self._client.chat_postMessage(
@@ -105,7 +114,9 @@ class Messenger:
             return Place(response_url=self._response_url)
         return await self._direct_message(message)
 
-    async def _send_response_url(self, message: Message, *, in_channel: bool) -> bool:
+    async def _send_response_url(
+        self, message: Message, *, in_channel: bool, replace: bool = False
+    ) -> bool:
         webhook = AsyncWebhookClient(
             self._response_url or "",
             session=self._client.session,  # the bot's connection pool (see Bot.start)
@@ -114,7 +125,7 @@ class Messenger:
         try:
             response = await webhook.send(
                 response_type="in_channel" if in_channel else "ephemeral",
-                replace_original=False,
+                replace_original=replace,
                 **message,
             )
         except SLACK_FAILURES:

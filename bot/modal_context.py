@@ -8,18 +8,22 @@ PRIVATE_METADATA_LIMIT = 3000  # Slack's cap on private_metadata
 
 
 class ModalContext(BaseModel):
-    """The channel the modal was opened from and the command's response_url, for fallbacks."""
+    """The channel the modal was opened from and the command's response_url, for fallbacks;
+    the preset that filled the deploy form, and how many times one refilled it."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     channel_id: str | None = None
     response_url: str | None = None
+    preset: str | None = None
+    revision: int = 0
 
     def dump(self) -> str:
         """Serialise for `private_metadata`; a response_url that would overflow it is dropped."""
-        text = self.model_dump_json(exclude_none=True)
+        text = self.model_dump_json(exclude_defaults=True)
         if len(text) > PRIVATE_METADATA_LIMIT:
-            text = self.model_copy(update={"response_url": None}).model_dump_json(exclude_none=True)
+            shorter = self.model_copy(update={"response_url": None})
+            text = shorter.model_dump_json(exclude_defaults=True)
         return text
 
     @classmethod

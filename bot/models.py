@@ -1,4 +1,4 @@
-"""deploybot's tables, as SQLAlchemy models: deployments, workspaces and their change log.
+"""deploybot's tables, as SQLAlchemy models: deployments, workspaces, their change log, presets.
 
 One module for every table deploybot owns (slack_sdk's OAuth tables are `bot.installations`'),
 so the schema the migrations in `bot/migrations/` must build is read in one place. Times are
@@ -119,3 +119,21 @@ class ChangeRecord(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime())
     action: Mapped[str] = mapped_column(String(32))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class PresetRecord(Base):
+    """One preset of a workspace: a named deploy form without secrets (bot.domain.Preset)."""
+
+    __tablename__ = "presets"
+    __table_args__ = (UniqueConstraint("team_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    enterprise_id: Mapped[str | None] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(32))
+    # Whoever saved it last: they (and admins) may replace or delete it.
+    user_id: Mapped[str] = mapped_column(String(32))
+    # StartDeploymentRequest.for_preset(): no external ID, no registry password, secrets masked.
+    request: Mapped[dict[str, Any]] = mapped_column(JSON)
+    saved_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -126,7 +126,14 @@ def _kind(body: dict[str, Any]) -> str:
 
 
 _KINDS = frozenset(
-    {"view_submission", "view_closed", "block_actions", "shortcut", "message_action"}
+    {
+        "view_submission",
+        "view_closed",
+        "block_actions",
+        "block_suggestion",
+        "shortcut",
+        "message_action",
+    }
 )
 
 

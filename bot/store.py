@@ -353,6 +353,16 @@ class Store:
         async with self._sessions() as session:
             return (await session.scalars(query)).first()
 
+    async def find_by_message(self, *, team_id: str, channel_id: str, ts: str) -> Deployment | None:
+        """The team's deployment whose message (the thread's parent) is `ts` in `channel_id`."""
+        query = select(Deployment).where(
+            Deployment.team_id == team_id,
+            Deployment.message_channel == channel_id,
+            Deployment.message_ts == ts,
+        )
+        async with self._sessions() as session:
+            return (await session.scalars(query.limit(1))).first()
+
     async def recent(
         self, *, team_id: str, user_id: str | None = None, limit: int = 20
     ) -> list[Deployment]:

@@ -131,7 +131,7 @@ class Workspaces:
             detail: dict[str, Any] = {"hint": hint, "check": check.verdict.value}
             if rotated:
                 detail["previous_hint"] = previous
-            change = self._record(
+            change = record_change(
                 session,
                 scope,
                 by=by,
@@ -152,7 +152,7 @@ class Workspaces:
             row.api_key_encrypted = row.api_key_hint = None
             row.api_key_set_by = by
             row.api_key_set_at = now
-            return self._record(
+            return record_change(
                 session, scope, by=by, at=now, action=Action.KEY_REMOVED, detail=detail
             )
 
@@ -169,7 +169,7 @@ class Workspaces:
             row.allowed_usergroups = list(access.usergroups)
             row.access_set_by = by
             row.access_set_at = now
-            return self._record(
+            return record_change(
                 session, scope, by=by, at=now, action=Action.ACCESS_CHANGED, detail=differences
             )
 
@@ -198,7 +198,7 @@ class Workspaces:
             if row is not None:
                 await session.delete(row)
             detail = {"event": event, "key_deleted": had_key}
-            self._record(
+            record_change(
                 session, scope, by="slack", at=now, action=Action.UNINSTALLED, detail=detail
             )
         log.info("deploybot was uninstalled from %s: installation and key deleted", scope.key)
@@ -277,29 +277,6 @@ class Workspaces:
             row.enterprise_id = scope.enterprise_id  # the workspace joined an org since
         return row
 
-    @staticmethod
-    def _record(  # noqa: PLR0913 — one keyword per column
-        session: AsyncSession,
-        scope: Scope,
-        *,
-        by: str,
-        at: datetime,
-        action: Action,
-        detail: dict[str, Any],
-    ) -> Change:
-        session.add(
-            ChangeRecord(
-                scope=scope.key,
-                enterprise_id=scope.enterprise_id,
-                team_id=scope.team_id,
-                user_id=by,
-                at=at,
-                action=action.value,
-                detail=detail,
-            )
-        )
-        return Change(by, at, action, detail)
-
     def _stored_key(self, row: WorkspaceRecord | None) -> StoredKey | None:
         if row is None or row.api_key_encrypted is None or row.api_key_set_at is None:
             return None
@@ -310,6 +287,30 @@ class Workspaces:
             except UndecryptableError:
                 readable = False
         return StoredKey(row.api_key_hint, row.api_key_set_by or "", row.api_key_set_at, readable)
+
+
+def record_change(  # noqa: PLR0913 — one keyword per column
+    session: AsyncSession,
+    scope: Scope,
+    *,
+    by: str,
+    at: datetime,
+    action: Action,
+    detail: dict[str, Any],
+) -> Change:
+    """Add one entry to the workspace's change log, in the caller's transaction."""
+    session.add(
+        ChangeRecord(
+            scope=scope.key,
+            enterprise_id=scope.enterprise_id,
+            team_id=scope.team_id,
+            user_id=by,
+            at=at,
+            action=action.value,
+            detail=detail,
+        )
+    )
+    return Change(by, at, action, detail)
 
 
 def _access(row: WorkspaceRecord | None) -> Access:

@@ -57,6 +57,25 @@ def parent_posts(slack: FakeSlack, channel_id: str) -> list[Call]:
     ]
 
 
+def opened_modal(slack: FakeSlack, trigger_id: str) -> dict[str, Any]:
+    """The deploy form of the one views.open called with `trigger_id`."""
+    [call] = slack.wait_for(
+        "views.open", timeout=20, where=lambda c: c.params["trigger_id"] == trigger_id
+    )
+    view: dict[str, Any] = call.params["view"]
+    assert view["callback_id"] == "deploy_modal"
+    return view
+
+
+def initial_values(view: dict[str, Any]) -> dict[str, str | None]:
+    """Each text input's prefilled text, by block_id (None when empty)."""
+    return {
+        block["block_id"]: block["element"].get("initial_value")
+        for block in view["blocks"]
+        if block["type"] == "input" and block["element"]["type"] == "plain_text_input"
+    }
+
+
 def vendor_starts(sandbox: SandboxVendor, external_id: str) -> list[dict[str, Any]]:
     """The start requests Hiveon received for one submission."""
     return [

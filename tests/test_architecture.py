@@ -38,6 +38,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "readers, clients and the edges' stand-ins": (
         "bot.cards",
         "bot.command_text",
+        "bot.curl",
         "bot.env_files",
         "bot.form",
         "bot.images",
@@ -60,12 +61,13 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "bot.testing.slack_standin",
         "bot.vendor",
     ),
-    "storage": ("bot.access", "bot.store", "bot.workspaces"),
+    "storage": ("bot.access", "bot.preset_store", "bot.store", "bot.workspaces"),
     "services": (
         "bot.administration",
         "bot.follow",
         "bot.follow_up",
         "bot.oauth",
+        "bot.presets",
         "bot.service",
     ),
     "listeners": (
@@ -74,7 +76,10 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "bot.listeners.admin",
         "bot.listeners.commands",
         "bot.listeners.events",
+        "bot.listeners.presets",
+        "bot.listeners.shortcuts",
         "bot.listeners.views",
+        "bot.listeners.workflows",
     ),
     "the app": ("bot.app",),
     "serving and the console": ("bot.cli", "bot.preflight", "bot.server", "bot.setup_page"),

@@ -183,7 +183,8 @@ def test_modal_view_frame() -> None:
 
 
 def test_modal_inputs_in_order_with_headings() -> None:
-    """One input per vendor field, in ids.INPUT_BLOCKS order, with headings before two groups."""
+    """One input per vendor field, in ids.INPUT_BLOCKS order, with headings before two groups,
+    then "Save as preset"."""
     layout = [
         (
             block["type"],
@@ -210,8 +211,9 @@ def test_modal_inputs_in_order_with_headings() -> None:
         ("section", None, None, None),
         ("input", "external_deployment_id", "external_deployment_id", False),
         ("input", "metadata", "metadata", True),
+        ("input", "preset_name", "preset_name", True),
     ]
-    assert list(inputs(modal())) == list(ids.INPUT_BLOCKS)
+    assert list(inputs(modal())) == [*ids.INPUT_BLOCKS, ids.PRESET_NAME]
 
 
 def test_modal_registry_heading() -> None:
@@ -426,7 +428,7 @@ def test_modal_private_metadata_limit_is_slacks() -> None:
 
 
 def test_deployment_message_golden() -> None:
-    """The card: headline with short machine id, facts as fields, detail, and three buttons."""
+    """The card: headline with short machine id, facts as fields, detail, and four buttons."""
     headline = "⏳ <@U123> is deploying `nginx:latest` on machine `24d71100…`"
     confirm_text = "Hiveon stops nginx:latest on machine 24d71100…; Redeploy can start it again."
     assert card(
@@ -475,6 +477,12 @@ def test_deployment_message_golden() -> None:
                             "deny": plain("Keep running"),
                             "style": "danger",
                         },
+                    },
+                    {
+                        "type": "button",
+                        "action_id": "copy_as_curl",
+                        "text": plain("Copy as curl"),
+                        "value": EXTERNAL_ID,
                     },
                 ],
             },

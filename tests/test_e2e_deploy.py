@@ -122,6 +122,7 @@ def test_deploy_opens_the_modal_with_the_request_trigger_id(
         "docker_password",
         "external_deployment_id",
         "metadata",
+        "preset_name",
     ]
     external = next(b for b in view["blocks"] if b.get("block_id") == "external_deployment_id")
     prefilled = external["element"]["initial_value"]

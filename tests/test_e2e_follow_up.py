@@ -35,7 +35,14 @@ from bot.testing.slack_requests import (
     view_submission,
 )
 from tests.databases import Databases, query
-from tests.e2e_support import channel, parent_posts, thread_replies, wait_until
+from tests.e2e_support import (
+    channel,
+    initial_values,
+    opened_modal,
+    parent_posts,
+    thread_replies,
+    wait_until,
+)
 from tests.vendor_controls import PENDING_S, ManualClock, StatusFaults
 
 pytestmark = pytest.mark.e2e  # the bot's server process, fake Slack and Hiveon on loopback
@@ -46,7 +53,8 @@ STRANGER = "UOTHER"
 WORKSPACE_ADMIN = "UWSADMIN"  # users.info says is_admin
 WORKSPACE_OWNER = "UWSOWNER"  # users.info says is_owner
 OPS_ADMIN = "UOPSADMIN"  # listed in DEPLOYBOT_ADMINS
-ALL_BUTTONS = ["refresh_deployment", "redeploy", "stop_deployment"]
+ALL_BUTTONS = ["refresh_deployment", "redeploy", "stop_deployment", "copy_as_curl"]
+SETTLED_BUTTONS = ["redeploy", "copy_as_curl"]
 # The card's "since" detail: Slack's date token, with a UTC fallback for old clients.
 SINCE = re.compile(
     r"(?P<word>\w+) <!date\^(?P<at>\d+)\^since \{time\}\|since (?P<hhmm>\d\d:\d\d) UTC>(?P<rest>.*)"
@@ -451,25 +459,6 @@ def command(bot: BotProcess, slack: FakeSlack, text: str, user_id: str) -> str:
     return name
 
 
-def opened_modal(slack: FakeSlack, trigger_id: str) -> dict[str, Any]:
-    """The view of the one views.open called with `trigger_id`."""
-    [call] = slack.wait_for(
-        "views.open", timeout=20, where=lambda c: c.params["trigger_id"] == trigger_id
-    )
-    view: dict[str, Any] = call.params["view"]
-    assert view["callback_id"] == "deploy_modal"
-    return view
-
-
-def initial_values(view: dict[str, Any]) -> dict[str, str | None]:
-    """Each input's prefilled text, by block_id (None when empty)."""
-    return {
-        block["block_id"]: block["element"].get("initial_value")
-        for block in view["blocks"]
-        if block["type"] == "input"
-    }
-
-
 def thread_link(slack: FakeSlack, channel_id: str) -> str:
     """The link to the thread of the one message the bot posted in a channel."""
     [parent] = slack.messages(channel_id)
@@ -500,6 +489,7 @@ def full_form_prefill() -> dict[str, str | None]:
         "docker_password": None,
         # Names containing KEY are secrets too: additional_key is stored masked.
         "metadata": None,
+        "preset_name": None,
     }
 
 
@@ -577,7 +567,7 @@ def test_a_failed_deployment_shows_its_fail_reason_and_is_no_longer_polled(
         parent.at,
         rest=": code 3: image pull failed: manifest unknown",
     )
-    assert_buttons(parent.params, deployed.external_id, ["redeploy"])
+    assert_buttons(parent.params, deployed.external_id, SETTLED_BUTTONS)
 
     # A poll would come 2 s (plus a 1 s tick) after the last one, were it still followed.
     time.sleep(max(0.0, followed.failed_at + 4 - time.monotonic()))
@@ -661,7 +651,7 @@ def test_stop_by_the_requester_follows_it_through_stopping_to_stopped(
     parent = parent_update(slack, deployed, "⏹️", after=clicked_at)
     assert parent.params["text"] == "⏹️ <@U111>'s `nginx:latest` stopped on machine `24d71100…`"
     assert_since(detail(parent.params), "Stopped", parent.at)
-    assert_buttons(parent.params, deployed.external_id, ["redeploy"])
+    assert_buttons(parent.params, deployed.external_id, SETTLED_BUTTONS)
     assert thread_texts(slack, deployed) == [
         f"✅ Deployment started: `{ident}`.",
         f"🕓 Pending: `{ident}` is pending.",
@@ -1028,7 +1018,7 @@ def test_a_start_hiveon_never_received_is_reported_as_not_started_after_a_kill(
     assert len(thread_texts(slack, deployed)) == 1
     updated = parent_update(slack, deployed, "❌")
     assert updated.params["text"] == "❌ <@U111>'s `nginx:latest` failed on machine `fail-tim…`"
-    assert_buttons(updated.params, deployed.external_id, ["redeploy"])
+    assert_buttons(updated.params, deployed.external_id, SETTLED_BUTTONS)
     assert not [
         d for d in sandbox.deployments() if d.external_deployment_id == deployed.external_id
     ]

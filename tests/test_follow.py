@@ -197,7 +197,7 @@ async def test_a_failure_shows_its_reason_and_ends_following(bot: Harness) -> No
     assert settled.vendor_status == "STATUS_FAILED"
     assert settled.fail_reason == "code 3: image pull failed: manifest unknown"
     assert settled.next_poll_at is None
-    assert action_ids(bot.updates("C-FAIL")[-1]) == [ids.REDEPLOY]
+    assert action_ids(bot.updates("C-FAIL")[-1]) == list(ids.SETTLED_DEPLOYMENT_BUTTONS)
     requests_before = len(bot.sandbox.requests)
     await bot.poll_after(60)
     assert len(bot.sandbox.requests) == requests_before

@@ -812,16 +812,16 @@ def test_option_aliases(key: str, block_id: str) -> None:
 def test_quoted_values_keep_their_spaces() -> None:
     """Quotes, typed or typographic as Slack clients make them, group words into one value."""
     assert parse_command_text("nginx ports='80 443'") == OpenModal(
-        {ids.IMAGE: "nginx", ids.PORTS: "80 443"}
+        {ids.IMAGE: "nginx", ids.PORTS: "80 443"}, preset="nginx"
     )
     assert parse_command_text("nginx ports=“80 443”") == OpenModal(
-        {ids.IMAGE: "nginx", ids.PORTS: "80 443"}
+        {ids.IMAGE: "nginx", ids.PORTS: "80 443"}, preset="nginx"
     )
 
 
 def test_empty_option_values_prefill_nothing() -> None:
     """`machine=` leaves the field empty rather than prefilling an empty string."""
-    assert parse_command_text("redis machine=") == OpenModal({ids.IMAGE: "redis"})
+    assert parse_command_text("redis machine=") == OpenModal({ids.IMAGE: "redis"}, preset="redis")
 
 
 @pytest.mark.parametrize(
@@ -880,8 +880,10 @@ def test_near_misses_of_subcommands_suggest_them(word: str, suggestion: str) -> 
     "word", ["nginx", "status:1", "stauts:latest", "org/histroy", "hlep.io/app", "stop@sha256:x"]
 )
 def test_image_looking_words_are_images(word: str) -> None:
-    """Plain names and words with `:`, `/`, `@` or `.` are images, never near-miss subcommands."""
-    assert parse_command_text(word) == OpenModal({ids.IMAGE: word})
+    """Plain names and words with `:`, `/`, `@` or `.` are images, never near-miss subcommands;
+    a plain name may name a preset instead, if the workspace has one."""
+    preset = word if word.isalnum() else None
+    assert parse_command_text(word) == OpenModal({ids.IMAGE: word}, preset=preset)
 
 
 def test_an_image_option_can_name_a_near_miss() -> None:

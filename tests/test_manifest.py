@@ -93,6 +93,7 @@ def test_the_manifest_points_every_url_at_the_host_it_is_built_for() -> None:
     urls = [
         command["url"],
         manifest["settings"]["interactivity"]["request_url"],
+        manifest["settings"]["interactivity"]["message_menu_options_url"],
         manifest["settings"]["event_subscriptions"]["request_url"],
         *manifest["oauth_config"]["redirect_urls"],
     ]
@@ -100,5 +101,57 @@ def test_the_manifest_points_every_url_at_the_host_it_is_built_for() -> None:
         "https://bot.acme.dev/slack/events",
         "https://bot.acme.dev/slack/events",
         "https://bot.acme.dev/slack/events",
+        "https://bot.acme.dev/slack/events",
         "https://bot.acme.dev/slack/oauth_redirect",
     ]
+
+
+def test_both_shortcuts_are_declared_with_their_callback_ids() -> None:
+    """ "Deploy a container" (global) and "Redeploy this" (on a message) reach the bot under the
+    callback ids its listeners take."""
+    shortcuts = _manifest()["features"]["shortcuts"]
+    assert [(s["type"], s["callback_id"], s["name"]) for s in shortcuts] == [
+        ("global", "new_deployment", "Deploy a container"),
+        ("message", "redeploy_message", "Redeploy this"),
+    ]
+    assert all(0 < len(s["description"]) <= 150 for s in shortcuts)
+
+
+def test_the_workflow_step_is_declared_as_a_remote_function() -> None:
+    """The custom step `start_deployment` with its inputs (channel and person required, of
+    Slack's types) and outputs; the app is org-ready, runs its functions itself and hears
+    `function_executed`."""
+    manifest = _manifest()
+    step = manifest["functions"]["start_deployment"]
+    inputs = step["input_parameters"]
+    assert list(inputs) == [
+        "preset",
+        "image",
+        "machine_id",
+        "machine_price_id",
+        "ports",
+        "environment_variables",
+        "channel_id",
+        "user_id",
+    ]
+    assert {name: (p["type"], p["is_required"]) for name, p in inputs.items()} == {
+        "preset": ("string", False),
+        "image": ("string", False),
+        "machine_id": ("string", False),
+        "machine_price_id": ("string", False),
+        "ports": ("string", False),
+        "environment_variables": ("string", False),
+        "channel_id": ("slack#/types/channel_id", True),
+        "user_id": ("slack#/types/user_id", True),
+    }
+    assert list(step["output_parameters"]) == ["deployment_id", "external_deployment_id", "outcome"]
+    settings = manifest["settings"]
+    assert settings["org_deploy_enabled"] is True
+    assert settings["function_runtime"] == "remote"
+    assert "function_executed" in settings["event_subscriptions"]["bot_events"]
+
+
+def test_the_preset_select_asks_for_its_options_at_the_events_route() -> None:
+    """External selects load their options from interactivity's options URL: the bot's route."""
+    interactivity = _manifest()["settings"]["interactivity"]
+    assert interactivity["message_menu_options_url"] == interactivity["request_url"]

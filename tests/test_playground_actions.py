@@ -27,6 +27,7 @@ SECRET = "playground-test-signing-secret"
 TOKEN = "xoxb-playground-test"
 ORIGIN = "http://127.0.0.1:3000"
 APP = AppConfig(SlashCommand("/deploy"))
+MANIFEST = json.loads((ROOT / "manifest.json").read_text())
 
 
 class FakeBot:
@@ -58,6 +59,13 @@ class FakeBot:
         async def home_opened(event: dict[str, Any]) -> None:
             received.append(event)
 
+        async def options(ack: AsyncAck, body: dict[str, Any]) -> None:
+            received.append(body)
+            await ack(options=[{"text": {"type": "plain_text", "text": "web"}, "value": "web"}])
+
+        async def step(body: dict[str, Any]) -> None:
+            received.append(body)
+
         self.app = AsyncApp(
             signing_secret=SECRET, authorize=authorize, process_before_response=True
         )
@@ -67,6 +75,10 @@ class FakeBot:
         self.app.action("stop_deployment")(record)
         self.app.action("machine")(record)
         self.app.event("app_home_opened")(home_opened)
+        self.app.shortcut("new_deployment")(record)
+        self.app.shortcut("redeploy_message")(record)
+        self.app.options("preset")(options)
+        self.app.function("start_deployment")(step)
 
 
 def modal(title: str = "Deploy", *, notify_on_close: bool = False) -> dict[str, Any]:
@@ -455,3 +467,146 @@ def test_the_manifest_is_read_as_slack_reads_it() -> None:
     assert "app_home_opened" in app.bot_events
     renamed = AppConfig.from_manifest(manifest, command="/ship")
     assert (renamed.command.name, renamed.command.description) == ("/ship", "")
+
+
+class TestShortcutsStepsAndOptions:
+    @pytest.fixture(name="playground")
+    async def _playground(self, bot: FakeBot, slack: SlackStandIn) -> AsyncIterator[Playground]:
+        async with served(bot) as http:
+            playground = Playground(
+                standin=slack,
+                signing_secret=SECRET,
+                app=AppConfig.from_manifest(MANIFEST, command="/deploy"),
+                post=posting(http),
+                events_url="http://bot/slack/events",
+            )
+            playground.bot_started()
+            yield playground
+
+    async def test_a_global_shortcut_reaches_the_bot_with_a_trigger_to_open_a_modal(
+        self, playground: Playground, bot: FakeBot, slack: SlackStandIn
+    ) -> None:
+        """The shortcuts menu sends Slack's `shortcut`: you, no channel, a live trigger_id."""
+        assert await playground.use_shortcut("new_deployment", None) == {"ok": True}
+        [body] = bot.received
+        assert (body["type"], body["callback_id"], body["user"]["id"]) == (
+            "shortcut",
+            "new_deployment",
+            YOU,
+        )
+        assert "channel" not in body
+        opened = slack.call(
+            "views.open", {"trigger_id": body["trigger_id"], "view": modal()}, f"Bearer {TOKEN}"
+        )
+        assert opened["ok"]
+
+    async def test_a_message_shortcut_carries_the_message_and_a_response_url(
+        self, playground: Playground, bot: FakeBot, slack: SlackStandIn
+    ) -> None:
+        """A message's "More actions" sends `message_action` with the message as stored, its
+        channel and a response_url there; an unknown shortcut reaches nothing."""
+        typed = slack.post_as(YOU, DEPLOYS, "ship it")
+        answer = await playground.use_shortcut(
+            "redeploy_message", {"channel": DEPLOYS, "ts": typed["ts"]}
+        )
+        assert answer == {"ok": True}
+        [body] = bot.received
+        assert body["type"] == "message_action"
+        assert (body["channel"]["id"], body["message"]["ts"]) == (DEPLOYS, typed["ts"])
+        assert body["message"]["text"] == "ship it"
+        assert body["response_url"].startswith(f"{ORIGIN}/slack-hooks/")
+        assert (await playground.use_shortcut("nope", None))["ok"] is False
+
+    async def test_an_external_select_shows_the_options_the_app_acks(
+        self, playground: Playground, bot: FakeBot, slack: SlackStandIn
+    ) -> None:
+        """Typing in an external select sends `block_suggestion` for your modal; the ack's
+        options come back to the page."""
+        view = open_modal(slack, modal())
+        answer = await playground.suggest(view["id"], "preset", "preset", "we")
+        assert answer == {
+            "ok": True,
+            "options": [{"text": {"type": "plain_text", "text": "web"}, "value": "web"}],
+        }
+        [body] = bot.received
+        assert (body["type"], body["action_id"], body["value"]) == (
+            "block_suggestion",
+            "preset",
+            "we",
+        )
+        assert body["view"]["id"] == view["id"]
+
+    async def test_a_workflow_run_sends_function_executed_with_a_token_that_completes_it(
+        self, playground: Playground, bot: FakeBot, slack: SlackStandIn
+    ) -> None:
+        """ "Run workflow" sends the step's `function_executed` with the inputs given (empty ones
+        left out) and a run token; that token completes the run, which the feed reports."""
+        answer = await playground.run_workflow(
+            "start_deployment", {"image": "nginx", "ports": "", "channel_id": DEPLOYS}
+        )
+        assert answer["ok"] is True
+        await until(lambda: bot.received, what="function_executed")
+        [body] = bot.received
+        event = body["event"]
+        assert event["type"] == "function_executed"
+        assert event["function"]["callback_id"] == "start_deployment"
+        assert event["inputs"] == {"image": "nginx", "channel_id": DEPLOYS}
+        assert event["function_execution_id"] == answer["execution"]
+        done = slack.call(
+            "functions.completeSuccess",
+            {"function_execution_id": answer["execution"], "outputs": {"outcome": "started"}},
+            f"Bearer {event['bot_access_token']}",
+        )
+        assert done == {"ok": True}
+        assert slack.completions == {answer["execution"]: {"outputs": {"outcome": "started"}}}
+        assert (await playground.run_workflow("nope", {}))["ok"] is False
+
+    async def test_a_channel_picked_in_a_modal_comes_with_its_response_url(
+        self, playground: Playground, bot: FakeBot, slack: SlackStandIn
+    ) -> None:
+        """A conversations select with `response_url_enabled` adds the picked channel's
+        response_url to the submission, as Slack does."""
+        view = modal()
+        view["blocks"].append(
+            {
+                "type": "input",
+                "block_id": "channel",
+                "optional": True,
+                "label": {"type": "plain_text", "text": "Channel"},
+                "element": {
+                    "type": "conversations_select",
+                    "action_id": "channel",
+                    "response_url_enabled": True,
+                },
+            }
+        )
+        opened = open_modal(slack, view)
+        values = text_state("nginx") | {
+            "channel": {
+                "channel": {"type": "conversations_select", "selected_conversation": DEPLOYS}
+            }
+        }
+        assert (await playground.submit_view(opened["id"], values))["ok"] is True
+        [body] = bot.received
+        [url] = body["response_urls"]
+        assert (url["block_id"], url["action_id"], url["channel_id"]) == (
+            "channel",
+            "channel",
+            DEPLOYS,
+        )
+        assert url["response_url"].startswith(f"{ORIGIN}/slack-hooks/")
+
+
+def test_the_manifest_gives_the_shortcuts_and_the_workflow_step() -> None:
+    """The manifest's two shortcuts and its custom step with its inputs, as Slack offers them."""
+    app = AppConfig.from_manifest(MANIFEST, command="/deploy")
+    assert [(s.callback_id, s.type, s.name) for s in app.shortcuts] == [
+        ("new_deployment", "global", "Deploy a container"),
+        ("redeploy_message", "message", "Redeploy this"),
+    ]
+    [step] = app.steps
+    assert (step.callback_id, step.title) == ("start_deployment", "Start a deployment")
+    assert [(i.name, i.type, i.required) for i in step.inputs][-2:] == [
+        ("channel_id", "slack#/types/channel_id", True),
+        ("user_id", "slack#/types/user_id", True),
+    ]

@@ -103,7 +103,9 @@ def message_box(page: Page) -> Locator:
 
 
 def open_channel(page: Page, name: str) -> None:
-    page.get_by_role("navigation").get_by_role("button", name=name, exact=True).click()
+    # A channel with news carries a badge: "general 1 new".
+    label = re.compile(rf"^{re.escape(name)}( \d+ new)?$")
+    page.get_by_role("navigation").get_by_role("button", name=label).click()
     expect(page.locator("#conversation-title")).to_contain_text(name)
 
 
@@ -313,3 +315,92 @@ def test_inputs_report_what_you_chose_as_slack_does(page: Page) -> None:
         "datepicker": {"type": "datepicker", "selected_date": "2026-01-31"},
     }
     assert "(a video block: the playground does not draw this yet)" in shown["text"]
+
+
+def test_a_preset_round_trip_save_open_by_name_pick_in_the_form_and_list(page: Page) -> None:
+    """A deployment saved "as preset" opens again with `/deploy NAME`; picking it in another
+    form's preset select refills that form in place, keeping what was typed where the preset
+    has nothing; `/deploy presets` lists it with its buttons."""
+    open_channel(page, "deploys")
+    message_box(page).fill("/deploy image=redis:7")
+    message_box(page).press("Enter")
+    modal = page.get_by_role("dialog", name="Deploy to Hiveon")
+    field(modal, "Machine ID").fill(MACHINE)
+    field(modal, "Machine price ID").fill(PRICE)
+    field(modal, "Save as preset").fill("web-cache")
+    modal.get_by_role("button", name="Deploy", exact=True).click()
+    expect(modal).to_be_hidden()
+    saved = page.locator("#messages").get_by_role("article").filter(has_text="📌 You saved")
+    expect(saved).to_contain_text("/deploy web-cache opens it again")
+
+    message_box(page).fill("/deploy web-cache")
+    message_box(page).press("Enter")
+    expect(modal).to_be_visible()
+    expect(field(modal, "Image")).to_have_value("redis:7")
+    expect(field(modal, "Machine ID")).to_have_value(MACHINE)
+    expect(field(modal, "Preset")).to_have_value("web-cache")
+    modal.get_by_role("button", name="Cancel", exact=True).click()
+    expect(modal).to_be_hidden()
+
+    message_box(page).fill("/deploy image=alpine:3 machine=m-typed")
+    message_box(page).press("Enter")
+    expect(field(modal, "Image")).to_have_value("alpine:3")
+    field(modal, "Metadata").fill("team=payments")
+    field(modal, "Preset").select_option("web-cache")
+    expect(field(modal, "Image")).to_have_value("redis:7")
+    expect(field(modal, "Machine ID")).to_have_value(MACHINE)
+    expect(field(modal, "Metadata")).to_have_value("team=payments")
+    modal.get_by_role("button", name="Cancel", exact=True).click()
+
+    message_box(page).fill("/deploy presets")
+    message_box(page).press("Enter")
+    listed = page.locator("#messages").get_by_role("article").filter(has_text="web-cache ·")
+    expect(listed).to_contain_text("redis:7")
+    expect(listed.get_by_role("button", name="Deploy", exact=True)).to_be_visible()
+    expect(listed.get_by_role("button", name="Delete", exact=True)).to_be_visible()
+
+
+def test_the_shortcuts_open_the_form_and_redeploy_a_card(page: Page) -> None:
+    """ "Deploy a container" in the shortcuts menu opens the form asking where; "Redeploy this"
+    in a card's More actions opens it filled from that deployment."""
+    open_channel(page, "deploys")
+    page.get_by_role("button", name="Shortcuts").click()
+    page.get_by_role("menuitem", name="Deploy a container").click()
+    modal = page.get_by_role("dialog", name="Deploy to Hiveon")
+    expect(modal).to_be_visible()
+    expect(field(modal, "Channel")).to_be_visible()
+    modal.get_by_role("button", name="Cancel", exact=True).click()
+    expect(modal).to_be_hidden()
+
+    message_box(page).fill(f"/deploy busybox:1 machine={MACHINE} price={PRICE}")
+    message_box(page).press("Enter")
+    external_id = field(modal, "External deployment ID").input_value()
+    modal.get_by_role("button", name="Deploy", exact=True).click()
+    expect(modal).to_be_hidden()
+    card = page.locator("#messages").get_by_role("article").filter(has_text=external_id)
+    expect(card).to_contain_text("busybox:1")
+    card.get_by_role("button", name="More actions").click()
+    card.get_by_role("menuitem", name="Redeploy this").click()
+    expect(modal).to_be_visible()
+    expect(field(modal, "Image")).to_have_value("busybox:1")
+    assert field(modal, "External deployment ID").input_value() != external_id
+    modal.get_by_role("button", name="Cancel", exact=True).click()
+
+
+def test_run_workflow_starts_a_deployment_and_shows_the_step_completing(page: Page) -> None:
+    """ "Run workflow" runs the custom step with the inputs typed: the card appears in the
+    channel picked and the step's completion is shown with its outputs."""
+    page.get_by_role("button", name="Run workflow: Start a deployment").click()
+    dialog = page.get_by_role("dialog", name="Run workflow: Start a deployment")
+    dialog.get_by_label("Image").fill("caddy:2")
+    dialog.get_by_label("Machine ID").fill(MACHINE)
+    dialog.get_by_label("Machine price ID").fill(PRICE)
+    dialog.get_by_label("Channel").select_option(label="#general")
+    dialog.get_by_role("button", name="Run", exact=True).click()
+    expect(page.locator("#toast")).to_contain_text(
+        re.compile(r"Workflow step completed: deployment_id .*outcome started"),
+        timeout=FOLLOW_TIMEOUT_MS,
+    )
+    open_channel(page, "general")
+    card = page.locator("#messages").get_by_role("article").filter(has_text="caddy:2")
+    expect(card.first).to_contain_text("started")

@@ -536,3 +536,42 @@ class TestFeed:
             texts = [change["message"]["text"]]
         await stream.aclose()
         assert texts == ["meanwhile"]
+
+
+def test_a_step_runs_token_completes_its_run_and_the_page_hears_how() -> None:
+    """A token issued for a step run may call what the bot may and completes the run with
+    outputs or an error, which the model keeps and publishes; a made-up one is refused."""
+    slack = SlackStandIn(workspace(PAGE), api_origin=ORIGIN, bot_token=TOKEN)
+    run = slack.issue_workflow_token()
+    assert run.startswith("xwfp-")
+    done = slack.call(
+        "functions.completeSuccess",
+        {"function_execution_id": "Fx1", "outputs": {"outcome": "started"}},
+        f"Bearer {run}",
+    )
+    assert done == {"ok": True}
+    failed = slack.call(
+        "functions.completeError",
+        {"function_execution_id": "Fx2", "error": "Nothing was started."},
+        f"Bearer {run}",
+    )
+    assert failed == {"ok": True}
+    assert slack.completions == {
+        "Fx1": {"outputs": {"outcome": "started"}},
+        "Fx2": {"error": "Nothing was started."},
+    }
+    posted = slack.call("chat.postMessage", {"channel": DEPLOYS, "text": "hi"}, f"Bearer {run}")
+    assert posted["ok"] is True
+    assert slack.call("functions.completeError", {"error": "x"}, "Bearer xwfp-made-up") == {
+        "ok": False,
+        "error": "invalid_auth",
+    }
+    assert call(slack, "functions.completeError", function_execution_id="Fx3")["error"] == (
+        "invalid_arguments"
+    )
+
+
+def test_outputs_sent_as_a_form_field_are_read_as_json() -> None:
+    """slack_sdk sends a step's outputs as JSON text in a form field, as Slack reads it."""
+    params = read_params({}, "application/x-www-form-urlencoded", b"outputs=%7B%22a%22%3A1%7D")
+    assert params == {"outputs": {"a": 1}}

@@ -2,7 +2,8 @@
 
 A listener acks (with what Slack must read in the ack, if anything), parses the request and
 hands it to one service method in a background task: the deployment service (bot.service),
-the follow-up service (bot.follow_up) or the admin service (bot.administration).
+the follow-up service (bot.follow_up), the preset service (bot.presets) or the admin service
+(bot.administration).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.asker import Asker
 from bot.follow_up import FollowUpService
+from bot.presets import PresetService
 from bot.service import DeploymentService
 from bot.tasks import BackgroundTasks
 
@@ -47,6 +49,7 @@ class Deps:
     follow_up: FollowUpService
     tasks: BackgroundTasks
     command: str
+    presets: PresetService | None = None
     # `/deploy <name>` -> its handler, which must ack first; the help lists them in this order.
     subcommands: dict[str, SubcommandHandler] = field(default_factory=dict)
 

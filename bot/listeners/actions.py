@@ -1,4 +1,5 @@
-"""Buttons on a deployment's message (Refresh, Redeploy, Stop) and on the App Home."""
+"""Buttons on a deployment's message (Refresh, Redeploy, Stop, Copy as curl) and on the App
+Home."""
 
 from __future__ import annotations
 
@@ -37,4 +38,5 @@ def register(app: AsyncApp, deps: Deps) -> None:
     app.action(ids.REFRESH_DEPLOYMENT)(button(follow_up.refresh, "refresh"))
     app.action(ids.STOP_DEPLOYMENT)(button(follow_up.stop, "stop"))
     app.action(ids.REDEPLOY)(button(follow_up.redeploy, "redeploy"))
+    app.action(ids.COPY_AS_CURL)(button(follow_up.copy_as_curl, "curl"))
     app.action(ids.NEW_DEPLOYMENT)(button(new_deployment, "new-deployment"))

@@ -39,7 +39,14 @@ def register(app: AsyncApp, deps: Deps) -> None:
             await ack()
             asker = asker_of(context, client, command)
             deps.tasks.spawn(
-                deps.deployments.open_deploy_modal(asker, Prefill(fields=parsed.prefill)),
+                deps.deployments.open_deploy_modal(
+                    asker,
+                    Prefill(fields=parsed.prefill),
+                    # A bare word may name a preset; if the workspace has none by that name, it
+                    # is the image.
+                    preset=parsed.preset,
+                    preset_or_image=True,
+                ),
                 name=f"open-modal-{asker.trigger_id}",
             )
 
@@ -48,7 +55,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
 
 def register_follow_up(deps: Deps) -> None:
-    """`/deploy status|stop|history`: the buttons' work from the keyboard."""
+    """`/deploy status|stop|history|curl`: the buttons' work from the keyboard."""
 
     async def show_status(call: SubcommandCall) -> None:
         if not call.args:
@@ -72,6 +79,16 @@ def register_follow_up(deps: Deps) -> None:
         await call.ack()
         deps.tasks.spawn(deps.follow_up.history(call.asker), name="history")
 
+    async def copy_as_curl(call: SubcommandCall) -> None:
+        if not call.args:
+            await call.ack(**notices.which_one_notice(command=deps.command, subcommand="curl"))
+            return
+        await call.ack()
+        deps.tasks.spawn(
+            deps.follow_up.copy_as_curl(call.asker, call.args[0]), name=f"curl-{call.args[0]}"
+        )
+
     deps.add_subcommand("status", show_status)
     deps.add_subcommand("stop", ask_to_stop)
     deps.add_subcommand("history", show_history)
+    deps.add_subcommand("curl", copy_as_curl)

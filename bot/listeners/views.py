@@ -9,10 +9,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks import ids
 from blocks.text import plain_quotes
-from bot.form import parse_submission
 from bot.listeners import Deps
-from bot.modal_context import ModalContext
-from bot.service import Submission
+from bot.service import FormSubmission
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
@@ -21,27 +19,24 @@ def register(app: AsyncApp, deps: Deps) -> None:
     async def submit_deployment(
         ack: AsyncAck, view: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
     ) -> None:
-        team_id = context.team_id or ""
-        parsed = await deps.deployments.check_submission(
-            team_id, parse_submission(view.get("state", {}).get("values", {}))
+        submission = await deps.deployments.check_form(
+            FormSubmission(
+                client=client,
+                team_id=context.team_id or "",
+                enterprise_id=context.enterprise_id,
+                user_id=context.user_id or "",
+                values=view.get("state", {}).get("values", {}),
+                private_metadata=view.get("private_metadata"),
+                # Slack's `response_urls` of the form's channel select, when it had one.
+                response_url=context.response_url,
+            )
         )
-        if isinstance(parsed, dict):
+        if isinstance(submission, dict):
             # Slack shows field errors as plain text: quote instead of code marks.
-            errors = {block: plain_quotes(message) for block, message in parsed.items()}
+            errors = {block: plain_quotes(message) for block, message in submission.items()}
             await ack(response_action="errors", errors=errors)
             return
         await ack()
-        where = ModalContext.load(view.get("private_metadata"))
-        user_id = context.user_id or ""
-        submission = Submission(
-            team_id=team_id,
-            enterprise_id=context.enterprise_id,
-            user_id=user_id,
-            # Without a channel (a modal opened elsewhere) the conversation is the user's DM.
-            channel_id=where.channel_id or user_id,
-            request=parsed,
-            response_url=where.response_url,
-        )
         deps.tasks.spawn(
             deps.deployments.submit_if_allowed(submission, client),
             name=f"submit-{submission.external_id}",

@@ -1,9 +1,10 @@
 """What you do on the page, done as Slack does it: a signed request to the bot, its ack applied.
 
 `Playground` plays Slack's servers between you and the app: it turns a command typed, a modal
-submitted or closed, a button clicked or the Home tab opened into the request Slack would send
-to the bot's `POST /slack/events`, over HTTP on loopback, and applies the bot's ack the way
-Slack's client shows it (an ephemeral answer, field errors, a closed modal).
+submitted or closed, a button clicked, a select asking for its options, a shortcut chosen, a
+workflow run or the Home tab opened into the request Slack would send to the bot's
+`POST /slack/events`, over HTTP on loopback, and applies the bot's ack the way Slack's client
+shows it (an ephemeral answer, field errors, a closed modal, a select's options).
 """
 
 from __future__ import annotations
@@ -85,8 +86,39 @@ class AppHome:
 
 
 @dataclass(frozen=True)
+class Shortcut:
+    """A shortcut the manifest declares: `global` (the shortcuts menu) or `message`."""
+
+    callback_id: str
+    name: str
+    type: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class StepInput:
+    """One input of a Workflow Builder step: its name, Slack type, title and whether it is
+    required."""
+
+    name: str
+    type: str
+    title: str
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class WorkflowStep:
+    """A custom step the manifest declares (`functions`), as Workflow Builder offers it."""
+
+    callback_id: str
+    title: str
+    inputs: tuple[StepInput, ...] = ()
+
+
+@dataclass(frozen=True)
 class AppConfig:
-    """What Slack knows of the app from its manifest: its command, tabs and the events it wants.
+    """What Slack knows of the app from its manifest: its command, tabs, shortcuts, workflow
+    steps and the events it wants.
 
     Without a manifest (an installed package has none) the playground assumes every surface.
     """
@@ -94,6 +126,8 @@ class AppConfig:
     command: SlashCommand
     app_home: AppHome = AppHome()
     bot_events: frozenset[str] = frozenset({"app_home_opened"})
+    shortcuts: tuple[Shortcut, ...] = ()
+    steps: tuple[WorkflowStep, ...] = ()
 
     @classmethod
     def from_manifest(cls, manifest: Mapping[str, Any] | None, *, command: str) -> AppConfig:
@@ -116,6 +150,31 @@ class AppConfig:
                 ),
             ),
             frozenset(str(event) for event in events),
+            tuple(
+                Shortcut(
+                    str(each.get("callback_id", "")),
+                    str(each.get("name", "")),
+                    str(each.get("type", "")),
+                    str(each.get("description", "")),
+                )
+                for each in features.get("shortcuts", [])
+            ),
+            tuple(
+                WorkflowStep(
+                    str(callback_id),
+                    str(function.get("title", callback_id)),
+                    tuple(
+                        StepInput(
+                            str(name),
+                            str(spec.get("type", "string")),
+                            str(spec.get("title", name)),
+                            required=bool(spec.get("is_required", False)),
+                        )
+                        for name, spec in function.get("input_parameters", {}).items()
+                    ),
+                )
+                for callback_id, function in manifest.get("functions", {}).items()
+            ),
         )
 
 
@@ -253,6 +312,7 @@ class Playground:
                 user_id=owner,
                 user_name=self._standin.users[owner].name,
                 trigger_id=self._trigger(),
+                response_urls=self._response_urls(view, owner),
                 **self._team(),
             )
         )
@@ -328,6 +388,91 @@ class Playground:
             return {"ok": False, "error": f"deploybot did not answer ({delivery.error})."}
         return {"ok": True}
 
+    async def suggest(self, view_id: str, block_id: str, action_id: str, value: str) -> Json:
+        """An external select in a modal asks for its options as you type: `block_suggestion`,
+        answered in the bot's ack."""
+        _, view = self._owned_view(view_id)
+        delivery = await self._deliver(
+            slack_requests.block_suggestion(
+                action_id=action_id,
+                block_id=block_id,
+                value=value,
+                view=view,
+                user_id=YOU,
+                user_name=self._you.name,
+                **self._team(),
+            )
+        )
+        answer = delivery.json() or {}
+        options = answer.get("options")
+        if delivery.error is not None or not isinstance(options, list):
+            return {"ok": False, "error": delivery.error or "The app sent no options."}
+        return {"ok": True, "options": options}
+
+    async def use_shortcut(self, callback_id: str, message: Mapping[str, Any] | None) -> Json:
+        """A shortcut chosen: a global one from the shortcuts menu, a message one on `message`
+        (`{"channel", "ts"}`), as Slack sends them."""
+        shortcut = next((s for s in self.app.shortcuts if s.callback_id == callback_id), None)
+        if shortcut is None:
+            return {"ok": False, "error": "The app has no such shortcut."}
+        if shortcut.type == "message":
+            channel = self._standin.channel(str((message or {}).get("channel", "")))
+            ts = str((message or {}).get("ts", ""))
+            shown = self._standin.message(channel.id, ts)
+            if shown is None:
+                raise SlackError("message_not_found")
+            request = slack_requests.message_shortcut(
+                callback_id=callback_id,
+                message=shown,
+                channel_id=channel.id,
+                channel_name=channel.name,
+                user_id=YOU,
+                user_name=self._you.name,
+                trigger_id=self._trigger(),
+                response_url=self._standin.issue_hook(channel.id, YOU),
+                **self._team(),
+            )
+        else:
+            request = slack_requests.global_shortcut(
+                callback_id=callback_id,
+                user_id=YOU,
+                user_name=self._you.name,
+                trigger_id=self._trigger(),
+                **self._team(),
+            )
+        delivery = await self._deliver(request)
+        if delivery.error is not None:
+            return {"ok": False, "error": f"deploybot did not answer ({delivery.error})."}
+        return {"ok": True}
+
+    async def run_workflow(self, callback_id: str, inputs: Mapping[str, Any]) -> Json:
+        """A workflow whose one step is the app's custom step `callback_id`, run with `inputs`:
+        `function_executed` with a run token of its own; how it ends arrives on the feed."""
+        step = next((s for s in self.app.steps if s.callback_id == callback_id), None)
+        if step is None or "function_executed" not in self.app.bot_events:
+            return {"ok": False, "error": "The app offers no such workflow step."}
+        given = {
+            item.name: value
+            for item in step.inputs
+            if isinstance(value := inputs.get(item.name), str) and value.strip()
+        }
+        execution = slack_requests.new_execution_id()
+        delivery = await self._deliver(
+            slack_requests.function_executed(
+                callback_id=callback_id,
+                inputs=given,
+                function_execution_id=execution,
+                bot_access_token=self._standin.issue_workflow_token(),
+                team_id=TEAM_ID,
+                api_app_id=APP_ID,
+                bot_user_id=BOT_USER_ID,
+                signing_secret=self._signing_secret,
+            )
+        )
+        if delivery.error is not None:
+            return {"ok": False, "error": f"deploybot did not answer ({delivery.error})."}
+        return {"ok": True, "execution": execution}
+
     async def open_home(self) -> Json:
         """You opened the app's Home tab: `app_home_opened`, when the app subscribes to it."""
         if self.app.app_home.home_tab_enabled and "app_home_opened" in self.app.bot_events:
@@ -401,6 +546,28 @@ class Playground:
 
     def _trigger(self) -> str:
         return self._standin.issue_trigger(YOU)
+
+    def _response_urls(self, view: Json, user: str) -> list[dict[str, str]]:
+        """What Slack adds to a submission for each channel select with `response_url_enabled`
+        that has a channel picked: a response_url for that channel."""
+        values = (view.get("state") or {}).get("values") or {}
+        urls = []
+        for block in view.get("blocks", []):
+            element = block.get("element") or {}
+            if block.get("type") != "input" or not element.get("response_url_enabled"):
+                continue
+            state = (values.get(block.get("block_id")) or {}).get(element.get("action_id")) or {}
+            picked = state.get("selected_conversation") or state.get("selected_channel")
+            if isinstance(picked, str) and picked in self._standin.channels:
+                urls.append(
+                    {
+                        "block_id": str(block.get("block_id")),
+                        "action_id": str(element.get("action_id")),
+                        "channel_id": picked,
+                        "response_url": self._standin.issue_hook(picked, user),
+                    }
+                )
+        return urls
 
     def _owned_view(self, view_id: str) -> tuple[str, Json]:
         found = self._standin.find_view(view_id)

@@ -5,7 +5,7 @@ One Starlette app serves, on the bot's own port:
 - `GET /` and `/playground/static/…` — the page (static files, no build step, no CDN);
 - `GET /playground/events` — Server-Sent Events: a snapshot, then every change;
 - `POST /playground/…` — what you do on the page (JSON bodies only, so no other site can post
-  a form here);
+  a form here): messages, modals and their selects' options, elements, shortcuts, workflow runs;
 - `/slack-api/{method}` — the Web API stand-in that `SLACK_API_URL` points at;
 - `POST /slack-hooks/{id}` — the response_urls the stand-in hands out;
 - everything else — the bot's own ASGI app (`POST /slack/events`, `GET /healthz`).
@@ -81,6 +81,9 @@ def create_playground_app(
             _page_action("/playground/messages", endpoints.send_message),
             _page_action("/playground/views/{view_id}/submit", endpoints.submit_view),
             _page_action("/playground/views/{view_id}/close", endpoints.close_view),
+            _page_action("/playground/views/{view_id}/suggestions", endpoints.suggest),
+            _page_action("/playground/shortcuts", endpoints.use_shortcut),
+            _page_action("/playground/workflows", endpoints.run_workflow),
             _page_action("/playground/actions", endpoints.use_element),
             _page_action("/playground/home", endpoints.open_home),
             _page_action("/playground/ephemerals/dismiss", endpoints.dismiss),
@@ -127,6 +130,8 @@ class _Endpoints:
             "command": asdict(self._playground.app.command),
             "app_home": asdict(self._playground.app.app_home),
             "magic_machines": [asdict(machine) for machine in MAGIC_MACHINES],
+            "shortcuts": [asdict(shortcut) for shortcut in self._playground.app.shortcuts],
+            "steps": [asdict(step) for step in self._playground.app.steps],
         }
 
     async def page(self, _request: Request) -> Response:
@@ -154,6 +159,25 @@ class _Endpoints:
 
     async def close_view(self, _body: Json, params: Mapping[str, str]) -> Json:
         return await self._playground.close_view(params["view_id"])
+
+    async def suggest(self, body: Json, params: Mapping[str, str]) -> Json:
+        return await self._playground.suggest(
+            params["view_id"],
+            _text(body, "block_id"),
+            _text(body, "action_id"),
+            _text(body, "value"),
+        )
+
+    async def use_shortcut(self, body: Json, _params: Mapping[str, str]) -> Json:
+        message = body.get("message")
+        return await self._playground.use_shortcut(
+            _text(body, "callback_id"), message if isinstance(message, dict) else None
+        )
+
+    async def run_workflow(self, body: Json, _params: Mapping[str, str]) -> Json:
+        return await self._playground.run_workflow(
+            _text(body, "callback_id"), _object(body, "inputs")
+        )
 
     async def use_element(self, body: Json, _params: Mapping[str, str]) -> Json:
         return await self._playground.use_element(

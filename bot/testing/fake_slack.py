@@ -297,6 +297,16 @@ class FakeSlack:
         with self._lock:
             return self._running().replies(channel, ts)
 
+    def message(self, channel: str, ts: str) -> Message | None:
+        """One message of a channel (a thread reply too), as Slack stores it."""
+        with self._lock:
+            return self._running().message(channel, ts)
+
+    def post_as(self, user: str, channel: str, text: str) -> Message:
+        """Something a person typed in a channel: a plain message, as Slack stores it."""
+        with self._lock:
+            return self._running().post_as(user, channel, text)
+
     def reset(self) -> None:
         """Forget calls, messages, programmed faults, users and channel membership."""
         with self._lock:

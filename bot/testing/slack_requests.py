@@ -7,8 +7,9 @@ send, signed with `signing_secret` (`v0=` HMAC-SHA256 of `v0:<timestamp>:<body>`
 checks them exactly as it checks Slack's. The defaults describe the tests' workspace; the
 playground passes its own team, app, people and channels.
 
-Slash commands are form fields; interactions are one form field, `payload`, holding JSON; events
-are a JSON `event_callback` envelope.
+Slash commands are form fields; interactions (submissions, clicks, shortcuts, the options a
+select asks for) are one form field, `payload`, holding JSON; events (Workflow Builder's
+`function_executed` too) are a JSON `event_callback` envelope.
 """
 
 from __future__ import annotations
@@ -197,11 +198,13 @@ def view_submission(
     view_id: str = "V111",
     blocks: Sequence[Mapping[str, Any]] | None = None,
     trigger_id: str | None = None,
+    response_urls: Sequence[Mapping[str, str]] = (),
     signing_secret: str = SIGNING_SECRET,
     timestamp: int | None = None,
 ) -> SlackRequest:
     """A modal submitted: `view` as it is, or one made by `modal_view` from `values` and the
-    fields after it."""
+    fields after it. `response_urls` are what Slack adds for a conversations select with
+    `response_url_enabled`: `{"block_id", "action_id", "channel_id", "response_url"}` each."""
     if view is None:
         view = modal_view(
             values=values or {},
@@ -221,7 +224,7 @@ def view_submission(
         "token": VERIFICATION_TOKEN,
         "trigger_id": trigger_id or new_trigger_id(),
         "view": dict(view),
-        "response_urls": [],
+        "response_urls": [dict(url) for url in response_urls],
         "enterprise": None,
         "is_enterprise_install": False,
     }
@@ -354,6 +357,153 @@ def view_action(
         "actions": [_stamped(action or _button(action_id, value, block_id))],
     }
     return _interaction(payload, signing_secret=signing_secret, timestamp=timestamp)
+
+
+def global_shortcut(
+    *,
+    callback_id: str,
+    team_id: str = TEAM_ID,
+    team_domain: str = TEAM_DOMAIN,
+    api_app_id: str = API_APP_ID,
+    user_id: str = "U111",
+    user_name: str | None = None,
+    trigger_id: str | None = None,
+    signing_secret: str = SIGNING_SECRET,
+    timestamp: int | None = None,
+) -> SlackRequest:
+    """A global shortcut chosen (from the shortcuts menu or the search bar): no channel, no
+    response_url, a trigger_id to open a modal with."""
+    payload: Json = {
+        "type": "shortcut",
+        "token": VERIFICATION_TOKEN,
+        "action_ts": f"{time.time():.6f}",
+        "team": {"id": team_id, "domain": team_domain},
+        "user": _user(user_id, team_id, user_name),
+        "api_app_id": api_app_id,
+        "is_enterprise_install": False,
+        "enterprise": None,
+        "callback_id": callback_id,
+        "trigger_id": trigger_id or new_trigger_id(),
+    }
+    return _interaction(payload, signing_secret=signing_secret, timestamp=timestamp)
+
+
+def message_shortcut(
+    *,
+    callback_id: str,
+    message: Mapping[str, Any],
+    channel_id: str = "C111",
+    channel_name: str = "deploys",
+    team_id: str = TEAM_ID,
+    team_domain: str = TEAM_DOMAIN,
+    api_app_id: str = API_APP_ID,
+    user_id: str = "U111",
+    user_name: str | None = None,
+    response_url: str = "https://hooks.slack.com/app/T111/1/x",
+    trigger_id: str | None = None,
+    signing_secret: str = SIGNING_SECRET,
+    timestamp: int | None = None,
+) -> SlackRequest:
+    """A message shortcut used on `message` in a channel (`message_action`): the message as
+    Slack stores it, its channel, a response_url and a trigger_id."""
+    payload: Json = {
+        "type": "message_action",
+        "token": VERIFICATION_TOKEN,
+        "action_ts": f"{time.time():.6f}",
+        "team": {"id": team_id, "domain": team_domain},
+        "user": _user(user_id, team_id, user_name),
+        "channel": {"id": channel_id, "name": channel_name},
+        "is_enterprise_install": False,
+        "enterprise": None,
+        "api_app_id": api_app_id,
+        "callback_id": callback_id,
+        "trigger_id": trigger_id or new_trigger_id(),
+        "response_url": response_url,
+        "message_ts": str(message.get("ts", "")),
+        "message": dict(message),
+    }
+    return _interaction(payload, signing_secret=signing_secret, timestamp=timestamp)
+
+
+def block_suggestion(
+    *,
+    action_id: str,
+    value: str = "",
+    block_id: str | None = None,
+    view: Mapping[str, Any] | None = None,
+    view_id: str = "V111",
+    callback_id: str = "deploy_modal",
+    team_id: str = TEAM_ID,
+    team_domain: str = TEAM_DOMAIN,
+    api_app_id: str = API_APP_ID,
+    user_id: str = "U111",
+    user_name: str | None = None,
+    signing_secret: str = SIGNING_SECRET,
+    timestamp: int | None = None,
+) -> SlackRequest:
+    """An external select in a modal asking for its options as `value` is typed; the app
+    answers them in the ack."""
+    shown = (
+        dict(view) if view is not None else _bare_view(view_id, "modal", callback_id, "", team_id)
+    )
+    payload: Json = {
+        "type": "block_suggestion",
+        "user": _user(user_id, team_id, user_name),
+        "container": {"type": "view", "view_id": shown["id"]},
+        "api_app_id": api_app_id,
+        "token": VERIFICATION_TOKEN,
+        "action_id": action_id,
+        "block_id": block_id or action_id,
+        "value": value,
+        "team": {"id": team_id, "domain": team_domain},
+        "enterprise": None,
+        "is_enterprise_install": False,
+        "view": shown,
+    }
+    return _interaction(payload, signing_secret=signing_secret, timestamp=timestamp)
+
+
+def function_executed(
+    *,
+    callback_id: str,
+    inputs: Mapping[str, Any],
+    function_execution_id: str | None = None,
+    bot_access_token: str | None = None,
+    team_id: str = TEAM_ID,
+    api_app_id: str = API_APP_ID,
+    bot_user_id: str = BOT_USER_ID,
+    signing_secret: str = SIGNING_SECRET,
+    timestamp: int | None = None,
+) -> SlackRequest:
+    """Workflow Builder running the app's custom step `callback_id` with `inputs`: the
+    execution's ID and its own short-lived token (`xwfp-…`), which completes it."""
+    return event(
+        "function_executed",
+        details={
+            "function": {
+                "id": f"Fn{secrets.token_hex(5).upper()}",
+                "callback_id": callback_id,
+                "title": callback_id,
+                "description": "",
+                "type": "app",
+                "input_parameters": [],
+                "output_parameters": [],
+                "app_id": api_app_id,
+                "date_created": int(time.time()),
+                "date_updated": int(time.time()),
+                "date_deleted": 0,
+            },
+            "inputs": dict(inputs),
+            "function_execution_id": function_execution_id or new_execution_id(),
+            "workflow_execution_id": f"Wx{secrets.token_hex(6).upper()}",
+            "bot_access_token": bot_access_token or f"xwfp-{secrets.token_hex(12)}",
+        },
+        team_id=team_id,
+        api_app_id=api_app_id,
+        bot_user_id=bot_user_id,
+        signing_secret=signing_secret,
+        timestamp=timestamp,
+    )
 
 
 def event(
@@ -503,6 +653,11 @@ def remove_key_click(
 def new_trigger_id() -> str:
     """A trigger_id unique within the process, shaped like Slack's."""
     return f"{next(_numbers)}.{int(time.time())}.{secrets.token_hex(16)}"
+
+
+def new_execution_id() -> str:
+    """A function_execution_id shaped like Slack's (`Fx…`)."""
+    return f"Fx{secrets.token_hex(6).upper()}"
 
 
 def _interaction(

@@ -18,6 +18,11 @@ With `made_up_ids`, as tests need, whatever IDs the caller makes up exist: any u
 trigger_id, view or response_url the model never issued is taken as real the first time it is
 used, and any `xoxb-` (or app-level `xapp-`) token is the bot's when no `bot_token` is given.
 
+Workflow Builder runs an app's custom step with a token of the run's own (`xwfp-…`), issued
+with the run (`issue_workflow_token`, or any `xwfp-` token with made-up IDs): it may call what
+the bot token may, and it completes the run (`functions.completeSuccess`/`completeError`),
+which `completions` keeps.
+
 Everything runs on one event loop, or under its caller's lock: no locks here.
 """
 
@@ -57,7 +62,7 @@ HOOK_USES: Final = 5
 VIEW_STACK: Final = 3
 # Fields Slack parses as JSON text when they arrive as form fields (or as strings in JSON).
 _JSON_FIELDS: Final = frozenset(
-    {"attachments", "blocks", "metadata", "unfurls", "user_auth_blocks", "view"}
+    {"attachments", "blocks", "metadata", "outputs", "unfurls", "user_auth_blocks", "view"}
 )
 # apps.connections.open takes the app-level token; oauth.v2.access the app's client
 # credentials alone; every other method the bot token.
@@ -309,6 +314,10 @@ class SlackStandIn:
         self._oauth_codes: dict[str, Json] = {}
         self._socket_tickets: set[str] = set()
         self._revoked_tokens: set[str] = set()
+        self._workflow_tokens: set[str] = set()
+        self.completions: dict[str, Json] = {}
+        """How each workflow step run ended, by function_execution_id: `{"outputs": {...}}`
+        or `{"error": "..."}`."""
         self._last_ts = 0.0
         self._view_numbers = itertools.count(1)
         self._hash_numbers = itertools.count(1)
@@ -324,6 +333,8 @@ class SlackStandIn:
             "conversations.info": self._conversations_info,
             "conversations.join": self._conversations_join,
             "conversations.open": self._conversations_open,
+            "functions.completeError": self._functions_complete_error,
+            "functions.completeSuccess": self._functions_complete_success,
             "team.info": self._team_info,
             "usergroups.list": self._usergroups_list,
             "usergroups.users.list": self._usergroups_users_list,
@@ -371,6 +382,8 @@ class SlackStandIn:
         kind = self._token_kind(token)
         if kind is None:
             return SlackError("invalid_auth").to_json()
+        # A step run's token does what the bot's does, while its run lasts.
+        kind = "bot" if kind == "workflow" else kind
         if kind != ("app" if method in _APP_TOKEN_METHODS else "bot"):
             return SlackError("not_allowed_token_type").to_json()
         return None
@@ -463,6 +476,12 @@ class SlackStandIn:
         hook_id = secrets.token_urlsafe(16)
         self._hooks[hook_id] = _Hook(channel, user, self._clock(), message_ts, ephemeral)
         return f"{self._api_origin}{HOOK_PATH}{hook_id}"
+
+    def issue_workflow_token(self) -> str:
+        """A fresh token for one run of a workflow step, as `function_executed` carries it."""
+        token = f"xwfp-{secrets.token_hex(16)}"
+        self._workflow_tokens.add(token)
+        return token
 
     def add_oauth_code(  # noqa: PLR0913 — the install's fields, all keyword-only
         self,
@@ -654,6 +673,29 @@ class SlackStandIn:
             self._bot_tokens.add(install["access_token"])
         return {"ok": True, "app_id": self.workspace.app_id, "token_type": "bot"} | install
 
+    def _functions_complete_success(self, params: Json) -> Json:
+        outputs = params.get("outputs")
+        if not isinstance(outputs, dict):
+            raise SlackError("invalid_arguments", ["[ERROR] missing required field: outputs"])
+        return self._complete(params, {"outputs": outputs})
+
+    def _functions_complete_error(self, params: Json) -> Json:
+        error = params.get("error")
+        if not isinstance(error, str) or not error:
+            raise SlackError("invalid_arguments", ["[ERROR] missing required field: error"])
+        return self._complete(params, {"error": error})
+
+    def _complete(self, params: Json, ending: Json) -> Json:
+        """A step run ends; the page hears how."""
+        execution = params.get("function_execution_id")
+        if not isinstance(execution, str) or not execution:
+            raise SlackError(
+                "invalid_arguments", ["[ERROR] missing required field: function_execution_id"]
+            )
+        self.completions[execution] = ending
+        self.feed.publish({"type": "workflow", "execution": execution} | ending)
+        return {"ok": True}
+
     def _team_info(self, _params: Json) -> Json:
         team = self.workspace
         return {
@@ -811,7 +853,10 @@ class SlackStandIn:
             raise SlackError("invalid_client_id")
 
     def _token_kind(self, token: str) -> str | None:
-        """ "bot", "app" (an app-level token) or None for a token Slack does not know."""
+        """ "bot", "app" (an app-level token), "workflow" (a step run's) or None for a token
+        Slack does not know."""
+        if token in self._workflow_tokens or (self._made_up_ids and token.startswith("xwfp-")):
+            return "workflow"
         if self._bot_tokens is not None:
             return "bot" if token in self._bot_tokens else None
         if token.startswith("xoxb-"):

@@ -15,6 +15,8 @@ const state = {
     messages_tab_read_only_enabled: false,
   },
   magicMachines: [],
+  shortcuts: [], // the app's shortcuts, from its manifest: {callback_id, name, type}
+  steps: [], // the app's Workflow Builder steps: {callback_id, title, inputs}
   messages: {},
   ephemerals: {},
   views: [],
@@ -85,6 +87,8 @@ function apply(event) {
       state.command = event.command;
       state.appHome = event.app_home;
       state.magicMachines = event.magic_machines;
+      state.shortcuts = event.shortcuts || [];
+      state.steps = event.steps || [];
       state.messages = event.messages;
       state.ephemerals = event.ephemerals;
       state.views = event.views;
@@ -119,6 +123,15 @@ function apply(event) {
     case "home":
       state.home = event.view;
       if (showingHome()) renderHome();
+      return;
+    case "workflow":
+      toast(
+        event.error
+          ? `Workflow step failed: ${event.error}`
+          : `Workflow step completed: ${Object.entries(event.outputs || {})
+              .map(([name, value]) => `${name} ${value}`)
+              .join(", ")}`,
+      );
       return;
     default:
       return;
@@ -199,6 +212,27 @@ function renderSidebar() {
     $("app-list"),
     apps.map((channel) => sidebarItem(channel, "🚀", channel.name)),
   );
+  replaceChildren(
+    $("workflow-list"),
+    state.steps.map((step) =>
+      h(
+        "li",
+        {},
+        h(
+          "button",
+          {
+            type: "button",
+            class: "sidebar-item",
+            title: `A workflow whose one step is “${step.title}”`,
+            onclick: () => workflowDialog(step),
+          },
+          h("span", { class: "sidebar-mark", "aria-hidden": "true" }, "▶"),
+          h("span", { class: "sidebar-name" }, `Run workflow: ${step.title}`),
+        ),
+      ),
+    ),
+  );
+  $("workflows-title").parentElement.hidden = state.steps.length === 0;
   const command = state.command?.name || "/deploy";
   replaceChildren(
     $("magic-machines"),
@@ -338,6 +372,7 @@ function messageNode(message, channel, { inThread }) {
   }
   const author = authorOf(message);
   const ephemeral = message.subtype === "ephemeral";
+  const onMessage = state.shortcuts.filter((shortcut) => shortcut.type === "message");
   const classes = [
     "message",
     ephemeral ? "ephemeral" : "",
@@ -395,7 +430,47 @@ function messageNode(message, channel, { inThread }) {
           )
         : null,
     ),
+    !ephemeral && onMessage.length ? messageActions(onMessage, channel, message) : null,
   );
+}
+
+/** A message's "More actions" menu: the app's message shortcuts, as Slack lists them. */
+function messageActions(shortcuts, channel, message) {
+  const menu = h("div", { class: "menu", role: "menu", hidden: true });
+  const toggle = h(
+    "button",
+    {
+      type: "button",
+      class: "icon-button",
+      "aria-label": "More actions",
+      "aria-haspopup": "menu",
+      onclick: () => {
+        menu.hidden = !menu.hidden;
+      },
+    },
+    "⋯",
+  );
+  for (const shortcut of shortcuts) {
+    menu.append(
+      h(
+        "button",
+        {
+          type: "button",
+          role: "menuitem",
+          onclick: async () => {
+            menu.hidden = true;
+            const answer = await api("/playground/shortcuts", {
+              callback_id: shortcut.callback_id,
+              message: { channel: channel.id, ts: message.ts },
+            });
+            if (!answer.ok) toast(answer.error || "deploybot did not answer.");
+          },
+        },
+        shortcut.name,
+      ),
+    );
+  }
+  return h("div", { class: "message-actions" }, toggle, menu);
 }
 
 function authorOf(message) {
@@ -556,6 +631,15 @@ function renderModal() {
         preserved,
         act: (block, element, selection) =>
           act({ type: "view", view_id: top.id }, block, element, selection),
+        suggest: async (block, element, value) => {
+          const answer = await api(`/playground/views/${encodeURIComponent(top.id)}/suggestions`, {
+            block_id: block.block_id,
+            action_id: element.action_id,
+            value,
+          });
+          if (!answer.ok) toast(answer.error || "deploybot sent no options.");
+          return answer.ok ? answer.options : [];
+        },
       }),
     ),
     banner,
@@ -698,6 +782,121 @@ function toast(text) {
   }, 6000);
 }
 
+// -- shortcuts and workflows ----------------------------------------------------------------
+
+function renderShortcutsMenu() {
+  const menu = $("shortcuts-menu");
+  const global = state.shortcuts.filter((shortcut) => shortcut.type === "global");
+  replaceChildren(
+    menu,
+    global.length
+      ? global.map((shortcut) =>
+          h(
+            "button",
+            {
+              type: "button",
+              role: "menuitem",
+              onclick: async () => {
+                closeShortcutsMenu();
+                const answer = await api("/playground/shortcuts", {
+                  callback_id: shortcut.callback_id,
+                });
+                if (!answer.ok) toast(answer.error || "deploybot did not answer.");
+              },
+            },
+            shortcut.name,
+          ),
+        )
+      : h("p", { class: "menu-note" }, "The app has no global shortcuts."),
+  );
+}
+
+function closeShortcutsMenu() {
+  $("shortcuts-menu").hidden = true;
+  $("shortcuts-button").setAttribute("aria-expanded", "false");
+}
+
+/** Workflow Builder, reduced to one step: its inputs, then a run. */
+function workflowDialog(step) {
+  const layer = $("workflow-layer");
+  const titleId = uniqueId("workflow-title");
+  const fields = step.inputs.map((input) => {
+    const id = uniqueId("workflow-input");
+    let control;
+    if (input.type === "slack#/types/channel_id") {
+      const channels = state.workspace.channels.filter((channel) => !channel.is_im);
+      control = h(
+        "select",
+        { id },
+        channels.map((channel) =>
+          h(
+            "option",
+            { value: channel.id, selected: channel.id === state.channel },
+            `#${channel.name}`,
+          ),
+        ),
+      );
+    } else if (input.type === "slack#/types/user_id") {
+      const people = state.workspace.users.filter((user) => !user.is_bot);
+      control = h(
+        "select",
+        { id },
+        people.map((user) =>
+          h("option", { value: user.id, selected: user.id === state.workspace.you }, `@${user.name}`),
+        ),
+      );
+    } else if (input.name === "environment_variables") {
+      control = h("textarea", { id, rows: 3 });
+    } else {
+      control = h("input", { id, type: "text", autocomplete: "off" });
+    }
+    return { input, control, node: [h("label", { for: id }, input.title), control] };
+  });
+  const finish = () => {
+    layer.hidden = true;
+    replaceChildren(layer);
+    setInert(Boolean(state.modal));
+  };
+  const form = h(
+    "form",
+    {
+      class: "dialog workflow-form",
+      role: "dialog",
+      "aria-modal": "true",
+      "aria-labelledby": titleId,
+      onsubmit: async (event) => {
+        event.preventDefault();
+        const inputs = Object.fromEntries(fields.map((f) => [f.input.name, f.control.value]));
+        finish();
+        const answer = await api("/playground/workflows", {
+          callback_id: step.callback_id,
+          inputs,
+        });
+        // Workflow Builder says nothing while a step runs; its completion is shown when it comes.
+        if (!answer.ok) toast(answer.error || "deploybot did not answer.");
+      },
+      onkeydown: (event) => event.key === "Escape" && finish(),
+    },
+    h("h2", { id: titleId }, `Run workflow: ${step.title}`),
+    h(
+      "p",
+      { class: "topic" },
+      "A workflow whose one step is the app's. Empty inputs are left out, as Workflow Builder leaves them.",
+    ),
+    fields.map((field) => field.node),
+    h(
+      "div",
+      { class: "dialog-buttons" },
+      h("button", { type: "button", class: "button", onclick: finish }, "Cancel"),
+      h("button", { type: "submit", class: "button primary" }, "Run"),
+    ),
+  );
+  layer.hidden = false;
+  replaceChildren(layer, form);
+  setInert(true);
+  fields[0]?.control.focus();
+}
+
 // -- the message boxes ----------------------------------------------------------------------
 
 function prefill(text) {
@@ -791,6 +990,17 @@ function start() {
   wireComposer($("composer"), $("message-input"), () => null);
   wireComposer($("thread-composer"), $("thread-input"), () => state.thread);
   $("thread-close").addEventListener("click", () => show(state.channel));
+  $("shortcuts-button").addEventListener("click", () => {
+    const menu = $("shortcuts-menu");
+    if (!menu.hidden) {
+      closeShortcutsMenu();
+      return;
+    }
+    renderShortcutsMenu();
+    menu.hidden = false;
+    $("shortcuts-button").setAttribute("aria-expanded", "true");
+    menu.querySelector("button")?.focus();
+  });
   window.addEventListener("hashchange", () => {
     if (!state.workspace) return;
     const { channel, ts } = fromLocation();

@@ -24,7 +24,7 @@ const SELECTS = new Set([
   "multi_channels_select",
 ]);
 
-const PICKABLE = new Set([...SELECTS, ...PICKERS]);
+const PICKABLE = new Set([...SELECTS, ...PICKERS, "external_select"]);
 
 /**
  * Render blocks. `context` carries:
@@ -33,6 +33,8 @@ const PICKABLE = new Set([...SELECTS, ...PICKERS]);
  *   act(block, element, selection) — an interactive element was used
  *   inputs     — an array the input blocks' readers are pushed onto (modals)
  *   preserved  — {block_id: {action_id: state}} typed before a views.update, to keep
+ *   suggest(block, element, value) — an external select's options, as the app answers
+ *                `block_suggestion` (a Promise of options)
  */
 export function renderBlocks(blocks, context) {
   const container = h("div", { class: "bk-blocks" });
@@ -126,8 +128,12 @@ function element(block, item, context) {
   if (item.type === "image") return image(item);
   if (PICKABLE.has(item.type)) {
     // Picking in a message or an actions block sends block_actions at once.
-    const control = field(item, uniqueId("el"), undefined, context, (selection) =>
-      context.act(block, item, selection),
+    const control = field(
+      item,
+      uniqueId("el"),
+      undefined,
+      { ...context, blockId: block.block_id },
+      (selection) => context.act(block, item, selection),
     );
     return h("span", { class: "bk-inline-control" }, control.node);
   }
@@ -216,7 +222,14 @@ function inputBlock(block, context) {
   const dispatch = block.dispatch_action
     ? (selection) => context.act(block, item, selection)
     : null;
-  const control = field(item, id, restored, context, dispatch, [hintId, errorId]);
+  const control = field(
+    item,
+    id,
+    restored,
+    { ...context, blockId: block.block_id },
+    dispatch,
+    [hintId, errorId],
+  );
   const error = h("p", { class: "bk-error", id: errorId, role: "alert", hidden: true });
   const wrapper = h(
     "div",
@@ -257,6 +270,8 @@ function inputBlock(block, context) {
  */
 function field(item, id, restored, context, onPick, describedBy = []) {
   if (item.type in TEXT_INPUTS) return textInput(item, id, restored, onPick, describedBy);
+  if (item.type === "external_select")
+    return externalSelect(item, id, restored, context, onPick, describedBy);
   if (SELECTS.has(item.type)) return select(item, id, restored, context, onPick, describedBy);
   if (item.type === "checkboxes" || item.type === "radio_buttons")
     return choices(item, id, restored, context, onPick);
@@ -414,6 +429,43 @@ function select(item, id, restored, context, onPick, describedBy) {
   if (onPick) node.addEventListener("change", () => onPick(read()));
   const focusable = multi ? node.querySelector("input") || node : node;
   return { node, focusable, read, empty: () => chosen().length === 0, group: multi };
+}
+
+/**
+ * A select whose options the app serves: asked for at once (the text typed so far is empty),
+ * as Slack asks when `min_query_length` is 0; the chosen option is the one Slack would send.
+ */
+function externalSelect(item, id, restored, context, onPick, describedBy) {
+  const chosen = restored ? restored.selected_option : item.initial_option;
+  const node = h("select", { id, class: "bk-select", "aria-describedby": describedBy.join(" ") });
+  let options = chosen ? [chosen] : [];
+  const label = (option) =>
+    typeof option.text === "string" ? option.text : plainText(option.text);
+  const draw = () => {
+    const current = node.value || (chosen ? chosen.value : "");
+    node.replaceChildren(
+      h("option", { value: "" }, plainText(item.placeholder) || "Select an option"),
+      ...options.map((option) =>
+        h("option", { value: option.value, selected: option.value === current }, label(option)),
+      ),
+    );
+  };
+  draw();
+  if (context.suggest) {
+    node.setAttribute("aria-busy", "true");
+    context.suggest({ block_id: context.blockId }, item, "").then((offered) => {
+      const kept = options.filter((o) => !offered.some((other) => other.value === o.value));
+      options = [...kept, ...offered];
+      draw();
+      node.removeAttribute("aria-busy");
+    });
+  }
+  const read = () => ({
+    type: item.type,
+    selected_option: options.find((option) => option.value === node.value) || null,
+  });
+  if (onPick) node.addEventListener("change", () => onPick(read()));
+  return { node, focusable: node, read, empty: () => !node.value };
 }
 
 function choices(item, id, restored, context, onPick) {
