@@ -38,6 +38,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "readers, clients and the edges' stand-ins": (
         "bot.cards",
         "bot.command_text",
+        "bot.durations",
         "bot.env_files",
         "bot.form",
         "bot.images",
