@@ -253,6 +253,7 @@ class Follower:
             fail_reason=fail_reason,
             next_poll_at=next_poll,
             poll_interval_s=interval if next_poll else None,
+            settled=settled,
         )
         return next_poll
 
