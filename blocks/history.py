@@ -49,10 +49,14 @@ def history_message(*, lines: Sequence[str], command: str) -> Message:
     }
 
 
-def home_view(*, mine: Sequence[str], team: Sequence[str]) -> dict[str, Any]:
-    """The App Home tab: a New deployment button, your deployments, the workspace's."""
+def home_view(
+    *, mine: Sequence[str], team: Sequence[str], banner: Sequence[dict[str, Any]] = ()
+) -> dict[str, Any]:
+    """The App Home tab: a New deployment button, your deployments, the workspace's; `banner`
+    (a freeze, from `blocks.guardrails`) goes at the top."""
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": plain_text("deploybot")},
+        *banner,
         {
             "type": "actions",
             "elements": [

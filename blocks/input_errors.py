@@ -229,3 +229,12 @@ def over_the_maximum(text: str, maximum: str) -> str:
 def default_over_the_maximum(maximum: str) -> str:
     """A workspace default stop time longer than the workspace's maximum."""
     return f"The default cannot be longer than the maximum ({maximum})."
+
+
+# Under the field holding a secret, when deployments wait for an approval and deploybot has no
+# encryption key to keep the secret with meanwhile.
+HIDDEN_VALUE_CANNOT_WAIT: Final = (
+    "Deployments here wait for an approval, and deploybot has no encryption key to keep this "
+    "secret until then (whoever runs it can set DEPLOYBOT_ENCRYPTION_KEY). Leave it out, or ask "
+    "an admin to deploy without approval."
+)

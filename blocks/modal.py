@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from blocks import ids
-from blocks.text import code, mention, mrkdwn, plain_text
+from blocks.text import code, mention, mrkdwn, plain_text, short_span, span
 
 # Slack's ceiling for a plain_text_input; also the length of a field Slack lets users type.
 MAX_INPUT_LENGTH: Final = 3000
@@ -114,18 +114,21 @@ _HEADINGS: Final[Mapping[str, str]] = {
 }
 
 
-def deploy_modal(
+def deploy_modal(  # noqa: PLR0913 — one keyword per fact the form shows, all keyword-only
     *,
     external_deployment_id: str,
     private_metadata: str,
     prefill: Mapping[str, str] | None = None,
     masked: Sequence[str] = (),
     script_withheld_from: str | None = None,
+    default_stop_after_s: int | None = None,
+    max_stop_after_s: int | None = None,
 ) -> dict[str, Any]:
     """The deploy form as a modal, prefilled by block id except the external id and password.
 
     `masked` names the variables whose stored values held a secret, and `script_withheld_from`
     whose startup script was left out: a note at the top says what to type again, and why.
+    "Stop after" says the workspace's default run (when left empty) and its longest.
     """
     values = {
         block_id: value
@@ -156,6 +159,9 @@ def deploy_modal(
         blocks.append(
             _input_block(block_id, initial_value=initial.get(block_id), focus=block_id == focused)
         )
+    blocks += _stop_after_blocks(
+        values.get(ids.STOP_AFTER), default_s=default_stop_after_s, max_s=max_stop_after_s
+    )
     return {
         "type": "modal",
         "callback_id": ids.DEPLOY_MODAL,
@@ -190,6 +196,41 @@ def _withheld_note(
 
 
 _MAX_NAMES_SHOWN: Final = 10
+_STOP_AFTER_LENGTH: Final = 40
+
+
+def _stop_after_blocks(
+    prefill: str | None, *, default_s: int | None, max_s: int | None
+) -> list[dict[str, Any]]:
+    """The "Stop after" input, under a heading: what empty means here, and the longest run."""
+    empty = f"stops after {span(default_s)}" if default_s else "runs until someone stops it"
+    longest = f" At most {span(max_s)} in this workspace." if max_s else ""
+    element: dict[str, Any] = {
+        "type": "plain_text_input",
+        "action_id": ids.STOP_AFTER,
+        "placeholder": plain_text(f"e.g. {short_span(default_s)}" if default_s else "e.g. 4h"),
+        "max_length": _STOP_AFTER_LENGTH,
+    }
+    if prefill and len(prefill) <= _STOP_AFTER_LENGTH:
+        element["initial_value"] = prefill
+    return [
+        {"type": "divider"},
+        {
+            "type": "section",
+            "text": mrkdwn("*Running time*\nGPU machines cost money every hour they run."),
+        },
+        {
+            "type": "input",
+            "block_id": ids.STOP_AFTER,
+            "optional": True,
+            "label": plain_text("Stop after"),
+            "hint": plain_text(
+                "30m, 4h, 2d or 1h30m (1 minute to 30 days): deploybot stops the deployment this "
+                f"long after it starts, and reminds you first. Empty: it {empty}.{longest}"
+            ),
+            "element": element,
+        },
+    ]
 
 
 def _initial_value(block_id: str, value: str | None) -> str | None:

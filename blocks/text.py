@@ -84,3 +84,13 @@ def short_span(seconds: float) -> str:
         if count:
             parts.append(f"{count}{unit[0]}")
     return "".join(parts) or "0m"
+
+
+_FENCE: Final = "```"
+
+
+def code_block(text: str, *, limit: int) -> str:
+    """A preformatted block for user text: escaped, its fences broken, at most `limit` chars."""
+    inner = escape(text).replace(_FENCE, BACKTICK_STAND_IN * 3)
+    inner = truncate(inner, limit - 2 * len(_FENCE) - 2)
+    return f"{_FENCE}\n{inner}\n{_FENCE}"

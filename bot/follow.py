@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 # How often Refresh asks again for a deployment another replica is polling right now.
 CLAIM_RETRY_S = 0.2
+FAILED = "STATUS_FAILED"
 
 
 @dataclass(frozen=True)
@@ -132,6 +133,7 @@ class Follower:
         await messenger.reply(
             place, replies.stop_asked_reply(deployment_id=row.deployment_id, by=by)
         )
+        await self._store.clear_stop(row.id)  # stopped by hand: nothing left to stop
         await self.start_following(row.id)
 
     async def _claim_soon(self, row_id: int) -> Deployment | None:
@@ -269,6 +271,8 @@ class Follower:
         messenger, place = await self._conversation(row)
         if messenger is None or not row.deployment_id:
             return
+        # A failure deploybot saw by itself is shown in the channel too, naming the requester.
+        failed = by is None and vendor_status == FAILED
         await messenger.reply(
             place,
             cards.status_reply(
@@ -276,7 +280,9 @@ class Follower:
                 deployment_id=row.deployment_id,
                 fail_reason=fail_reason,
                 by=by,
+                requester=row.user_id if failed else None,
             ),
+            broadcast=failed,
         )
         await messenger.update_parent(
             place,
@@ -288,6 +294,7 @@ class Follower:
                 deployment_id=row.deployment_id,
                 detail=cards.status_detail(vendor_status, since, fail_reason),
                 buttons=_buttons_for(vendor_status),
+                notes=cards.notes_of(row, settled=vendor_status in cards.SETTLED),
             ),
         )
 

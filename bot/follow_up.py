@@ -10,15 +10,17 @@ from __future__ import annotations
 import dataclasses
 import logging
 
+from blocks import guardrails as guardrail_blocks
 from blocks import history as history_blocks
 from blocks import ids, notices
 from bot import cards
 from bot.administration import is_admin
 from bot.asker import Asker
 from bot.follow import Follower
-from bot.form import Prefill, prefill_from
+from bot.form import Prefill
+from bot.lookups import FreezeLookup
 from bot.models import Deployment
-from bot.service import DeploymentService
+from bot.service import DeploymentService, prefill_of
 from bot.slack_errors import SLACK_FAILURES
 from bot.store import Store
 
@@ -33,7 +35,7 @@ class FollowUpService:
     workspace's history and the App Home. Answers go to the asker only; status changes go to
     the deployment's thread, through the follower."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 — the service's collaborators, keyword-only
         self,
         *,
         store: Store,
@@ -41,12 +43,14 @@ class FollowUpService:
         deployments: DeploymentService,
         admins: frozenset[str] = frozenset(),
         command: str = "/deploy",
+        freeze_for: FreezeLookup | None = None,
     ) -> None:
         self._store = store
         self._follower = follower
         self._deployments = deployments
         self._admins = admins
         self._command = command
+        self._freeze_for = freeze_for
 
     async def refresh(self, asker: Asker, any_id: str) -> None:
         """Fetch the status now (the Refresh button); the answer goes to the thread."""
@@ -95,6 +99,7 @@ class FollowUpService:
                 deployment_id=row.deployment_id,
                 detail=notices.STOP_PROMPT,
                 buttons=(ids.STOP_DEPLOYMENT,),
+                notes=cards.notes_of(row),
             )
         )
 
@@ -107,7 +112,7 @@ class FollowUpService:
         await self._deployments.open_deploy_modal(
             dataclasses.replace(asker, channel_id=row.channel_id),
             # Someone else's startup script is not shown: scripts hold tokens.
-            prefill_from(row.request, requester=row.user_id, viewer=asker.user_id),
+            prefill_of(row, viewer=asker.user_id),
         )
 
     async def new_deployment(self, asker: Asker) -> None:
@@ -129,8 +134,24 @@ class FollowUpService:
             team_id=asker.team_id, user_id=asker.user_id, limit=HOME_ROWS
         )
         team = await self._store.recent(team_id=asker.team_id, limit=HOME_ROWS)
+        freeze = (
+            await self._freeze_for(asker.enterprise_id, asker.team_id)
+            if self._freeze_for is not None
+            else None
+        )
+        banner = (
+            guardrail_blocks.freeze_banner(
+                by=freeze.by,
+                since=freeze.at,
+                until=freeze.until,
+                reason=freeze.reason,
+                command=self._command,
+            )
+            if freeze is not None
+            else []
+        )
         view = history_blocks.home_view(
-            mine=cards.history_lines(mine), team=cards.history_lines(team)
+            mine=cards.history_lines(mine), team=cards.history_lines(team), banner=banner
         )
         try:
             await asker.client.views_publish(user_id=asker.user_id, view=view)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -225,10 +225,12 @@ class Workspaces:
             )
 
     async def freeze(
-        self, scope: Scope, *, by: str, reason: str, until: datetime | None
+        self, scope: Scope, *, by: str, reason: str, lasting: timedelta | None
     ) -> tuple[Change, Freeze]:
-        """Freeze deployments in the scope from now (replacing a freeze that holds), recorded."""
+        """Freeze deployments in the scope from now, for `lasting` (None: until lifted),
+        replacing a freeze that holds; recorded."""
         now = self._clock()
+        until = now + lasting if lasting is not None else None
         async with self._writing() as session:
             row = await self._row(session, scope)
             row.frozen_by, row.frozen_at, row.frozen_until = by, now, until

@@ -52,6 +52,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "bot.sandbox",
         "bot.ssh_keys",
         "bot.testing",
+        "bot.testing.clock",
         "bot.testing.fake_slack",
         "bot.testing.loopback",
         "bot.testing.processes",
@@ -64,6 +65,8 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "storage": ("bot.access", "bot.store", "bot.workspaces"),
     "services": (
         "bot.administration",
+        "bot.approvals",
+        "bot.auto_stop",
         "bot.follow",
         "bot.follow_up",
         "bot.oauth",
@@ -75,6 +78,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "bot.listeners.admin",
         "bot.listeners.commands",
         "bot.listeners.events",
+        "bot.listeners.guardrails",
         "bot.listeners.views",
     ),
     "the app": ("bot.app",),
@@ -86,6 +90,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "bot.playground.local",
         "bot.playground.routes",
         "bot.playground.workspace",
+        "bot.testing.clocked",
     ),
 }
 RANK = {module: rank for rank, modules in enumerate(LAYERS.values()) for module in modules}

@@ -183,7 +183,8 @@ def test_modal_view_frame() -> None:
 
 
 def test_modal_inputs_in_order_with_headings() -> None:
-    """One input per vendor field, in ids.INPUT_BLOCKS order, with headings before two groups."""
+    """One input per vendor field, in ids.INPUT_BLOCKS order, with headings before two groups;
+    then "Stop after", under a heading of its own."""
     layout = [
         (
             block["type"],
@@ -210,8 +211,11 @@ def test_modal_inputs_in_order_with_headings() -> None:
         ("section", None, None, None),
         ("input", "external_deployment_id", "external_deployment_id", False),
         ("input", "metadata", "metadata", True),
+        ("divider", None, None, None),
+        ("section", None, None, None),
+        ("input", "stop_after", "stop_after", True),
     ]
-    assert list(inputs(modal())) == list(ids.INPUT_BLOCKS)
+    assert list(inputs(modal())) == [*ids.INPUT_BLOCKS, ids.STOP_AFTER]
 
 
 def test_modal_registry_heading() -> None:
@@ -532,6 +536,9 @@ def test_deployment_message_covers_every_status() -> None:
         "running",
         "stopping",
         "stopped",
+        "awaiting_approval",
+        "rejected",
+        "expired",
     }
 
 

@@ -472,17 +472,6 @@ async def test_released_and_cleared_leases_free_the_rows_at_once(
     assert lease_of(database_url, theirs) == (None, None)
 
 
-# --- DATABASE_URL ------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("setting", "database"),
-    [
-        ("sqlite:///deploybot.sqlite3", "deploybot.sqlite3"),
-        ("sqlite:////var/lib/deploybot/db.sqlite3", "/var/lib/deploybot/db.sqlite3"),
-        ("sqlite+pysqlite:///deploybot.sqlite3", "deploybot.sqlite3"),
-    ],
-)
 # --- guardrails: approvals and automatic stops ---------------------------------------------------
 
 
@@ -676,6 +665,17 @@ async def test_sealed_requests_are_re_encrypted_under_a_new_key(store: Store, cl
     assert await store.reseal(rotating) == 0
 
 
+# --- DATABASE_URL ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("setting", "database"),
+    [
+        ("sqlite:///deploybot.sqlite3", "deploybot.sqlite3"),
+        ("sqlite:////var/lib/deploybot/db.sqlite3", "/var/lib/deploybot/db.sqlite3"),
+        ("sqlite+pysqlite:///deploybot.sqlite3", "deploybot.sqlite3"),
+    ],
+)
 def test_async_url_maps_sqlite_to_aiosqlite(setting: str, database: str) -> None:
     """Any SQLite URL is served by the aiosqlite driver, with its path unchanged."""
     url = async_url(setting)

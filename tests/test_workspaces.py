@@ -372,7 +372,7 @@ async def test_a_freeze_holds_until_lifted_or_its_time_runs_out(store: Store) ->
     now = [NOW]
     spaces = Workspaces(store.engine, box=None, default_key=None, clock=lambda: now[0])
     assert await spaces.freeze_for(None, "TA") is None
-    change, freeze = await spaces.freeze(TEAM_A, by="ULEAD", reason="incident 42", until=None)
+    change, freeze = await spaces.freeze(TEAM_A, by="ULEAD", reason="incident 42", lasting=None)
     assert freeze == Freeze("ULEAD", NOW, None, "incident 42")
     assert change.detail == {"reason": "incident 42", "until": None}
     assert await spaces.freeze_for(None, "TA") == freeze
@@ -386,7 +386,7 @@ async def test_a_freeze_holds_until_lifted_or_its_time_runs_out(store: Store) ->
     assert await spaces.unfreeze(TEAM_A, by="UOTHER") is None
 
     until = now[0] + timedelta(hours=2)
-    await spaces.freeze(TEAM_A, by="ULEAD", reason="release", until=until)
+    await spaces.freeze(TEAM_A, by="ULEAD", reason="release", lasting=timedelta(hours=2))
     assert await spaces.freeze_for(None, "TA") is not None
     now[0] = until
     assert await spaces.freeze_for(None, "TA") is None
@@ -399,7 +399,7 @@ async def test_a_freeze_holds_until_lifted_or_its_time_runs_out(store: Store) ->
 async def test_an_org_freeze_holds_every_workspace_of_the_org(store: Store) -> None:
     """Frozen org-wide, the org's workspaces are frozen; other workspaces are not."""
     spaces = workspaces(store)
-    await spaces.freeze(ORG, by="UORG", reason="audit", until=None)
+    await spaces.freeze(ORG, by="UORG", reason="audit", lasting=None)
     frozen = await spaces.freeze_for("E1", "TG")
     assert frozen is not None
     assert frozen.reason == "audit"

@@ -9,7 +9,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks import ids
 from blocks.text import plain_quotes
-from bot.form import parse_submission
+from bot.form import parse_submission, read_stop_after
 from bot.listeners import Deps
 from bot.modal_context import ModalContext
 from bot.service import Submission
@@ -22,8 +22,13 @@ def register(app: AsyncApp, deps: Deps) -> None:
         ack: AsyncAck, view: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
     ) -> None:
         team_id = context.team_id or ""
+        values = view.get("state", {}).get("values", {})
+        stop_after = read_stop_after(values)
         parsed = await deps.deployments.check_submission(
-            team_id, parse_submission(view.get("state", {}).get("values", {}))
+            team_id,
+            parse_submission(values),
+            enterprise_id=context.enterprise_id,
+            stop_after=stop_after,
         )
         if isinstance(parsed, dict):
             # Slack shows field errors as plain text: quote instead of code marks.
@@ -41,6 +46,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             channel_id=where.channel_id or user_id,
             request=parsed,
             response_url=where.response_url,
+            stop_after=stop_after[0],
         )
         deps.tasks.spawn(
             deps.deployments.submit_if_allowed(submission, client),
