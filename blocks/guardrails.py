@@ -191,9 +191,9 @@ def rejected_note(*, by: str, requester: str, reason: str) -> str:
     return f"🚫 {verb} by {mention(by)}: “{escape(truncate(reason, 300))}”"
 
 
-def expired_note(*, waited_s: float) -> str:
+def expired_note() -> str:
     """On the message: it expired unapproved."""
-    return f"⌛ Nobody approved it within {span(waited_s)}; nothing was sent to Hiveon."
+    return "⌛ Nobody approved it in time; nothing was sent to Hiveon."
 
 
 def own_approval_notice(*, approvers: Sequence[str]) -> Message:
@@ -407,7 +407,7 @@ def at_the_longest_notice(*, max_s: float, stops_at: datetime) -> Message:
 
 def extend_usage_notice(*, command: str) -> Message:
     """`/deploy extend` without a deployment or a duration."""
-    usage = f"`{escape(command)} extend <ID> <duration>`"
+    usage = code(f"{command} extend <ID> <duration>")
     return notice(text=f"Which one, and by how long? {usage}, e.g. `… extend 3f2a 2h`.")
 
 
@@ -462,7 +462,7 @@ def not_frozen_notice() -> Message:
 def freeze_usage_notice(*, command: str) -> Message:
     """`/deploy freeze` without a reason."""
     return notice(
-        text=f"Say why: `{escape(command)} freeze [duration] <reason>`, e.g. "
+        text=f"Say why: {code(f'{command} freeze [duration] <reason>')}, e.g. "
         f"`{escape(command)} freeze 2h incident 4711` (without a duration it lasts until "
         f"`{escape(command)} unfreeze`)."
     )

@@ -301,6 +301,7 @@ def build_bot(
         box=box,
         admins=settings.admins,
         command=settings.command,
+        approval_window=timedelta(minutes=settings.approval_minutes),
         clock=clock,
     )
     auto_stop = AutoStopService(

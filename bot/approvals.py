@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -87,6 +87,7 @@ class ApprovalService:
         box: KeyBox | None,
         admins: frozenset[str] = frozenset(),
         command: str = "/deploy",
+        approval_window: timedelta = timedelta(minutes=60),
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self._store = store
@@ -97,6 +98,7 @@ class ApprovalService:
         self._box = box
         self._admins = admins
         self._command = command
+        self._approval_window = approval_window
         self._clock = clock
 
     async def approve(self, asker: Asker, external_id: str) -> None:
@@ -215,10 +217,11 @@ class ApprovalService:
         if client is None:
             log.warning("no Slack client for team %s; the expiry is unreported", row.team_id)
             return
-        waited = ((row.approval_expires_at or row.created_at) - row.created_at).total_seconds()
         messenger = Messenger(client, user_id=row.user_id, response_url=row.response_url)
         reply = guardrails.expired_reply(
-            requester=row.user_id, waited_s=waited, command=self._command
+            requester=row.user_id,
+            waited_s=self._approval_window.total_seconds(),
+            command=self._command,
         )
         await self._report_closed(closed, messenger, reply)
 

@@ -62,9 +62,8 @@ def notes_of(row: Deployment, *, settled: bool = False) -> list[str]:
                 by=row.decided_by, requester=row.user_id, reason=row.rejection_reason or ""
             )
         )
-    elif row.status == EXPIRED and row.approval_expires_at:
-        waited = (row.approval_expires_at - row.created_at).total_seconds()
-        notes.append(guardrails.expired_note(waited_s=waited))
+    elif row.status == EXPIRED:
+        notes.append(guardrails.expired_note())
     elif row.decided_by and row.status != AWAITING_APPROVAL:
         notes.append(guardrails.approved_note(by=row.decided_by))
     if row.stopped_automatically_at and row.started_at:

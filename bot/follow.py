@@ -130,10 +130,10 @@ class Follower:
             )
             await self.start_following(row.id)
             return
+        await self._store.clear_stop(row.id)  # stopped by hand: nothing left to stop
         await messenger.reply(
             place, replies.stop_asked_reply(deployment_id=row.deployment_id, by=by)
         )
-        await self._store.clear_stop(row.id)  # stopped by hand: nothing left to stop
         await self.start_following(row.id)
 
     async def _claim_soon(self, row_id: int) -> Deployment | None:
