@@ -89,7 +89,8 @@ _INPUTS: Final[Mapping[str, _Input]] = {
     ids.DOCKER_PASSWORD: _Input(
         label="Registry password",
         placeholder="Password or access token",
-        hint="Sent only to Hiveon; never stored or shown.",
+        hint="Sent only to Hiveon; never shown, and kept (encrypted) only while the deployment "
+        "waits for an approval.",
     ),
     ids.EXTERNAL_DEPLOYMENT_ID: _Input(
         label="External deployment ID",

@@ -298,6 +298,7 @@ def build_bot(
         guardrails_for=workspaces.guardrails_for,
         freeze_for=workspaces.freeze_for,
         client_for=client_for,
+        api_key_for=api_key_for,
         box=box,
         admins=settings.admins,
         command=settings.command,

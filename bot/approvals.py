@@ -20,7 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from blocks import guardrails, ids, notices
+from blocks import guardrails, ids, notices, outcomes
 from bot import cards, log_context
 from bot.administration import is_admin
 from bot.asker import Asker
@@ -29,7 +29,7 @@ from bot.deployment import StartDeploymentRequest
 from bot.domain import Guardrails
 from bot.follow import place_of
 from bot.form import FieldErrors
-from bot.lookups import ClientLookup, FreezeLookup, GuardrailsLookup
+from bot.lookups import ApiKeyLookup, ClientLookup, FreezeLookup, GuardrailsLookup
 from bot.messenger import Messenger
 from bot.models import AWAITING_APPROVAL, EXPIRED, REJECTED, Deployment, utc_now
 from bot.service import DeploymentService
@@ -84,6 +84,7 @@ class ApprovalService:
         guardrails_for: GuardrailsLookup,
         freeze_for: FreezeLookup,
         client_for: ClientLookup,
+        api_key_for: ApiKeyLookup,
         box: KeyBox | None,
         admins: frozenset[str] = frozenset(),
         command: str = "/deploy",
@@ -95,6 +96,7 @@ class ApprovalService:
         self._guardrails_for = guardrails_for
         self._freeze_for = freeze_for
         self._client_for = client_for
+        self._api_key_for = api_key_for
         self._box = box
         self._admins = admins
         self._command = command
@@ -107,32 +109,10 @@ class ApprovalService:
         row = await self._awaiting(asker, external_id)
         if row is None:
             return
-        guard = await self._guardrails_for(row.enterprise_id, row.team_id)
-        if asker.user_id == row.user_id:
-            await asker.messenger.tell_user(
-                guardrails.own_approval_notice(approvers=guard.approvers)
-            )
-            return
-        if not await self._may_decide(asker, guard):
-            await asker.messenger.tell_user(
-                guardrails.not_an_approver_notice(approvers=guard.approvers, requester=row.user_id)
-            )
-            return
-        freeze = await self._freeze_for(row.enterprise_id, row.team_id)
-        if freeze is not None:
-            await asker.messenger.tell_user(
-                guardrails.approval_frozen_notice(
-                    by=freeze.by,
-                    since=freeze.at,
-                    until=freeze.until,
-                    reason=freeze.reason,
-                    expires_at=row.approval_expires_at,
-                )
-            )
-            return
-        request = self._request_of(row)
+        refusal = await self._why_not(asker, row)
+        request = self._request_of(row) if refusal is None else None
         if request is None:
-            await asker.messenger.tell_user(guardrails.sealed_unreadable_notice())
+            await asker.messenger.tell_user(refusal or guardrails.sealed_unreadable_notice())
             return
         taken = await self._store.take_approval(row.id, by=asker.user_id, now=self._clock())
         if taken is None:
@@ -143,6 +123,29 @@ class ApprovalService:
         log.info("deployment %s approved by %s", row.external_deployment_id, asker.user_id)
         messenger = Messenger(asker.client, user_id=row.user_id, response_url=row.response_url)
         await self._deployments.start_approved(taken, request, messenger)
+
+    async def _why_not(self, asker: Asker, row: Deployment) -> dict[str, Any] | None:
+        """Why the asker's Approve cannot start the request now, or None when it can: their own
+        request, not an approver, a freeze, no key to deploy with."""
+        guard = await self._guardrails_for(row.enterprise_id, row.team_id)
+        if asker.user_id == row.user_id:
+            return guardrails.own_approval_notice(approvers=guard.approvers)
+        if not await self._may_decide(asker, guard):
+            return guardrails.not_an_approver_notice(
+                approvers=guard.approvers, requester=row.user_id
+            )
+        freeze = await self._freeze_for(row.enterprise_id, row.team_id)
+        if freeze is not None:
+            return guardrails.approval_frozen_notice(
+                by=freeze.by,
+                since=freeze.at,
+                until=freeze.until,
+                reason=freeze.reason,
+                expires_at=row.approval_expires_at,
+            )
+        if await self._api_key_for(row.enterprise_id, row.team_id) is None:
+            return outcomes.no_api_key_notice(command=self._command)
+        return None
 
     async def open_reject_modal(self, asker: Asker, external_id: str) -> None:
         """Ask the asker why, if they may reject the request (its requester may withdraw it)."""
@@ -238,6 +241,8 @@ class ApprovalService:
                 request=row.request,
                 external_id=row.external_deployment_id,
                 status=row.status,
+                # To ask again, changed as the reason says: the form, prefilled.
+                buttons=(ids.REDEPLOY,),
                 notes=cards.notes_of(row),
             ),
         )

@@ -297,7 +297,10 @@ def test_modal_external_deployment_id_input() -> None:
         (
             ids.DOCKER_PASSWORD,
             "Password or access token",
-            "Sent only to Hiveon; never stored or shown.",
+            (
+                "Sent only to Hiveon; never shown, and kept (encrypted) only while the "
+                "deployment waits for an approval."
+            ),
         ),
     ],
 )

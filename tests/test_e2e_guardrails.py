@@ -422,7 +422,7 @@ def test_chosen_approvers_alone_decide_and_a_rejection_says_why(
 ) -> None:
     """With approvers chosen, an admin outside the list may not approve; an approver's Reject
     asks why (a blank reason is refused in the form), replies the reason in the thread naming
-    the requester, takes the buttons off and forgets the sealed request; nothing is sent."""
+    the requester, leaves only Redeploy and forgets the sealed request; nothing is sent."""
     team_id = team()
     configure(bot, slack, team_id, approval=True, approvers=(APPROVER,))
     request, _ = ask(bot, slack, team_id)
@@ -467,7 +467,7 @@ def test_chosen_approvers_alone_decide_and_a_rejection_says_why(
     )
     update = update_saying(slack, request, "🚫 Rejected by <@UAPPROVER>")
     assert update.params["text"].startswith(f"🚫 <@{REQUESTER}>'s `nginx:latest`")
-    assert action_ids(update.params) == []
+    assert action_ids(update.params) == ["redeploy"]
     assert row_of(bot, request.external_id, "status", "decided_by", "rejection_reason") == (
         "rejected",
         APPROVER,
@@ -485,8 +485,8 @@ def test_an_unanswered_request_expires_and_says_so(
     bot: BotProcess, slack: FakeSlack, sandbox: SandboxVendor, clock: SharedClock
 ) -> None:
     """Nobody answers within DEPLOYBOT_APPROVAL_MINUTES: the request expires once, its thread
-    says so to the requester, its buttons go, its secrets are forgotten, and a late Approve is
-    refused."""
+    says so to the requester, Approve and Reject give way to Redeploy, its secrets are
+    forgotten, and a late Approve is refused."""
     team_id = team()
     configure(bot, slack, team_id, approval=True)
     request, _ = ask(bot, slack, team_id)
@@ -498,7 +498,7 @@ def test_an_unanswered_request_expires_and_says_so(
     )
     assert "Run `/deploy` again to ask anew." in shown(expired)
     closed = update_saying(slack, request, "⌛ Nobody approved it in time")
-    assert action_ids(closed.params) == []
+    assert action_ids(closed.params) == ["redeploy"]
     assert row_of(bot, request.external_id, "status", "sealed_request") == ("expired", None)
     late = told(slack, click(bot, slack, request, "approve_deployment", user_id=ADMIN))
     assert late == "This deployment request has expired; nothing changed."
