@@ -27,7 +27,7 @@ def deployment_line(  # noqa: PLR0913 - one keyword per fact on the line, all ke
     machine = machine_id if len(machine_id) <= _SHORT_ID + 1 else machine_id[:_SHORT_ID] + "…"
     line = (
         f"{emoji} {when} · {mention(user_id)} · {code(image, limit=_IMAGE_LIMIT)} "
-        f"on {code(machine)} · {escape(status)}"
+        f"on {code(machine)} · {escape(status.replace('_', ' '))}"
     )
     if link:
         line += f" · <{link}|thread>"
