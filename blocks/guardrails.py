@@ -78,7 +78,7 @@ def approval_request_message(  # noqa: PLR0913 — one keyword per fact of the r
         {
             "type": "actions",
             "elements": _approval_buttons(
-                external_deployment_id, image=image, machine_id=machine_id, requester=user_id
+                external_deployment_id, image=image, machine_id=machine_id
             ),
         }
     )
@@ -86,13 +86,13 @@ def approval_request_message(  # noqa: PLR0913 — one keyword per fact of the r
 
 
 def _approval_buttons(
-    external_deployment_id: str, *, image: str, machine_id: str, requester: str
+    external_deployment_id: str, *, image: str, machine_id: str
 ) -> list[dict[str, Any]]:
+    """Approve (confirmed: it spends money) and Reject, each carrying the external ID."""
     confirm = (
         f"deploybot starts {truncate(image, 120)} on machine {truncate(machine_id, 40)} for "
         "the requester now, and Hiveon bills the machine from then on."
     )
-    del requester  # named in the message itself; a confirm dialog is plain text
     return [
         {
             "type": "button",
