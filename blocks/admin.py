@@ -7,7 +7,7 @@ from typing import Any, Final
 
 from blocks import ids
 from blocks.messages import Message, notice
-from blocks.text import code, escape, mention, mrkdwn, plain_text, truncate
+from blocks.text import code, escape, mention, mrkdwn, plain_text, short_span, span, truncate
 
 SECTION_TEXT_LIMIT: Final = 3000
 OPTION_TEXT_LIMIT: Final = 75
@@ -15,7 +15,7 @@ OPTION_VALUE_LIMIT: Final = 150
 MAX_OPTIONS: Final = 100
 API_KEY_MAX_LENGTH: Final = 500
 _TITLE_KEY: Final = "Hiveon API key"
-_TITLE_ACCESS: Final = "Who may deploy"
+_TITLE_ACCESS: Final = "Deploy settings"
 
 KEY_VERDICTS: Final[Mapping[str, str]] = {
     "accepted": "Hiveon accepted it",
@@ -62,6 +62,14 @@ def change_line(*, user_id: str, at: datetime, action: str, detail: Mapping[str,
         what = f"removed the Hiveon API key ({key_name(detail.get('hint'))})"
     elif action == "access_changed":
         what = "changed who may deploy: " + _access_changes(detail)
+    elif action == "guardrails_changed":
+        what = "changed the guardrails: " + _guardrail_changes(detail)
+    elif action == "deploys_frozen":
+        until = detail.get("until")
+        ends = f" until {when(datetime.fromisoformat(until))}" if until else ""
+        what = f"froze deploys{ends}: “{escape(str(detail.get('reason', '')))}”"
+    elif action == "deploys_unfrozen":
+        what = f"lifted the deploy freeze (“{escape(str(detail.get('reason', '')))}”)"
     elif action == "uninstalled":
         what = "uninstalled deploybot; the installation, the key and the settings were deleted"
     elif action in _PRESET_CHANGES:
@@ -98,6 +106,31 @@ def _access_changes(detail: Mapping[str, Any]) -> str:
         old, new = detail["usergroups"]
         parts.append(f"user groups {_groups_text(old)} → {_groups_text(new)}")
     return "; ".join(parts) or "saved without changes"
+
+
+def _run_text(seconds: object) -> str:
+    return span(seconds) if isinstance(seconds, int) and seconds > 0 else "none"
+
+
+def _guardrail_changes(detail: Mapping[str, Any]) -> str:
+    parts = []
+    if "require_approval" in detail:
+        _, new = detail["require_approval"]
+        parts.append("approval " + ("required" if new else "no longer required"))
+    if "approvers" in detail:
+        old, new = detail["approvers"]
+        parts.append(f"approvers {_approvers_text(old)} → {_approvers_text(new)}")
+    if "default_stop_after_s" in detail:
+        old, new = detail["default_stop_after_s"]
+        parts.append(f"default run {_run_text(old)} → {_run_text(new)}")
+    if "max_stop_after_s" in detail:
+        old, new = detail["max_stop_after_s"]
+        parts.append(f"longest run {_run_text(old)} → {_run_text(new)}")
+    return "; ".join(parts) or "saved without changes"
+
+
+def _approvers_text(user_ids: Sequence[str]) -> str:
+    return people_text(user_ids, ()) if user_ids else "the admins"
 
 
 def _groups_text(group_ids: Sequence[str]) -> str:
@@ -262,11 +295,18 @@ def settings_modal(  # noqa: PLR0913 — one keyword per setting, all keyword-on
     groups_note: str | None = None,
     org_wide: bool = False,
     history: Sequence[str] = (),
+    require_approval: bool = False,
+    approvers: Sequence[str] = (),
+    default_stop_after_s: int | None = None,
+    max_stop_after_s: int | None = None,
+    can_seal: bool = True,
 ) -> dict[str, Any]:
-    """Who may deploy, and where: channels, people and user groups; empty means everyone.
+    """Who may deploy, and where: channels, people and user groups; empty means everyone. Then
+    the guardrails: two-person approval and its approvers, the default and longest run.
 
     `usergroup_options` are `(id, label)` pairs; selected groups missing from them are shown
-    under their ID so that saving never drops them silently.
+    under their ID so that saving never drops them silently. `can_seal` is False when
+    deploybot has no encryption key to keep a waiting request's secrets with.
     """
     where = "your organization's workspaces" if org_wide else "this workspace"
     blocks: list[dict[str, Any]] = [
@@ -317,6 +357,13 @@ def settings_modal(  # noqa: PLR0913 — one keyword per setting, all keyword-on
         )
     if groups_note:
         blocks.append({"type": "context", "elements": [mrkdwn(_section(groups_note))]})
+    blocks += _guardrail_inputs(
+        require_approval=require_approval,
+        approvers=approvers,
+        default_stop_after_s=default_stop_after_s,
+        max_stop_after_s=max_stop_after_s,
+        can_seal=can_seal,
+    )
     if history:
         blocks += _history_blocks(history)
     return {
@@ -328,6 +375,91 @@ def settings_modal(  # noqa: PLR0913 — one keyword per setting, all keyword-on
         "private_metadata": private_metadata,
         "blocks": blocks,
     }
+
+
+_APPROVAL_OPTION: Final = {
+    "text": plain_text("A second person approves each deployment"),
+    "description": plain_text("Nothing reaches Hiveon before an approver other than the requester"),
+    "value": ids.APPROVAL_REQUIRED,
+}
+
+
+def _guardrail_inputs(
+    *,
+    require_approval: bool,
+    approvers: Sequence[str],
+    default_stop_after_s: int | None,
+    max_stop_after_s: int | None,
+    can_seal: bool,
+) -> list[dict[str, Any]]:
+    """Approval and automatic stops: checkboxes, approvers, the default and longest run."""
+    blocks: list[dict[str, Any]] = [
+        {"type": "divider"},
+        {
+            "type": "section",
+            "text": mrkdwn("*Guardrails*\nGPU machines cost money every hour they run."),
+        },
+        _multi_input(
+            ids.REQUIRE_APPROVAL,
+            "Require approval",
+            "Who deploys waits for an approver; unanswered requests expire.",
+            {
+                "type": "checkboxes",
+                "options": [_APPROVAL_OPTION],
+                **({"initial_options": [_APPROVAL_OPTION]} if require_approval else {}),
+            },
+        ),
+        _multi_input(
+            ids.APPROVERS,
+            "Approvers",
+            "Empty: the workspace's admins and owners (and DEPLOYBOT_ADMINS). Nobody approves "
+            "their own deployment.",
+            {
+                "type": "multi_users_select",
+                "placeholder": plain_text("Workspace admins"),
+                **({"initial_users": list(approvers)} if approvers else {}),
+            },
+        ),
+    ]
+    if not can_seal:
+        blocks.append(
+            {
+                "type": "context",
+                "elements": [
+                    mrkdwn(
+                        "⚠️ Without `DEPLOYBOT_ENCRYPTION_KEY`, deploybot cannot keep a registry "
+                        "password or secret value while a deployment waits: with approval "
+                        "required, forms holding one are refused."
+                    )
+                ],
+            }
+        )
+    for block_id, label, hint, seconds in (
+        (
+            ids.DEFAULT_STOP_AFTER,
+            "Stop deployments after",
+            "The default of the form's Stop after, e.g. 4h; empty: they run until stopped.",
+            default_stop_after_s,
+        ),
+        (
+            ids.MAX_STOP_AFTER,
+            "Longest run",
+            (
+                "Stop after can ask for no more, nor Extend leave more time than this, e.g. 1d; "
+                "empty: up to 30 days."
+            ),
+            max_stop_after_s,
+        ),
+    ):
+        element: dict[str, Any] = {
+            "type": "plain_text_input",
+            "placeholder": plain_text("e.g. 4h"),
+            "max_length": 40,
+        }
+        if seconds:
+            element["initial_value"] = short_span(seconds)
+        blocks.append(_multi_input(block_id, label, hint, element))
+    return blocks
 
 
 def _multi_input(block_id: str, label: str, hint: str, element: dict[str, Any]) -> dict[str, Any]:
@@ -363,12 +495,13 @@ _ADMIN_ATTEMPTS: Final[Mapping[str, str]] = {
     "set_key": "set the workspace's Hiveon API key",
     "remove_key": "remove the workspace's Hiveon API key",
     "choose_access": "choose who may deploy",
+    "freeze": "freeze or unfreeze deploys",
 }
 
 
 def not_admin(*, attempt: str) -> Message:
     """The refusal for someone who is not an admin; `attempt` is what they tried
-    (`manage_key`, `set_key`, `remove_key` or `choose_access`)."""
+    (`manage_key`, `set_key`, `remove_key`, `choose_access` or `freeze`)."""
     return notice(
         text=f"🔒 Only workspace admins and owners (and people whoever runs deploybot lists in "
         f"`DEPLOYBOT_ADMINS`) can {_ADMIN_ATTEMPTS[attempt]}. Ask a workspace admin; nothing was "

@@ -27,7 +27,7 @@ def deployment_line(  # noqa: PLR0913 - one keyword per fact on the line, all ke
     machine = machine_id if len(machine_id) <= _SHORT_ID + 1 else machine_id[:_SHORT_ID] + "…"
     line = (
         f"{emoji} {when} · {mention(user_id)} · {code(image, limit=_IMAGE_LIMIT)} "
-        f"on {code(machine)} · {escape(status)}"
+        f"on {code(machine)} · {escape(status.replace('_', ' '))}"
     )
     if link:
         line += f" · <{link}|thread>"
@@ -54,11 +54,14 @@ def home_view(
     mine: Sequence[str],
     team: Sequence[str],
     presets: Sequence[dict[str, Any]] = (),
+    banner: Sequence[dict[str, Any]] = (),
 ) -> dict[str, Any]:
     """The App Home tab: a New deployment button, your deployments, the workspace's, and the
-    workspace's presets when it has any (`blocks.presets.home_presets`)."""
+    workspace's presets when it has any (`blocks.presets.home_presets`); `banner` (a freeze,
+    from `blocks.guardrails`) goes at the top."""
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": plain_text("deploybot")},
+        *banner,
         {
             "type": "actions",
             "elements": [

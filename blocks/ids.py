@@ -68,3 +68,17 @@ SETTINGS_MODAL: Final = "deploy_settings_modal"
 ALLOWED_CHANNELS: Final = "allowed_channels"
 ALLOWED_USERS: Final = "allowed_users"
 ALLOWED_USERGROUPS: Final = "allowed_usergroups"
+
+# Guardrails: approval, the automatic stop and its reminder, and their settings
+STOP_AFTER: Final = "stop_after"  # the deploy modal's "Stop after"; not a vendor field
+APPROVE_DEPLOYMENT: Final = "approve_deployment"
+REJECT_DEPLOYMENT: Final = "reject_deployment"
+REJECT_MODAL: Final = "reject_deployment_modal"
+REJECT_REASON: Final = "reject_reason"
+EXTEND_DEPLOYMENT: Final = "extend_deployment"
+STOP_NOW: Final = "stop_now_deployment"
+REQUIRE_APPROVAL: Final = "require_approval"
+APPROVAL_REQUIRED: Final = "required"  # the value of require_approval's one checkbox
+APPROVERS: Final = "approvers"
+DEFAULT_STOP_AFTER: Final = "default_stop_after"
+MAX_STOP_AFTER: Final = "max_stop_after"

@@ -202,3 +202,43 @@ def unknown_subcommand(word: str, *, suggestion: str, command: str) -> str:
 def one_image_only(command: str) -> str:
     """Two bare words: two images."""
     return f"Give one image only. Try `{command} help`."
+
+
+# --- durations: "Stop after", the settings' stop times, `/deploy freeze` and `/deploy extend` ---
+
+DURATION_EXAMPLES: Final = "e.g. `30m`, `4h`, `2d` or `1h30m`"
+
+
+def duration_unreadable(text: str) -> str:
+    """Text that is no duration."""
+    return f"`{text}` is not a duration: write minutes, hours or days, {DURATION_EXAMPLES}."
+
+
+def duration_too_short(text: str) -> str:
+    """A duration under a minute."""
+    return f"`{text}` is too short: use at least `1m`."
+
+
+def duration_too_long(text: str) -> str:
+    """A duration over 30 days."""
+    return f"`{text}` is too long: use at most `30d`."
+
+
+def over_the_maximum(text: str, maximum: str) -> str:
+    """A stop time longer than the workspace's maximum (`maximum` as `blocks.text.span` says
+    it)."""
+    return f"`{text}` is longer than this workspace allows: use at most {maximum}."
+
+
+def default_over_the_maximum(maximum: str) -> str:
+    """A workspace default stop time longer than the workspace's maximum."""
+    return f"The default cannot be longer than the maximum ({maximum})."
+
+
+# Under the field holding a secret, when deployments wait for an approval and deploybot has no
+# encryption key to keep the secret with meanwhile.
+HIDDEN_VALUE_CANNOT_WAIT: Final = (
+    "Deployments here wait for an approval, and deploybot has no encryption key to keep this "
+    "secret until then (whoever runs it can set DEPLOYBOT_ENCRYPTION_KEY). Leave it out, or ask "
+    "an admin to deploy without approval."
+)

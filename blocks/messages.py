@@ -28,6 +28,9 @@ STATUSES: Final[Mapping[str, tuple[str, str]]] = {
     "running": ("🟢", "{user}'s {image} is running on machine {machine}"),
     "stopping": ("🟠", "{user}'s {image} is stopping on machine {machine}"),
     "stopped": ("⏹️", "{user}'s {image} stopped on machine {machine}"),
+    "awaiting_approval": ("🙋", "{user} asks to deploy {image} on machine {machine}"),
+    "rejected": ("🚫", "{user}'s {image} on machine {machine} was not approved"),
+    "expired": ("⌛", "{user}'s {image} on machine {machine} was never approved"),
 }
 _OTHER_STATUS: Final = ("⚠️", "{user}'s {image} on machine {machine} is {status}")
 
@@ -64,7 +67,19 @@ SUBCOMMANDS: Final[Mapping[str, tuple[str, str]]] = {
     ),
     "history": ("history", "the workspace's last 20 deployments, with links to their threads"),
     "api-key": ("api-key", "set, replace or remove this workspace's Hiveon API key (admins)"),
-    "settings": ("settings", "choose who may deploy, and from which channels (admins)"),
+    "settings": (
+        "settings",
+        "choose who may deploy and from which channels, approvals, automatic stops (admins)",
+    ),
+    "extend": (
+        "extend <deployment ID or external ID> <duration>",
+        "move its automatic stop later, e.g. `2h` (whoever started it, or an admin)",
+    ),
+    "freeze": (
+        "freeze [duration] <reason>",
+        "refuse every new deployment, for a while or until unfrozen (admins)",
+    ),
+    "unfreeze": ("unfreeze", "lift the deploy freeze (admins)"),
     "presets": (
         "presets [word]",
         (
@@ -101,12 +116,14 @@ def deployment_message(  # noqa: PLR0913 - one keyword per fact on the card, all
     deployment_id: str | None = None,
     detail: str | None = None,
     buttons: Collection[str] = (),
+    notes: Sequence[str] = (),
 ) -> Message:
     """The channel card of one deployment: headline, facts, an optional detail line and buttons.
 
     `buttons` names the action ids to show (ids.REFRESH_DEPLOYMENT, ids.REDEPLOY,
     ids.STOP_DEPLOYMENT, ids.COPY_AS_CURL, or ids.ALL_DEPLOYMENT_BUTTONS); they always appear
-    in that order.
+    in that order. `notes` are lines the guardrails add (who approved, when it stops), as
+    `blocks.guardrails` words them.
     """
     emoji, template = STATUSES.get(status, _OTHER_STATUS)
     headline = f"{emoji} " + template.format(
@@ -134,6 +151,8 @@ def deployment_message(  # noqa: PLR0913 - one keyword per fact on the card, all
     ]
     if detail:
         blocks.append(_context(detail))
+    if notes:
+        blocks.append(_context("\n".join(notes)))
     # The buttons carry the external id back; without one that fits they could not say which.
     if buttons and 0 < len(external_deployment_id) <= BUTTON_VALUE_LIMIT:
         blocks.append(

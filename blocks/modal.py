@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from blocks import ids
-from blocks.text import code, mention, mrkdwn, plain_text
+from blocks.text import code, mention, mrkdwn, plain_text, short_span, span
 
 # Slack's ceiling for a plain_text_input; also the length of a field Slack lets users type.
 MAX_INPUT_LENGTH: Final = 3000
@@ -94,7 +94,8 @@ _INPUTS: Final[Mapping[str, _Input]] = {
     ids.DOCKER_PASSWORD: _Input(
         label="Registry password",
         placeholder="Password or access token",
-        hint="Sent only to Hiveon; never stored or shown.",
+        hint="Sent only to Hiveon; never shown, and kept (encrypted) only while the deployment "
+        "waits for an approval.",
     ),
     ids.EXTERNAL_DEPLOYMENT_ID: _Input(
         label="External deployment ID",
@@ -131,12 +132,15 @@ def deploy_modal(  # noqa: PLR0913 — one keyword per thing the form shows, all
     ask_channel: bool = False,
     channel: str | None = None,
     revision: int = 0,
+    default_stop_after_s: int | None = None,
+    max_stop_after_s: int | None = None,
 ) -> dict[str, Any]:
     """The deploy form as a modal, prefilled by block id except the external id and password.
 
     `masked` names the variables whose stored values held a secret, and `script_withheld_from`
     whose startup script was left out: a note at the top says what to type again, and why
-    (from a deployment, or from the preset `preset` when one filled the form).
+    (from a deployment, or from the preset `preset` when one filled the form). "Stop after"
+    says the workspace's default run (when left empty) and its longest.
 
     `offer_presets` starts the form with the workspace's presets to pick from (an external
     select, `preset` chosen); `ask_channel` asks where the message and thread go (`channel`
@@ -182,6 +186,9 @@ def deploy_modal(  # noqa: PLR0913 — one keyword per thing the form shows, all
                 revision=revision,
             )
         )
+    blocks += _stop_after_blocks(
+        values.get(ids.STOP_AFTER), default_s=default_stop_after_s, max_s=max_stop_after_s
+    )
     blocks.append(_preset_name_input())
     return {
         "type": "modal",
@@ -218,6 +225,41 @@ def _withheld_note(
 
 
 _MAX_NAMES_SHOWN: Final = 10
+_STOP_AFTER_LENGTH: Final = 40
+
+
+def _stop_after_blocks(
+    prefill: str | None, *, default_s: int | None, max_s: int | None
+) -> list[dict[str, Any]]:
+    """The "Stop after" input, under a heading: what empty means here, and the longest run."""
+    empty = f"stops after {span(default_s)}" if default_s else "runs until someone stops it"
+    longest = f" At most {span(max_s)} in this workspace." if max_s else ""
+    element: dict[str, Any] = {
+        "type": "plain_text_input",
+        "action_id": ids.STOP_AFTER,
+        "placeholder": plain_text(f"e.g. {short_span(default_s)}" if default_s else "e.g. 4h"),
+        "max_length": _STOP_AFTER_LENGTH,
+    }
+    if prefill and len(prefill) <= _STOP_AFTER_LENGTH:
+        element["initial_value"] = prefill
+    return [
+        {"type": "divider"},
+        {
+            "type": "section",
+            "text": mrkdwn("*Running time*\nGPU machines cost money every hour they run."),
+        },
+        {
+            "type": "input",
+            "block_id": ids.STOP_AFTER,
+            "optional": True,
+            "label": plain_text("Stop after"),
+            "hint": plain_text(
+                "30m, 4h, 2d or 1h30m (1 minute to 30 days): deploybot stops the deployment this "
+                f"long after it starts, and reminds you first. Empty: it {empty}.{longest}"
+            ),
+            "element": element,
+        },
+    ]
 
 
 def _initial_value(block_id: str, value: str | None) -> str | None:

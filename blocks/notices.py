@@ -31,7 +31,7 @@ def never_started_notice() -> Message:
 def status_notice(*, deployment: str, state: str, thread_link: str | None) -> Message:
     """`/deploy status`: the deployment's state now, and where its thread is."""
     where = f" Details in <{thread_link}|its thread>." if thread_link else ""
-    return notice(text=f"{code(deployment)} is *{escape(state)}*.{where}")
+    return notice(text=f"{code(deployment)} is *{escape(state.replace('_', ' '))}*.{where}")
 
 
 def stop_refusal_notice(*, requester: str, deployment: str) -> Message:

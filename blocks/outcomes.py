@@ -4,7 +4,7 @@ from collections.abc import Mapping
 from typing import Final
 
 from blocks.messages import Message, notice, thread_reply
-from blocks.text import code, escape
+from blocks.text import code, escape, mention
 
 NO_RESPONSE: Final = "no response"
 RESTARTED: Final = "deploybot restarted before Hiveon answered"
@@ -20,6 +20,9 @@ _MARKS: Final[Mapping[str, str]] = {
     "unknown": "⚠️",
     "taken": "⚠️",
 }
+
+# The kinds that started a deployment: their reply stays in the thread, naming nobody.
+_STARTS: Final = frozenset({"started", "found"})
 
 # HTTP status -> (headline, next step); any other 4xx reads like a 400.
 _REJECTIONS: Final[Mapping[int, tuple[str, str]]] = {
@@ -109,13 +112,15 @@ def outcome_reply(  # noqa: PLR0913 — one keyword per fact of the outcome, all
     vendor_message: str | None = None,
     machine_id: str = "",
     taken_deployment_id: str | None = None,
+    requester: str | None = None,
 ) -> Message:
     """The thread reply that reports how a start ended: what happened, the next step, the IDs.
 
     `kind` is what happened (bot.outcome.Kind). `reason` is Hiveon's error as its client
     describes it, None when deploybot restarted before Hiveon answered; `vendor_message` is what
     Hiveon said when it refused the request; `taken_deployment_id` is the ID Hiveon answered that
-    another submission already holds.
+    another submission already holds. `requester` is mentioned when nothing (surely) started:
+    that reply is also shown in the channel.
     """
     headline = _headline(
         kind,
@@ -126,6 +131,8 @@ def outcome_reply(  # noqa: PLR0913 — one keyword per fact of the outcome, all
         machine_id=machine_id,
         taken_deployment_id=taken_deployment_id,
     )
+    if requester and kind not in _STARTS:
+        headline = f"{mention(requester)} {headline}"
     facts = [("HTTP status", str(http_status) if http_status else NO_RESPONSE)]
     if deployment_id:
         facts.append(("deployment_id", code(deployment_id)))

@@ -19,19 +19,21 @@ _OTHER_MARK: Final = "⚠️"
 _MINUTE: Final = 60
 
 
-def status_reply(
+def status_reply(  # noqa: PLR0913 — one keyword per fact of the reply, all keyword-only
     *,
     state: str | None,
     status_name: str,
     deployment_id: str,
     fail_reason: str | None,
     by: str | None = None,
+    requester: str | None = None,
 ) -> Message:
     """The reply that reports a deployment's state, after a change or when someone asked.
 
     `state` is one of the states deploybot knows (pending, running, stopping, stopped, failed),
     None for a status it does not; `status_name` is how the status reads either way. `by` is
-    whoever asked for it (Refresh), None for a change deploybot saw by itself.
+    whoever asked for it (Refresh), None for a change deploybot saw by itself. `requester` is
+    mentioned when it failed: that reply is also shown in the channel.
     """
     deployment = code(deployment_id)
     headline = f"{escape(status_name.capitalize())}: {deployment} is {escape(status_name)}."
@@ -41,6 +43,8 @@ def status_reply(
     elif state == "failed":
         reason = f" {escape(fail_reason)}" if fail_reason else ""
         headline = f"Failed: {deployment} did not run.{reason}"
+        if requester:
+            headline = f"{mention(requester)} {headline}"
         next_step = "Check the image, registry login and startup script, then *Redeploy*."
     elif state == "stopped" and fail_reason:
         headline += f" {escape(fail_reason)}"

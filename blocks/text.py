@@ -58,3 +58,39 @@ def code(text: str, *, limit: int | None = None) -> str:
     if limit is not None:
         inner = truncate(inner, limit - len("``"))
     return f"`{inner}`"
+
+
+_SPAN_UNITS: Final = (("day", 86400), ("hour", 3600), ("minute", 60))
+
+
+def span(seconds: float) -> str:
+    """A duration in words, largest units first: `4 hours`, `1 day 2 hours`, `30 minutes`;
+    whole minutes (anything shorter reads `less than a minute`)."""
+    left = int(seconds) // 60 * 60
+    parts = []
+    for unit, size in _SPAN_UNITS:
+        count, left = divmod(left, size)
+        if count:
+            parts.append(f"{count} {unit}{'' if count == 1 else 's'}")
+    return " ".join(parts) or "less than a minute"
+
+
+def short_span(seconds: float) -> str:
+    """A duration as a user types it: `4h`, `1d2h`, `90m` → `1h30m`."""
+    left = int(seconds) // 60 * 60
+    parts = []
+    for unit, size in _SPAN_UNITS:
+        count, left = divmod(left, size)
+        if count:
+            parts.append(f"{count}{unit[0]}")
+    return "".join(parts) or "0m"
+
+
+_FENCE: Final = "```"
+
+
+def code_block(text: str, *, limit: int) -> str:
+    """A preformatted block for user text: escaped, its fences broken, at most `limit` chars."""
+    inner = escape(text).replace(_FENCE, BACKTICK_STAND_IN * 3)
+    inner = truncate(inner, limit - 2 * len(_FENCE) - 2)
+    return f"{_FENCE}\n{inner}\n{_FENCE}"

@@ -11,6 +11,8 @@ import asyncio
 import logging
 import os
 import sys
+from collections.abc import Callable
+from datetime import datetime
 
 import uvicorn
 from dotenv import load_dotenv
@@ -22,6 +24,7 @@ from starlette.applications import Starlette
 from bot import cli, logs
 from bot.app import SHUTDOWN_REQUESTS_S, build_bot, migrate
 from bot.config import Mode, Settings
+from bot.models import utc_now
 from bot.oauth import TokensNotStorableError
 from bot.server import create_asgi_app, create_socket_mode_app
 from bot.setup_page import create_setup_app, serves_setup_page
@@ -55,16 +58,20 @@ _SLACK_VARIABLES = (
 )
 
 
-def main() -> int:
-    """Run the bot in the foreground until interrupted, or the command the arguments name."""
+def main(*, clock: Callable[[], datetime] = utc_now) -> int:
+    """Run the bot in the foreground until interrupted, or the command the arguments name.
+
+    `clock` is the guardrails' (approval expiry, automatic stops, freezes): the tests' server
+    processes start here with one they move (bot.testing.clocked).
+    """
     command = cli.parse(sys.argv[1:])
     load_dotenv(override=False)  # the real environment wins over .env
     if command is cli.Command.CHECK:
         return cli.check(dict(os.environ), out=sys.stdout)
-    return _serve_or_migrate(command)
+    return _serve_or_migrate(command, clock)
 
 
-def _serve_or_migrate(command: cli.Command) -> int:
+def _serve_or_migrate(command: cli.Command, clock: Callable[[], datetime] = utc_now) -> int:
     """Serve, or migrate: both with settings that must be valid."""
     try:
         settings = Settings.from_env(os.environ)
@@ -83,7 +90,7 @@ def _serve_or_migrate(command: cli.Command) -> int:
     _configure_logs(settings)
     if command is cli.Command.MIGRATE:
         return _migrate(settings)  # only DATABASE_URL matters: no Slack credentials needed
-    return _serve(settings)
+    return _serve(settings, clock)
 
 
 def _configure_logs(settings: Settings) -> None:
@@ -135,7 +142,7 @@ def worker_app() -> Starlette:
     return create_asgi_app(build_bot(settings))
 
 
-def _serve(settings: Settings) -> int:
+def _serve(settings: Settings, clock: Callable[[], datetime] = utc_now) -> int:
     """Serve Slack (HTTP or Socket Mode), the setup page or the playground, by the settings."""
     if settings.mode is Mode.UNCONFIGURED and serves_setup_page(settings):
         # Deployed on a platform before its Slack app exists: say what is missing, stay up.
@@ -161,7 +168,7 @@ def _serve(settings: Settings) -> int:
     # runs both modes, so SIGTERM and Ctrl-C stop either one gracefully.
     serve = create_socket_mode_app if settings.mode is Mode.SOCKET else create_asgi_app
     try:
-        bot = build_bot(settings)
+        bot = build_bot(settings, clock=clock)
     except TokensNotStorableError as exc:
         sys.stderr.write(f"deploybot: {exc}\n")
         return 2

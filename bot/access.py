@@ -1,4 +1,5 @@
-"""Who may deploy where: a workspace's restrictions checked before a modal opens and on submit."""
+"""Who may deploy where, and whether anyone may now: a workspace's restrictions and its deploy
+freeze, checked before a modal opens and on submit."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import logging
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from blocks import admin
+from blocks import admin, guardrails
 from blocks.messages import Message
 from bot.cache import SharedCache
 from bot.domain import Access
@@ -45,11 +46,21 @@ class DeployGate:
         channel_id: str | None,
         check_channel: bool = True,
     ) -> Message | None:
-        """Why this user may not deploy in this channel, or None when they may.
+        """Why this user may not deploy in this channel (or nobody may now), or None when they
+        may.
 
         Without `check_channel` (a form that asks where to deploy, opened outside a channel)
         only the person is checked; `channel_allowed` checks the channel they pick.
         """
+        freeze = await self._workspaces.freeze_for(enterprise_id, team_id)
+        if freeze is not None:
+            return guardrails.freeze_refusal(
+                by=freeze.by,
+                since=freeze.at,
+                until=freeze.until,
+                reason=freeze.reason,
+                command=self._command,
+            )
         access = await self._workspaces.access_for(enterprise_id, team_id)
         if check_channel and access.channels and channel_id not in access.channels:
             return self._refusal(access, wrong_channel=True)

@@ -12,6 +12,7 @@ import asyncio
 import logging
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -19,8 +20,12 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks import admin as admin_blocks
-from blocks import ids, notices
-from bot.domain import Access, Action, Change, Scope
+from blocks import guardrails as guardrail_blocks
+from blocks import ids, input_errors, notices
+from blocks.text import span
+from bot.domain import Access, Action, Change, Guardrails, Scope
+from bot.durations import read_duration
+from bot.form import FieldErrors
 from bot.key_check import KEY_CHECK_TIMEOUT_S, Verdict, check_api_key
 from bot.messenger import Messenger
 from bot.modal_context import ModalContext
@@ -122,6 +127,38 @@ def chosen_access(view: Mapping[str, Any]) -> Access:
     )
 
 
+def chosen_guardrails(view: Mapping[str, Any]) -> Guardrails | FieldErrors | None:
+    """The settings modal's guardrails: approval, approvers, the default and longest run; or
+    the field errors of durations that cannot be used; None from a modal without them (one
+    opened before they existed), which leaves them as they are."""
+    if ids.REQUIRE_APPROVAL not in view.get("state", {}).get("values", {}):
+        return None
+    checked = _element(view, ids.REQUIRE_APPROVAL).get("selected_options") or []
+    required = any(
+        isinstance(option, dict) and option.get("value") == ids.APPROVAL_REQUIRED
+        for option in checked
+    )
+    errors: FieldErrors = {}
+    runs: dict[str, int | None] = {}
+    for block_id in (ids.DEFAULT_STOP_AFTER, ids.MAX_STOP_AFTER):
+        text = _element(view, block_id).get("value")
+        duration, problems = read_duration(text if isinstance(text, str) else "")
+        if problems:
+            errors[block_id] = problems[0]
+        runs[block_id] = int(duration.total_seconds()) if duration is not None else None
+    default, longest = runs[ids.DEFAULT_STOP_AFTER], runs[ids.MAX_STOP_AFTER]
+    if not errors and default is not None and longest is not None and default > longest:
+        errors[ids.DEFAULT_STOP_AFTER] = input_errors.default_over_the_maximum(span(longest))
+    if errors:
+        return errors
+    return Guardrails(
+        require_approval=required,
+        approvers=_ids(_element(view, ids.APPROVERS).get("selected_users")),
+        default_stop_after_s=default,
+        max_stop_after_s=longest,
+    )
+
+
 class AdminService:
     """Serves workspace admins: the key modal (check, store, remove), who may deploy, and
     uninstalls; everyone else is told, privately, that only admins may."""
@@ -216,7 +253,7 @@ class AdminService:
         if not allowed:
             await request.messenger.tell_user(admin_blocks.not_admin(attempt="choose_access"))
             return
-        access = workspace.access
+        access, guard = workspace.access, workspace.guardrails
         view = admin_blocks.settings_modal(
             private_metadata=request.private_metadata,
             channels=access.channels,
@@ -226,20 +263,79 @@ class AdminService:
             groups_note=note,
             org_wide=request.scope.org_wide,
             history=[_line(change) for change in history],
+            require_approval=guard.require_approval,
+            approvers=guard.approvers,
+            default_stop_after_s=guard.default_stop_after_s,
+            max_stop_after_s=guard.max_stop_after_s,
+            can_seal=self._workspaces.can_store_keys,
         )
         await self._open(request, trigger_id, view, command=f"{self._command} settings")
 
-    async def store_settings(self, request: AdminRequest, access: Access) -> None:
-        """Save who may deploy for an admin and tell them what changed."""
+    async def store_settings(
+        self, request: AdminRequest, access: Access, guardrails: Guardrails | None = None
+    ) -> None:
+        """Save who may deploy, and the guardrails, for an admin and tell them what changed."""
         if not await self._may_administer(request):
             await request.messenger.tell_user(admin_blocks.not_admin(attempt="choose_access"))
             return
-        change = await self._workspaces.set_access(request.scope, access, by=request.user_id)
-        if change is None:
+        changes = [await self._workspaces.set_access(request.scope, access, by=request.user_id)]
+        if guardrails is not None:
+            changes.append(
+                await self._workspaces.set_guardrails(request.scope, guardrails, by=request.user_id)
+            )
+        recorded = [change for change in changes if change is not None]
+        if not recorded:
             await request.messenger.tell_user(admin_blocks.unchanged_notice())
             return
-        log.info("who may deploy in %s was changed", request.scope.key)
+        log.info("the deploy settings of %s were changed", request.scope.key)
+        for change in recorded:
+            await request.messenger.tell_user(admin_blocks.change_notice(_line(change)))
+
+    async def freeze(
+        self, request: AdminRequest, *, reason: str, lasting: timedelta | None
+    ) -> None:
+        """Freeze deploys for an admin: every new deployment and approval is refused until it is
+        lifted (or `lasting` runs out); recorded, and announced where the command was typed."""
+        if not await self._may_administer(request):
+            await request.messenger.tell_user(admin_blocks.not_admin(attempt="freeze"))
+            return
+        change, freeze = await self._workspaces.freeze(
+            request.scope, by=request.user_id, reason=reason, lasting=lasting
+        )
+        log.info("deploys in %s were frozen", request.scope.key)
         await request.messenger.tell_user(admin_blocks.change_notice(_line(change)))
+        await self._announce(
+            request,
+            guardrail_blocks.frozen_announcement(
+                by=freeze.by,
+                since=freeze.at,
+                until=freeze.until,
+                reason=freeze.reason,
+                command=self._command,
+            ),
+        )
+
+    async def unfreeze(self, request: AdminRequest) -> None:
+        """Lift the deploy freeze for an admin; recorded, and announced."""
+        if not await self._may_administer(request):
+            await request.messenger.tell_user(admin_blocks.not_admin(attempt="freeze"))
+            return
+        lifted = await self._workspaces.unfreeze(request.scope, by=request.user_id)
+        if lifted is None:
+            await request.messenger.tell_user(guardrail_blocks.not_frozen_notice())
+            return
+        change, freeze = lifted
+        log.info("the deploy freeze of %s was lifted", request.scope.key)
+        await request.messenger.tell_user(admin_blocks.change_notice(_line(change)))
+        await self._announce(
+            request,
+            guardrail_blocks.unfrozen_announcement(by=request.user_id, reason=freeze.reason),
+        )
+
+    async def _announce(self, request: AdminRequest, message: dict[str, Any]) -> None:
+        """Post in the channel the command was typed in, for everyone there to see."""
+        if request.channel_id:
+            await request.messenger.post_parent(request.channel_id, message)
 
     async def forget(
         self,

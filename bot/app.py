@@ -6,7 +6,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -26,13 +26,18 @@ from blocks import notices
 from bot import log_context
 from bot.access import DeployGate
 from bot.administration import AdminService
+from bot.approvals import ApprovalService
+from bot.auto_stop import AutoStopService
 from bot.config import EVERY_WORKSPACE, Mode, Settings
+from bot.crypto import KeyBox
 from bot.follow import Follower, FollowTiming
 from bot.follow_up import FollowUpService
 from bot.listeners import Deps, actions, commands, events, shortcuts, views, workflows
 from bot.listeners import admin as admin_listeners
+from bot.listeners import guardrails as guardrail_listeners
 from bot.listeners import presets as preset_listeners
 from bot.metrics import Metrics, SlackErrorCounter
+from bot.models import utc_now
 from bot.oauth import OAuth, configure_oauth
 from bot.preset_store import PresetStore
 from bot.presets import PresetService
@@ -54,6 +59,8 @@ SANDBOX_API_KEY = "sandbox"  # the sandbox accepts any key; used when HIVEON_API
 # in all: platforms kill at 30 s (Heroku, Kubernetes' default); set Fly's kill_timeout to 30.
 SHUTDOWN_REQUESTS_S = 3
 SHUTDOWN_GRACE_S = 15.0
+# How often every replica looks for due guardrail work: expiries, reminders, automatic stops.
+GUARDRAILS_TICK_S = 1.0
 
 
 def slack_client(settings: Settings, metrics: Metrics | None = None) -> AsyncWebClient:
@@ -104,6 +111,9 @@ class Bot:
     metrics: Metrics = field(default_factory=Metrics)
     workspaces: Workspaces | None = None
     oauth: OAuth | None = None  # multi-workspace installs, when configured
+    approvals: ApprovalService | None = None
+    auto_stop: AutoStopService | None = None
+    box: KeyBox | None = None  # the encryption keys, when configured
     _loops: list[asyncio.Task[None]] = field(default_factory=list)
     _lease_keeper: asyncio.Task[None] | None = None
 
@@ -119,10 +129,7 @@ class Bot:
         if not self.store.shared:
             # SQLite serves one process: any lease in the file is one a dead process left.
             await self.store.clear_leases()
-        if self.workspaces is not None:
-            await self.workspaces.reencrypt()  # rotation: old encryption keys can then go
-        if self.oauth is not None:
-            await self.oauth.installations.reseal()  # bot tokens too, and any left in clear
+        await self._reencrypt()
         log.info("replica %s (leases of %g s)", self.store.owner, self.store.lease_s)
         # This process's leases are renewed while it lives (bot.store); submissions a crash
         # left mid-flight, here or on a dead replica, are reconciled and reported once their
@@ -137,6 +144,7 @@ class Bot:
                 name="recover-interrupted-submissions",
             ),
             asyncio.create_task(self.follower.run(), name="follow-deployments"),
+            *self._guardrail_loops(),
         ]
         if self.client.token is None:
             log.info("OAuth: each workspace that installs deploybot is served with its own token")
@@ -149,6 +157,38 @@ class Bot:
             log.info(
                 "connected to Slack workspace %s as %s", identity.get("team"), identity.get("user")
             )
+
+    async def _reencrypt(self) -> None:
+        """Rotation: whatever an older encryption key encrypted is encrypted under the newest,
+        after which the old keys can go; bot tokens an older version stored in clear too."""
+        if self.workspaces is not None:
+            await self.workspaces.reencrypt()
+        if self.box is not None:
+            resealed = await self.store.reseal(self.box)  # requests awaiting approval
+            if resealed:
+                log.info("re-encrypted %d sealed requests under the current key", resealed)
+        if self.oauth is not None:
+            await self.oauth.installations.reseal()
+
+    def _guardrail_loops(self) -> list[asyncio.Task[None]]:
+        """Scheduled work in the database, looked for on every replica each tick: approvals
+        that expire, reminders and automatic stops (each claimed by one replica)."""
+        loops = []
+        if self.approvals is not None:
+            loops.append(
+                asyncio.create_task(
+                    every(GUARDRAILS_TICK_S, self.approvals.expire_due, what="expiring approvals"),
+                    name="expire-approvals",
+                )
+            )
+        if self.auto_stop is not None:
+            loops.append(
+                asyncio.create_task(
+                    every(GUARDRAILS_TICK_S, self.auto_stop.run_due, what="stopping automatically"),
+                    name="stop-automatically",
+                )
+            )
+        return loops
 
     async def stop(self) -> None:
         """Let running deployments report for a while, cancel and release what is left (a
@@ -182,8 +222,14 @@ async def migrate(database_url: str) -> None:
         await store.close()
 
 
-def build_bot(settings: Settings, *, vendor: HiveonClient | None = None) -> Bot:
-    """Wire the bot from settings; tests pass their own vendor client."""
+def build_bot(
+    settings: Settings,
+    *,
+    vendor: HiveonClient | None = None,
+    clock: Callable[[], datetime] = utc_now,
+) -> Bot:
+    """Wire the bot from settings; tests pass their own vendor client, and a clock of their own
+    for the guardrails (approval expiry, automatic stops, freezes), which they move."""
     metrics = Metrics()
     client = slack_client(settings, metrics)
     store = Store.from_url(settings.database_url, lease_s=settings.lease_s)
@@ -209,6 +255,7 @@ def build_bot(settings: Settings, *, vendor: HiveonClient | None = None) -> Bot:
         # Replicas share the database: a key or a setting changed through one of them must
         # apply on the others at once, so each request reads it. One process caches it.
         cache_ttl_s=0 if store.shared else CACHE_TTL_S,
+        clock=clock,
     )
     # Each workspace deploys with its own key, else the default (bot.workspaces).
     api_key_for = workspaces.api_key_for
@@ -238,6 +285,10 @@ def build_bot(settings: Settings, *, vendor: HiveonClient | None = None) -> Bot:
         admins=settings.admins,
         command=settings.command,
         on_outcome=lambda outcome: metrics.deployments.labels(outcome).inc(),
+        guardrails_for=workspaces.guardrails_for,
+        box=box,
+        approval_window=timedelta(minutes=settings.approval_minutes),
+        clock=clock,
     )
     follow_up = FollowUpService(
         store=store,
@@ -248,6 +299,7 @@ def build_bot(settings: Settings, *, vendor: HiveonClient | None = None) -> Bot:
         command=settings.command,
         hiveon_url=settings.hiveon_api_url,
         sandbox=settings.uses_sandbox_vendor,
+        freeze_for=workspaces.freeze_for,
     )
     deps = Deps(
         deployments=service,
@@ -256,8 +308,38 @@ def build_bot(settings: Settings, *, vendor: HiveonClient | None = None) -> Bot:
         command=settings.command,
         presets=PresetService(presets, service, admins=settings.admins, command=settings.command),
     )
+    approvals = ApprovalService(
+        store=store,
+        deployments=service,
+        guardrails_for=workspaces.guardrails_for,
+        freeze_for=workspaces.freeze_for,
+        client_for=client_for,
+        api_key_for=api_key_for,
+        box=box,
+        admins=settings.admins,
+        command=settings.command,
+        approval_window=timedelta(minutes=settings.approval_minutes),
+        clock=clock,
+    )
+    auto_stop = AutoStopService(
+        store=store,
+        vendor=vendor,
+        follower=follower,
+        api_key_for=api_key_for,
+        client_for=client_for,
+        guardrails_for=workspaces.guardrails_for,
+        admins=settings.admins,
+        clock=clock,
+    )
     admin = AdminService(workspaces, vendor, admins=settings.admins, command=settings.command)
-    app = create_app(settings, client=client, deps=deps, admin=admin, oauth=oauth)
+    app = create_app(
+        settings,
+        client=client,
+        deps=deps,
+        admin=admin,
+        oauth=oauth,
+        guardrails=(approvals, auto_stop),
+    )
     return Bot(
         settings,
         app,
@@ -270,6 +352,9 @@ def build_bot(settings: Settings, *, vendor: HiveonClient | None = None) -> Bot:
         metrics=metrics,
         workspaces=workspaces,
         oauth=oauth,
+        approvals=approvals,
+        auto_stop=auto_stop,
+        box=box,
     )
 
 
@@ -290,13 +375,14 @@ def _say_whom_the_default_key_serves(settings: Settings) -> None:
         )
 
 
-def create_app(
+def create_app(  # noqa: PLR0913 — the settings, then keyword-only parts
     settings: Settings,
     *,
     client: AsyncWebClient,
     deps: Deps,
     admin: AdminService | None = None,
     oauth: OAuth | None = None,
+    guardrails: tuple[ApprovalService, AutoStopService] | None = None,
 ) -> AsyncApp:
     """The Bolt app: authorization (one workspace or OAuth), listeners, and the error handler.
 
@@ -358,6 +444,8 @@ def create_app(
         admin_listeners.register(app, deps, admin)
     if deps.presets is not None:
         preset_listeners.register(app, deps, deps.presets)
+    if guardrails is not None:
+        guardrail_listeners.register(app, deps, *guardrails)
 
     @app.error
     async def report_unexpected(

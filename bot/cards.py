@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
 
-from blocks import history, messages, replies
-from bot.deployment import PortMapping, format_ports
-from bot.models import Deployment
+from blocks import guardrails, history, messages, replies
+from bot.deployment import DOCKER_HUB_SERVER, PortMapping, format_ports
+from bot.models import AWAITING_APPROVAL, EXPIRED, REJECTED, Deployment
 
 # Hiveon's status enum → the word the card uses (blocks.messages.STATUSES keys).
 VENDOR_STATES = {
@@ -32,8 +32,9 @@ def card(  # noqa: PLR0913 — one keyword per fact on the card
     deployment_id: str | None = None,
     detail: str | None = None,
     buttons: Collection[str] = (),
+    notes: Sequence[str] = (),
 ) -> messages.Message:
-    """The parent message, from the stored (redacted) request."""
+    """The parent message, from the stored (redacted) request; `notes` from `notes_of`."""
     config = request.get("container_config", {})
     return messages.deployment_message(
         user_id=user_id,
@@ -46,7 +47,63 @@ def card(  # noqa: PLR0913 — one keyword per fact on the card
         deployment_id=deployment_id,
         detail=detail,
         buttons=buttons,
+        notes=notes,
     )
+
+
+def notes_of(row: Deployment, *, settled: bool = False) -> list[str]:
+    """What the guardrails add to a deployment's message: who approved (or rejected, or that
+    it expired), and when it stops automatically (or that it did, after how long); nothing is
+    stopped any more once it `settled`."""
+    notes = []
+    if row.status == REJECTED and row.decided_by:
+        notes.append(
+            guardrails.rejected_note(
+                by=row.decided_by, requester=row.user_id, reason=row.rejection_reason or ""
+            )
+        )
+    elif row.status == EXPIRED:
+        notes.append(guardrails.expired_note())
+    elif row.decided_by and row.status != AWAITING_APPROVAL:
+        notes.append(guardrails.approved_note(by=row.decided_by))
+    if row.stopped_automatically_at and row.started_at:
+        ran = (row.stopped_automatically_at - row.started_at).total_seconds()
+        notes.append(guardrails.stopped_note(after_s=ran))
+    elif row.stop_at and not settled:
+        notes.append(guardrails.stops_at_note(stops_at=row.stop_at))
+    elif row.stop_after_s and row.status == AWAITING_APPROVAL:
+        notes.append(guardrails.stop_after_note(stop_after_s=row.stop_after_s))
+    return notes
+
+
+def approval_request(row: Deployment, *, approvers: Sequence[str]) -> messages.Message:
+    """The message of a deployment that awaits approval: its whole (redacted) request."""
+    request = row.request
+    config = request.get("container_config") or {}
+    auth = config.get("docker_auth") or {}
+    registry = None
+    if auth.get("login"):
+        registry = (str(auth.get("server") or DOCKER_HUB_SERVER), str(auth["login"]))
+    return guardrails.approval_request_message(
+        user_id=row.user_id,
+        image=str(config.get("image", "")),
+        machine_id=str(request.get("machine_id", "")),
+        machine_price_id=str(request.get("machine_price_id", "")),
+        ports=_ports(config.get("ports", [])),
+        external_deployment_id=row.external_deployment_id,
+        environment=_pairs(config.get("environment_variables")),
+        metadata=_pairs(request.get("metadata")),
+        ssh_keys=[str(key) for key in request.get("ssh_pub_keys") or []],
+        startup_script=config.get("startup_script") or None,
+        registry=registry,
+        stop_after_s=row.stop_after_s,
+        approvers=approvers,
+        expires_at=row.approval_expires_at or row.created_at,
+    )
+
+
+def _pairs(raw: object) -> list[tuple[str, str]]:
+    return [(str(k), str(v)) for k, v in raw.items()] if isinstance(raw, dict) else []
 
 
 def current_state(row: Deployment) -> str:
@@ -67,15 +124,22 @@ def status_detail(vendor_status: str, moment: datetime, fail_reason: str | None)
 
 
 def status_reply(
-    *, vendor_status: str, deployment_id: str, fail_reason: str | None, by: str | None = None
+    *,
+    vendor_status: str,
+    deployment_id: str,
+    fail_reason: str | None,
+    by: str | None = None,
+    requester: str | None = None,
 ) -> messages.Message:
-    """The thread reply that reports a state: Hiveon's status as one deploybot knows, or not."""
+    """The thread reply that reports a state: Hiveon's status as one deploybot knows, or not;
+    a failure mentions `requester`."""
     return replies.status_reply(
         state=VENDOR_STATES.get(vendor_status),
         status_name=state_word(vendor_status),
         deployment_id=deployment_id,
         fail_reason=fail_reason,
         by=by,
+        requester=requester,
     )
 
 

@@ -7,10 +7,12 @@ import difflib
 import re
 import shlex
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Final
 
 from blocks import ids, input_errors
 from blocks import presets as preset_words
+from bot.durations import looks_like_a_duration, read_duration
 from bot.parsing import snippet
 
 SUBCOMMANDS: Final = (
@@ -22,6 +24,9 @@ SUBCOMMANDS: Final = (
     "presets",
     "preset",
     "curl",
+    "extend",
+    "freeze",
+    "unfreeze",
 )
 _HELP_WORDS: Final = frozenset({"help", "-h", "--help", "?"})
 PRESET_NAME_PATTERN: Final = "[a-z0-9][a-z0-9-]{0,31}"
@@ -44,8 +49,10 @@ _OPTIONS: Final = {
     "docker_server": ids.DOCKER_SERVER,
     "login": ids.DOCKER_LOGIN,
     "docker_login": ids.DOCKER_LOGIN,
+    "stop": ids.STOP_AFTER,
+    "stop_after": ids.STOP_AFTER,
 }
-_SHOWN_OPTIONS: Final = "machine, price, image, ports, id, server, login"
+_SHOWN_OPTIONS: Final = "machine, price, image, ports, id, server, login, stop"
 _SECRET_OPTIONS: Final = frozenset({"password", "docker_password"})
 # Slack clients may turn typed quotes into typographic ones; shlex only knows ASCII quotes.
 _TYPOGRAPHIC_QUOTES: Final = str.maketrans({"“": '"', "”": '"', "‘": "'", "’": "'"})
@@ -84,6 +91,47 @@ class Unusable:
 
 
 Command = OpenModal | ShowHelp | Subcommand | Unusable
+
+# A freeze's reason is shown to everyone who is refused: one line, not an essay.
+MAX_FREEZE_REASON: Final = 300
+
+
+@dataclass(frozen=True)
+class FreezeOrder:
+    """`/deploy freeze [duration] <reason>`: why, and for how long (None: until lifted)."""
+
+    reason: str
+    lasting: timedelta | None = None
+
+
+@dataclass(frozen=True)
+class ExtendOrder:
+    """`/deploy extend <ID> <duration>`: which deployment, by how long."""
+
+    deployment: str
+    by: timedelta
+
+
+def read_freeze(args: tuple[str, ...]) -> FreezeOrder | None:
+    """The freeze asked for; None without a reason (a lone duration is no reason)."""
+    lasting = None
+    if args and looks_like_a_duration(args[0]):
+        lasting, _ = read_duration(args[0])
+        args = args[1:]
+    reason = " ".join(" ".join(args).split())[:MAX_FREEZE_REASON]
+    return FreezeOrder(reason, lasting) if reason else None
+
+
+def read_extend(args: tuple[str, ...]) -> ExtendOrder | str | None:
+    """The extension asked for; the problem with its duration; None when a part is missing."""
+    if len(args) < 2:  # noqa: PLR2004 — the deployment, then the duration
+        return None
+    by, problems = read_duration(" ".join(args[1:]))
+    if problems:
+        return problems[0]
+    if by is None:
+        return None
+    return ExtendOrder(args[0], by)
 
 
 def parse_command_text(text: str, *, command: str = "/deploy") -> Command:

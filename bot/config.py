@@ -112,6 +112,8 @@ class Settings(BaseModel):
     )
     port: int = Field(3000, ge=1, le=65535, alias="PORT")
     follow_minutes: float = Field(30.0, gt=0, le=24 * 60, alias="DEPLOYBOT_FOLLOW_MINUTES")
+    # How long a deployment waits for an approval before it expires (workspaces that ask).
+    approval_minutes: float = Field(60.0, gt=0, le=7 * 24 * 60, alias="DEPLOYBOT_APPROVAL_MINUTES")
     # How long a replica's hold on a deployment lasts unless renewed (bot.store).
     lease_s: float = Field(DEFAULT_LEASE_S, ge=1, le=600, alias="DEPLOYBOT_LEASE_S")
     # OAuth mode: the workspaces (team or org IDs) that may deploy on HIVEON_API_KEY; `*`: all.

@@ -69,6 +69,9 @@ class Action(StrEnum):
     KEY_ROTATED = "api_key_rotated"
     KEY_REMOVED = "api_key_removed"
     ACCESS_CHANGED = "access_changed"
+    GUARDRAILS_CHANGED = "guardrails_changed"
+    FROZEN = "deploys_frozen"
+    UNFROZEN = "deploys_unfrozen"
     UNINSTALLED = "uninstalled"
     PRESET_SAVED = "preset_saved"
     PRESET_REPLACED = "preset_replaced"
@@ -125,12 +128,53 @@ class Access:
 
 
 @dataclass(frozen=True)
+class Guardrails:
+    """Whether deployments wait for a second person's approval, and whose (empty: admins), and
+    how long they run before deploybot stops them: the default, and the longest allowed."""
+
+    require_approval: bool = False
+    approvers: tuple[str, ...] = ()
+    default_stop_after_s: int | None = None
+    max_stop_after_s: int | None = None
+
+    def differences(self, new: Guardrails) -> dict[str, list[Any]]:
+        """`{"require_approval": [old, new], …}` for each setting that differs."""
+        pairs: dict[str, tuple[Any, Any]] = {
+            "require_approval": (self.require_approval, new.require_approval),
+            "approvers": (list(self.approvers), list(new.approvers)),
+            "default_stop_after_s": (self.default_stop_after_s, new.default_stop_after_s),
+            "max_stop_after_s": (self.max_stop_after_s, new.max_stop_after_s),
+        }
+        return {
+            name: [old, now]
+            for name, (old, now) in pairs.items()
+            if (set(old) != set(now) if isinstance(old, list) else old != now)
+        }
+
+
+@dataclass(frozen=True)
+class Freeze:
+    """A deploy freeze: who froze, since when, until when (None: until someone lifts it), why."""
+
+    by: str
+    at: datetime
+    until: datetime | None
+    reason: str
+
+    def holds(self, now: datetime) -> bool:
+        """True while the freeze lasts."""
+        return self.until is None or now < self.until
+
+
+@dataclass(frozen=True)
 class Workspace:
     """A workspace's key (as shown) and settings."""
 
     scope: Scope
     key: StoredKey | None
     access: Access
+    guardrails: Guardrails = Guardrails()
+    freeze: Freeze | None = None
 
 
 class KeysNotStorableError(Exception):

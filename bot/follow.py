@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 # How often Refresh asks again for a deployment another replica is polling right now.
 CLAIM_RETRY_S = 0.2
+FAILED = "STATUS_FAILED"
 
 
 @dataclass(frozen=True)
@@ -129,6 +130,7 @@ class Follower:
             )
             await self.start_following(row.id)
             return
+        await self._store.clear_stop(row.id)  # stopped by hand: nothing left to stop
         await messenger.reply(
             place, replies.stop_asked_reply(deployment_id=row.deployment_id, by=by)
         )
@@ -253,6 +255,7 @@ class Follower:
             fail_reason=fail_reason,
             next_poll_at=next_poll,
             poll_interval_s=interval if next_poll else None,
+            settled=settled,
         )
         return next_poll
 
@@ -268,6 +271,8 @@ class Follower:
         messenger, place = await self._conversation(row)
         if messenger is None or not row.deployment_id:
             return
+        # A failure deploybot saw by itself is shown in the channel too, naming the requester.
+        failed = by is None and vendor_status == FAILED
         await messenger.reply(
             place,
             cards.status_reply(
@@ -275,7 +280,9 @@ class Follower:
                 deployment_id=row.deployment_id,
                 fail_reason=fail_reason,
                 by=by,
+                requester=row.user_id if failed else None,
             ),
+            broadcast=failed,
         )
         await messenger.update_parent(
             place,
@@ -287,6 +294,7 @@ class Follower:
                 deployment_id=row.deployment_id,
                 detail=cards.status_detail(vendor_status, since, fail_reason),
                 buttons=_buttons_for(vendor_status),
+                notes=cards.notes_of(row, settled=vendor_status in cards.SETTLED),
             ),
         )
 

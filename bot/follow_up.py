@@ -13,6 +13,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from blocks import guardrails as guardrail_blocks
 from blocks import history as history_blocks
 from blocks import ids, notices
 from blocks import presets as preset_words
@@ -22,11 +23,12 @@ from bot.administration import is_admin
 from bot.asker import Asker
 from bot.curl import curl_command
 from bot.follow import Follower
-from bot.form import Prefill, prefill_from
+from bot.form import Prefill
+from bot.lookups import FreezeLookup
 from bot.models import Deployment
 from bot.preset_store import PresetStore
 from bot.presets import preset_facts
-from bot.service import DeploymentService
+from bot.service import DeploymentService, prefill_of
 from bot.slack_errors import SLACK_FAILURES
 from bot.store import Store
 
@@ -55,6 +57,7 @@ class FollowUpService:
         command: str = "/deploy",
         hiveon_url: str = HIVEON_URL,
         sandbox: bool = False,
+        freeze_for: FreezeLookup | None = None,
     ) -> None:
         self._store = store
         self._follower = follower
@@ -65,6 +68,7 @@ class FollowUpService:
         # Where the start requests went (HIVEON_API_URL), for "Copy as curl".
         self._hiveon_url = HIVEON_URL if sandbox else hiveon_url
         self._sandbox = sandbox
+        self._freeze_for = freeze_for
 
     async def refresh(self, asker: Asker, any_id: str) -> None:
         """Fetch the status now (the Refresh button); the answer goes to the thread."""
@@ -113,6 +117,7 @@ class FollowUpService:
                 deployment_id=row.deployment_id,
                 detail=notices.STOP_PROMPT,
                 buttons=(ids.STOP_DEPLOYMENT,),
+                notes=cards.notes_of(row),
             )
         )
 
@@ -125,7 +130,7 @@ class FollowUpService:
         await self._deployments.open_deploy_modal(
             dataclasses.replace(asker, channel_id=row.channel_id),
             # Someone else's startup script is not shown: scripts hold tokens.
-            prefill_from(row.request, requester=row.user_id, viewer=asker.user_id),
+            prefill_of(row, viewer=asker.user_id),
         )
 
     async def redeploy_message(self, asker: Asker, message: Mapping[str, Any]) -> None:
@@ -186,8 +191,27 @@ class FollowUpService:
                 total=page.total,
                 command=self._command,
             )
+        freeze = (
+            await self._freeze_for(asker.enterprise_id, asker.team_id)
+            if self._freeze_for is not None
+            else None
+        )
+        banner = (
+            guardrail_blocks.freeze_banner(
+                by=freeze.by,
+                since=freeze.at,
+                until=freeze.until,
+                reason=freeze.reason,
+                command=self._command,
+            )
+            if freeze is not None
+            else []
+        )
         view = history_blocks.home_view(
-            mine=cards.history_lines(mine), team=cards.history_lines(team), presets=presets
+            mine=cards.history_lines(mine),
+            team=cards.history_lines(team),
+            presets=presets,
+            banner=banner,
         )
         try:
             await asker.client.views_publish(user_id=asker.user_id, view=view)

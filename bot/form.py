@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, Final
 
 from pydantic import SecretStr, ValidationError
@@ -28,6 +29,7 @@ from bot.deployment import (
     format_ports,
     is_plain_id,
 )
+from bot.durations import read_duration
 from bot.env_files import env_text, read_env
 from bot.images import read_image
 from bot.parsing import WHITESPACE, Parsed, T, snippet
@@ -124,6 +126,14 @@ def parse_submission(
         for error in exc.errors(include_input=False, include_url=False):
             errors.add(_block_for_location(error["loc"]), input_errors.unsendable(error["msg"]))
         return errors.field_errors()
+
+
+def read_stop_after(values: object) -> Parsed[timedelta | None]:
+    """The form's "Stop after" (not a field Hiveon gets): a duration, None when left empty."""
+    block = values.get(ids.STOP_AFTER) if isinstance(values, Mapping) else None
+    element = block.get(ids.STOP_AFTER) if isinstance(block, Mapping) else None
+    text = element.get("value") if isinstance(element, Mapping) else None
+    return read_duration(text if isinstance(text, str) else "")
 
 
 @dataclass(frozen=True)

@@ -56,12 +56,20 @@ class Messenger:
             log.warning("cannot post in %s; falling back", channel, exc_info=True)
         return await self._fallback(message, in_channel=True)
 
-    async def reply(self, place: Place | None, message: Message) -> None:
-        """Reply in the thread (or through the fallback the parent used)."""
+    async def reply(
+        self, place: Place | None, message: Message, *, broadcast: bool = False
+    ) -> None:
+        """Reply in the thread (or through the fallback the parent used); `broadcast` shows the
+        reply in the channel too (failures, so the channel sees them)."""
         if place is not None and place.channel and place.ts:
             try:
                 await self._client.chat_postMessage(
-                    channel=place.channel, thread_ts=place.ts, unfurl_links=False, **message
+                    channel=place.channel,
+                    thread_ts=place.ts,
+                    unfurl_links=False,
+                    # None leaves the parameter out: an ordinary reply stays in the thread.
+                    reply_broadcast=True if broadcast else None,
+                    **message,
                 )
             except SLACK_FAILURES:
                 log.warning("thread reply failed; falling back", exc_info=True)

@@ -10,12 +10,27 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Float, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 SUBMITTING = "submitting"
+# A submission in a workspace that requires approval, before anyone decides: nothing was sent.
+AWAITING_APPROVAL = "awaiting_approval"
+REJECTED = "rejected"
+EXPIRED = "expired"
 
 
 def utc_now() -> datetime:
@@ -84,10 +99,26 @@ class Deployment(Base):
     # The replica working on it (a start in flight, a status poll) and until when (see above).
     lease_owner: Mapped[str | None] = mapped_column(String(64))
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Automatic stop: the requested run (or the workspace's default), when Hiveon started it,
+    # when deploybot stops it (None: never, or done) and reminds first (None: sent, or none),
+    # and when it did stop it. Due times are claimed like polls (bot.auto_stop).
+    stop_after_s: Mapped[int | None] = mapped_column(Integer)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    stop_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    remind_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    stopped_automatically_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Approval: until when it may be approved, who decided and when, why it was rejected.
+    approval_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decided_by: Mapped[str | None] = mapped_column(String(32))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    rejection_reason: Mapped[str | None] = mapped_column(Text)
+    # While it awaits approval: the request as Hiveon will receive it, secrets included, as a
+    # Fernet token (bot.crypto); cleared when it starts, is rejected or expires.
+    sealed_request: Mapped[str | None] = mapped_column(Text)
 
 
 class WorkspaceRecord(Base):
-    """One workspace's (or org's) encrypted key and deploy restrictions."""
+    """One workspace's (or org's) encrypted key, deploy restrictions, guardrails and freeze."""
 
     __tablename__ = "workspaces"
 
@@ -104,6 +135,16 @@ class WorkspaceRecord(Base):
     allowed_usergroups: Mapped[list[str]] = mapped_column(JSON, default=list)
     access_set_by: Mapped[str | None] = mapped_column(String(32))
     access_set_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Guardrails, saved with who may deploy (access_set_at marks both as set).
+    require_approval: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    approvers: Mapped[list[str]] = mapped_column(JSON, default=list)
+    default_stop_after_s: Mapped[int | None] = mapped_column(Integer)
+    max_stop_after_s: Mapped[int | None] = mapped_column(Integer)
+    # A deploy freeze: who, since when, until when (None: until someone lifts it), and why.
+    frozen_by: Mapped[str | None] = mapped_column(String(32))
+    frozen_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    frozen_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    freeze_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class ChangeRecord(Base):

@@ -67,8 +67,9 @@ class Outcome:
         """Started, failed or unknown: what is stored, and the state the message shows."""
         return _RESULTS[self.kind]
 
-    def reply(self, *, command: str) -> Message:
-        """The thread reply that reports it; next steps name `command`."""
+    def reply(self, *, command: str, requester: str | None = None) -> Message:
+        """The thread reply that reports it; next steps name `command`; a failure mentions
+        `requester`."""
         return outcomes.outcome_reply(
             kind=self.kind.value,
             external_deployment_id=self.external_deployment_id,
@@ -79,6 +80,7 @@ class Outcome:
             vendor_message=self.vendor_message,
             machine_id=self.machine_id,
             taken_deployment_id=self.taken_deployment_id,
+            requester=requester,
         )
 
     def headline(self) -> str:

@@ -7,23 +7,28 @@ Redeploy button, and the Workflow Builder step (`run_step`).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import json
 import logging
 import uuid
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from blocks import ids, input_errors, messages, notices, outcomes, steps
+from blocks import guardrails, ids, input_errors, messages, notices, outcomes, steps
 from blocks import presets as preset_words
 from blocks.modal import deploy_modal
+from blocks.text import short_span, span
 from bot import cards, log_context, outcome
 from bot.access import DeployGate
 from bot.administration import is_admin
 from bot.asker import Asker
-from bot.deployment import StartDeploymentRequest
-from bot.domain import Preset, Scope
+from bot.crypto import KeyBox
+from bot.deployment import StartDeploymentRequest, mask_secret_values
+from bot.domain import Guardrails, Preset, Scope
 from bot.follow import Follower, place_of
 from bot.form import (
     FieldErrors,
@@ -33,16 +38,18 @@ from bot.form import (
     parse_submission,
     prefill_from,
     read_preset_name,
+    read_stop_after,
     typed_texts,
 )
-from bot.lookups import ApiKeyLookup, ClientLookup
+from bot.lookups import ApiKeyLookup, ClientLookup, GuardrailsLookup
 from bot.messenger import Messenger, Place
 from bot.modal_context import ModalContext
-from bot.models import Deployment
+from bot.models import Deployment, utc_now
 from bot.outcome import Outcome, Result
+from bot.parsing import Parsed
 from bot.preset_store import MAX_PRESETS, PresetStore, Saved
 from bot.slack_errors import SLACK_FAILURES
-from bot.store import DeploymentIdTakenError, NewSubmission, Store
+from bot.store import AutoStop, DeploymentIdTakenError, NewSubmission, PendingApproval, Store
 from bot.vendor import (
     HiveonClient,
     HiveonError,
@@ -68,11 +75,44 @@ class Submission:
     save_as: str | None = None
     # The preset that filled the form: a start marks it used.
     from_preset: str | None = None
+    stop_after: timedelta | None = None  # None: the workspace's default, if any
 
     @property
     def external_id(self) -> str:
         """The submission's idempotency key (the form makes it required)."""
         return self.request.external_deployment_id or ""
+
+
+# The reminder comes this long before the automatic stop, or halfway for shorter runs.
+REMINDER_LEAD = timedelta(minutes=15)
+
+
+def auto_stop_plan(started_at: datetime, stop_after_s: int) -> AutoStop:
+    """When a deployment started at `started_at` and asked to run `stop_after_s` is reminded
+    of and stopped."""
+    run = timedelta(seconds=stop_after_s)
+    stop_at = started_at + run
+    return AutoStop(started_at, stop_at - reminder_lead(stop_after_s), stop_at)
+
+
+def reminder_lead(stop_after_s: int) -> timedelta:
+    """How long before its stop a run of `stop_after_s` is reminded of."""
+    return min(REMINDER_LEAD, timedelta(seconds=stop_after_s) / 2)
+
+
+def has_secrets(request: StartDeploymentRequest) -> bool:
+    """True when the stored (masked) request is not all Hiveon must receive."""
+    return request.redacted() != request.to_payload()
+
+
+def _field_with_a_secret(request: StartDeploymentRequest) -> str:
+    """The form field that holds the first secret (the registry password, else a value)."""
+    config = request.container_config
+    if config.docker_auth is not None:
+        return ids.DOCKER_PASSWORD
+    if mask_secret_values(config.environment_variables) != config.environment_variables:
+        return ids.ENVIRONMENT_VARIABLES
+    return ids.METADATA
 
 
 @dataclass(frozen=True)
@@ -82,6 +122,26 @@ class _CardFacts:
     user_id: str
     request: dict[str, Any]
     external_id: str
+    stop_after_s: int | None = None
+    approved_by: str | None = None
+
+    @classmethod
+    def of(cls, row: Deployment) -> _CardFacts:
+        """The facts of a recorded submission."""
+        return cls(
+            row.user_id,
+            row.request,
+            row.external_deployment_id,
+            row.stop_after_s,
+            row.decided_by,
+        )
+
+    def notes(self, *, stops_at: datetime | None = None) -> list[str]:
+        """Who approved it, and when it stops (once started) or how long it will run."""
+        notes = [guardrails.approved_note(by=self.approved_by)] if self.approved_by else []
+        if stops_at is not None:
+            notes.append(guardrails.stops_at_note(stops_at=stops_at))
+        return notes
 
     def render(
         self,
@@ -90,6 +150,7 @@ class _CardFacts:
         deployment_id: str | None = None,
         detail: str | None = None,
         buttons: Collection[str] = (),
+        stops_at: datetime | None = None,
     ) -> messages.Message:
         return cards.card(
             user_id=self.user_id,
@@ -99,6 +160,7 @@ class _CardFacts:
             deployment_id=deployment_id,
             detail=detail,
             buttons=buttons,
+            notes=self.notes(stops_at=stops_at),
         )
 
 
@@ -170,12 +232,23 @@ class DeploymentService:
         command: str = "/deploy",
         reconcile_delays: Sequence[float] = (1.0, 3.0, 10.0),
         on_outcome: Callable[[str], None] | None = None,
+        guardrails_for: GuardrailsLookup | None = None,
+        box: KeyBox | None = None,
+        approval_window: timedelta = timedelta(minutes=60),
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self._store = store
         # The workspace's presets; None: no presets at all (the form offers none).
         self._presets = presets
         # Besides Slack's workspace admins, who may replace someone else's preset.
         self._admins = admins
+        # Approval and automatic stops (the workspace's settings); None: neither, anywhere.
+        self._guardrails_for = guardrails_for
+        # Encrypts what a request waiting for approval must keep secret until it starts.
+        self._box = box
+        self._approval_window = approval_window
+        # The clock of approvals and automatic stops (tests move it).
+        self._clock = clock
         # Told how each start ended (started, failed, unknown), once recorded: the metrics.
         self._on_outcome = on_outcome
         self._vendor = vendor
@@ -228,7 +301,8 @@ class DeploymentService:
         elif not prefill.fields:
             last = await self._store.last_started(team_id=asker.team_id, user_id=asker.user_id)
             if last is not None:
-                prefill = prefill_from(last.request, requester=last.user_id, viewer=asker.user_id)
+                prefill = prefill_of(last, viewer=asker.user_id)
+        guard = await self.guardrails(asker.enterprise_id, asker.team_id)
         view = deploy_modal(
             # A fresh idempotency key per modal, unless the user named their own in the command.
             external_deployment_id=prefill.fields.get(ids.EXTERNAL_DEPLOYMENT_ID)
@@ -245,6 +319,8 @@ class DeploymentService:
             preset=chosen.name if chosen else None,
             ask_channel=ask_channel,
             channel=await self._last_channel(asker) if ask_channel else None,
+            default_stop_after_s=guard.default_stop_after_s,
+            max_stop_after_s=guard.max_stop_after_s,
         )
         try:
             await asker.client.views_open(trigger_id=asker.trigger_id, view=view)
@@ -268,6 +344,7 @@ class DeploymentService:
         from_preset = _preset_prefill(chosen, viewer=asker.user_id, overrides={})
         fields = typed | from_preset.fields
         revision = where.revision + 1
+        guard = await self.guardrails(asker.enterprise_id, asker.team_id)
         refilled = deploy_modal(
             # The form's idempotency key stays: it is still the key of this one submission.
             external_deployment_id=typed.get(ids.EXTERNAL_DEPLOYMENT_ID) or str(uuid.uuid4()),
@@ -282,6 +359,8 @@ class DeploymentService:
             ask_channel=asks_channel(values),
             channel=chosen_channel(values),
             revision=revision,
+            default_stop_after_s=guard.default_stop_after_s,
+            max_stop_after_s=guard.max_stop_after_s,
         )
         try:
             await asker.client.views_update(
@@ -300,7 +379,13 @@ class DeploymentService:
         one past the workspace's presets, and a chosen channel the settings do not allow.
         """
         values = form.values
-        parsed = await self.check_submission(form.team_id, parse_submission(values))
+        stop_after = read_stop_after(values)
+        parsed = await self.check_submission(
+            form.team_id,
+            parse_submission(values),
+            enterprise_id=form.enterprise_id,
+            stop_after=stop_after,
+        )
         errors: FieldErrors = dict(parsed) if isinstance(parsed, dict) else {}
         name, problems = read_preset_name(values, command=self._command)
         if problems:
@@ -330,19 +415,50 @@ class DeploymentService:
             response_url=form.response_url if asked else where.response_url,
             save_as=name,
             from_preset=where.preset,
+            stop_after=stop_after[0],
         )
 
+    async def guardrails(self, enterprise_id: str | None, team_id: str) -> Guardrails:
+        """The workspace's approval rule and automatic stops."""
+        if self._guardrails_for is None:
+            return Guardrails()
+        return await self._guardrails_for(enterprise_id, team_id)
+
     async def check_submission(
-        self, team_id: str, parsed: StartDeploymentRequest | FieldErrors
+        self,
+        team_id: str,
+        parsed: StartDeploymentRequest | FieldErrors,
+        *,
+        enterprise_id: str | None = None,
+        stop_after: Parsed[timedelta | None] = (None, []),
     ) -> StartDeploymentRequest | FieldErrors:
-        """The form's verdict with the one check it cannot make alone: an external ID that is
-        the Hiveon ID of one of the workspace's deployments is refused, as a look-up by it
-        would find that deployment, not this submission."""
-        if isinstance(parsed, dict) or not await self._store.holds_deployment_id(
+        """The form's verdict with the checks it cannot make alone: an external ID that is the
+        Hiveon ID of one of the workspace's deployments is refused, as a look-up by it would
+        find that deployment, not this submission; "Stop after" must be within the workspace's
+        longest run; and where deployments wait for an approval, a secret needs an encryption
+        key to wait with."""
+        errors: FieldErrors = dict(parsed) if isinstance(parsed, dict) else {}
+        duration, problems = stop_after
+        guard = await self.guardrails(enterprise_id, team_id)
+        if problems:
+            errors[ids.STOP_AFTER] = problems[0]
+        elif (
+            duration is not None
+            and guard.max_stop_after_s is not None
+            and duration.total_seconds() > guard.max_stop_after_s
+        ):
+            errors[ids.STOP_AFTER] = input_errors.over_the_maximum(
+                short_span(duration.total_seconds()), span(guard.max_stop_after_s)
+            )
+        if errors or isinstance(parsed, dict):
+            return errors
+        if await self._store.holds_deployment_id(
             team_id=team_id, deployment_id=parsed.external_deployment_id or ""
         ):
-            return parsed
-        return {ids.EXTERNAL_DEPLOYMENT_ID: input_errors.EXTERNAL_ID_IS_A_DEPLOYMENT_ID}
+            return {ids.EXTERNAL_DEPLOYMENT_ID: input_errors.EXTERNAL_ID_IS_A_DEPLOYMENT_ID}
+        if guard.require_approval and self._box is None and has_secrets(parsed):
+            return {_field_with_a_secret(parsed): input_errors.HIDDEN_VALUE_CANNOT_WAIT}
+        return parsed
 
     async def submit_if_allowed(self, submission: Submission, client: AsyncWebClient) -> None:
         """Start the deployment, unless the workspace's settings refuse this user or channel;
@@ -372,24 +488,33 @@ class DeploymentService:
             await messenger.tell_user(outcomes.no_api_key_notice(command=self._command))
             return None
         redacted = request.redacted()
-        row = await self._store.record_submission(
-            NewSubmission(
-                team_id=submission.team_id,
-                enterprise_id=submission.enterprise_id,
-                user_id=submission.user_id,
-                channel_id=submission.channel_id,
-                external_deployment_id=submission.external_id,
-                request=redacted,
-                response_url=submission.response_url,
-            )
+        guard = await self.guardrails(submission.enterprise_id, submission.team_id)
+        stop_after_s = (
+            int(submission.stop_after.total_seconds())
+            if submission.stop_after is not None
+            else guard.default_stop_after_s
         )
+        new = NewSubmission(
+            team_id=submission.team_id,
+            enterprise_id=submission.enterprise_id,
+            user_id=submission.user_id,
+            channel_id=submission.channel_id,
+            external_deployment_id=submission.external_id,
+            request=redacted,
+            response_url=submission.response_url,
+            stop_after_s=stop_after_s,
+        )
+        if guard.require_approval:
+            await self._ask_for_approval(new, request, guard, messenger)
+            return None
+        row = await self._store.record_submission(new)
         if row is None:
             log.info("duplicate submission %s ignored", submission.external_id)
             await messenger.tell_user(
                 notices.already_submitted_notice(external_id=submission.external_id)
             )
             return None
-        card = _CardFacts(submission.user_id, redacted, submission.external_id)
+        card = _CardFacts(submission.user_id, redacted, submission.external_id, stop_after_s)
 
         async def post_parent() -> Place | None:
             place = await messenger.post_parent(
@@ -463,7 +588,9 @@ class DeploymentService:
             block: {block: {"type": "plain_text_input", "value": text}}
             for block, text in fields.items()
         }
-        parsed = await self.check_submission(run.team_id, parse_submission(values))
+        parsed = await self.check_submission(
+            run.team_id, parse_submission(values), enterprise_id=run.enterprise_id
+        )
         if isinstance(parsed, dict):
             return steps.input_problems(parsed)
         submission = Submission(
@@ -544,6 +671,72 @@ class DeploymentService:
             )
         )
 
+    async def _ask_for_approval(
+        self,
+        new: NewSubmission,
+        request: StartDeploymentRequest,
+        guard: Guardrails,
+        messenger: Messenger,
+    ) -> None:
+        """Record the submission as awaiting approval, its secrets sealed, and post the request
+        with Approve and Reject: nothing is sent to Hiveon until an approver starts it."""
+        sealed = None
+        if has_secrets(request):
+            if self._box is None:
+                # The form refuses this; the settings may have changed since it was checked.
+                await messenger.tell_user(
+                    messages.notice(text=input_errors.HIDDEN_VALUE_CANNOT_WAIT)
+                )
+                return
+            sealed = self._box.encrypt(json.dumps(request.to_payload()))
+        pending = PendingApproval(self._clock() + self._approval_window, sealed)
+        row_id = await self._store.record_submission(dataclasses.replace(new, approval=pending))
+        row = await self._store.get(row_id) if row_id is not None else None
+        if row is None:
+            log.info("duplicate submission %s ignored", new.external_deployment_id)
+            await messenger.tell_user(
+                notices.already_submitted_notice(external_id=new.external_deployment_id)
+            )
+            return
+        log.info("deployment %s awaits approval", new.external_deployment_id)
+        request_message = cards.approval_request(row, approvers=guard.approvers)
+        place = await messenger.post_parent(new.channel_id, request_message)
+        if place is not None:
+            await self._store.record_message(row.id, channel=place.channel, ts=place.ts)
+
+    async def start_approved(
+        self, row: Deployment, request: StartDeploymentRequest, messenger: Messenger
+    ) -> None:
+        """Start a submission an approver just took (`Store.take_approval`, leased to this
+        process): say who approved, then call Hiveon and report as for any submission."""
+        log_context.bind(external_deployment_id=row.external_deployment_id)
+        try:
+            api_key = await self._api_key_for(row.enterprise_id, row.team_id)
+            card = _CardFacts.of(row)
+            place = place_of(row)
+            await messenger.reply(place, guardrails.approved_reply(by=row.decided_by or ""))
+            await messenger.update_parent(place, card.render("deploying"))
+            submission = Submission(
+                team_id=row.team_id,
+                enterprise_id=row.enterprise_id,
+                user_id=row.user_id,
+                channel_id=row.channel_id,
+                request=request,
+                response_url=row.response_url,
+            )
+            if api_key is None:
+                result = outcome.not_started(
+                    status=None,
+                    reason="this workspace has no Hiveon API key",
+                    external_id=row.external_deployment_id,
+                    reached=False,
+                )
+            else:
+                result = await self._start(submission, api_key)
+            await self._settle(row.id, result, card, place, messenger)
+        finally:
+            self._store.let_go(row.id)
+
     async def _refusal(
         self, asker: Asker, *, check_channel: bool = True
     ) -> messages.Message | None:
@@ -619,7 +812,7 @@ class DeploymentService:
         )
         client = await self._client_for(row.enterprise_id, row.team_id)
         api_key = await self._api_key_for(row.enterprise_id, row.team_id)
-        card = _CardFacts(row.user_id, row.request, row.external_deployment_id)
+        card = _CardFacts.of(row)
         messenger, place = None, place_of(row)
         if client is None:
             log.warning(
@@ -664,9 +857,15 @@ class DeploymentService:
         place: Place | None,
         messenger: Messenger | None,
     ) -> Outcome:
-        """Record the outcome (following a started deployment from then on), and report it;
-        the outcome as recorded."""
+        """Record the outcome (following a started deployment from then on, and scheduling its
+        automatic stop), and report it: failures in the channel too, naming the requester; the
+        outcome as recorded."""
         started = result.result is Result.STARTED
+        plan = (
+            auto_stop_plan(self._clock(), card.stop_after_s)
+            if started and card.stop_after_s
+            else None
+        )
         try:
             await self._store.record_outcome(
                 row,
@@ -675,6 +874,7 @@ class DeploymentService:
                 http_status=result.http_status,
                 error=result.error,
                 follow=self._follower.follow_window() if started else None,
+                auto_stop=plan,
             )
         except DeploymentIdTakenError:
             # Hiveon answered with a deployment another submission of the workspace started:
@@ -690,7 +890,7 @@ class DeploymentService:
                 status=result.http_status,
                 external_id=card.external_id,
             )
-            started = False
+            started, plan = False, None
             await self._store.record_outcome(
                 row,
                 status=result.result.value,
@@ -708,7 +908,11 @@ class DeploymentService:
             self._on_outcome(result.result.value)
         if messenger is None:
             return result
-        await messenger.reply(place, result.reply(command=self._command))
+        await messenger.reply(
+            place,
+            result.reply(command=self._command, requester=card.user_id),
+            broadcast=not started,
+        )
         await messenger.update_parent(
             place,
             card.render(
@@ -716,6 +920,7 @@ class DeploymentService:
                 deployment_id=result.deployment_id,
                 detail=result.headline(),
                 buttons=ids.ALL_DEPLOYMENT_BUTTONS if started else ids.SETTLED_DEPLOYMENT_BUTTONS,
+                stops_at=plan.stop_at if plan is not None else None,
             ),
         )
         return result
@@ -794,6 +999,15 @@ class DeploymentService:
                 return None
             return status.deployment_id
         return None
+
+
+def prefill_of(row: Deployment, *, viewer: str) -> Prefill:
+    """The deploy form for "same again" and Redeploy: the stored request (secrets left out;
+    bot.form) and how long it was to run."""
+    prefill = prefill_from(row.request, requester=row.user_id, viewer=viewer)
+    if row.stop_after_s:
+        prefill.fields[ids.STOP_AFTER] = short_span(row.stop_after_s)
+    return prefill
 
 
 def _safe_to_retry(exc: HiveonUncertainError) -> bool:

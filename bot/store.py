@@ -9,7 +9,13 @@ a request is leased, by `lease_owner` (a replica) and `lease_until` on the deplo
 
 - a submission holds its lease from the insert until its outcome is recorded (Hiveon's call);
 - the poll loop claims due deployments (`claim_due`) and holds them until `record_status`;
-- recovery claims `submitting` rows whose lease ran out (`claim_unsettled`): their replica died.
+- recovery claims `submitting` rows whose lease ran out (`claim_unsettled`): their replica died;
+- the guardrails claim what is due (`claim_expired_approvals`, `claim_reminders`,
+  `claim_stops`) and hold it until they record what they did.
+
+An approval is not a claim but one conditional write (`take_approval`, `close_approval`):
+`UPDATE … WHERE status = 'awaiting_approval' RETURNING …`, so of two approvers (or two clicks,
+on two replicas) exactly one starts the deployment, and a rejection or expiry racing it loses.
 
 A claim is one `UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) RETURNING …`: on
 PostgreSQL two replicas claiming at once skip each other's rows; SQLite has a single writer and
@@ -50,7 +56,8 @@ from sqlalchemy.sql import ColumnElement
 
 from bot import migrations
 from bot.config import DEFAULT_LEASE_S
-from bot.models import SUBMITTING, Deployment, utc_now
+from bot.crypto import KeyBox, UndecryptableError
+from bot.models import AWAITING_APPROVAL, SUBMITTING, Deployment, utc_now
 
 # How long a replica's claim on a row lasts unless renewed: a dead replica's work is taken over
 # this long after its last renewal. `DEPLOYBOT_LEASE_S` changes it.
@@ -60,6 +67,15 @@ _POSTGRES_SCHEMES = frozenset({"postgres", "postgresql"})
 
 class DeploymentIdTakenError(Exception):
     """Another submission of the workspace already holds the deployment ID being recorded."""
+
+
+@dataclass(frozen=True)
+class PendingApproval:
+    """A submission that waits for an approval: until when, and the request as Hiveon will
+    receive it, encrypted (None when it holds no secret: the stored request is all of it)."""
+
+    expires_at: datetime
+    sealed_request: str | None
 
 
 @dataclass(frozen=True)
@@ -73,6 +89,17 @@ class NewSubmission:
     external_deployment_id: str
     request: dict[str, Any]
     response_url: str | None = None
+    stop_after_s: int | None = None  # deploybot stops it this long after it started
+    approval: PendingApproval | None = None
+
+
+@dataclass(frozen=True)
+class AutoStop:
+    """When a started deployment began, when deploybot reminds its requester, and stops it."""
+
+    started_at: datetime
+    remind_at: datetime
+    stop_at: datetime
 
 
 def async_url(database_url: str) -> URL:
@@ -175,8 +202,22 @@ class Store:
 
     async def record_submission(self, submission: NewSubmission) -> int | None:
         """Record a submission as `submitting`, leased to this process until its outcome is
-        recorded; None when this external ID was already submitted (here or on a replica)."""
+        recorded, or as `awaiting_approval`, unleased (nothing is under way); None when this
+        external ID was already submitted (here or on a replica)."""
         now = self._clock()
+        approval = submission.approval
+        if approval is None:
+            state: dict[str, Any] = {
+                "status": SUBMITTING,
+                "lease_owner": self.owner,
+                "lease_until": now + self._lease,
+            }
+        else:
+            state = {
+                "status": AWAITING_APPROVAL,
+                "approval_expires_at": approval.expires_at,
+                "sealed_request": approval.sealed_request,
+            }
         # Writes go through Core, not an ORM session: half the CPU, and a burst of
         # submissions writes several rows each while the event loop also acks.
         statement = (
@@ -189,11 +230,10 @@ class Store:
                 external_deployment_id=submission.external_deployment_id,
                 request=submission.request,
                 response_url=submission.response_url,
-                status=SUBMITTING,
+                stop_after_s=submission.stop_after_s,
                 created_at=now,
                 updated_at=now,
-                lease_owner=self.owner,
-                lease_until=now + self._lease,
+                **state,
             )
             .returning(Deployment.id)
         )
@@ -202,7 +242,8 @@ class Store:
                 row_id: int = (await connection.execute(statement)).scalar_one()
         except IntegrityError:
             return None
-        self._held.add(row_id)
+        if approval is None:
+            self._held.add(row_id)
         return row_id
 
     async def record_message(self, deployment: int, *, channel: str | None, ts: str | None) -> None:
@@ -218,14 +259,26 @@ class Store:
         http_status: int | None,
         error: str | None,
         follow: tuple[datetime, datetime] | None = None,
+        auto_stop: AutoStop | None = None,
     ) -> None:
         """Record how the start attempt ended; `follow` (first poll, until) starts following
-        in the same write, so no crash can leave a started deployment unfollowed.
+        and `auto_stop` schedules the reminder and the stop, in the same write, so no crash can
+        leave a started deployment unfollowed or running for good. A sealed request is
+        forgotten: it has served, whatever the outcome.
 
         DeploymentIdTakenError (nothing written) when another submission of the workspace
         already holds `deployment_id`: Hiveon's answer cannot be this submission's.
         """
         following = {} if follow is None else {"next_poll_at": follow[0], "follow_until": follow[1]}
+        stopping = (
+            {}
+            if auto_stop is None
+            else {
+                "started_at": auto_stop.started_at,
+                "remind_at": auto_stop.remind_at,
+                "stop_at": auto_stop.stop_at,
+            }
+        )
         try:
             await self._update(
                 deployment,
@@ -233,7 +286,9 @@ class Store:
                 deployment_id=deployment_id,
                 http_status=http_status,
                 error=error,
+                sealed_request=None,
                 **following,
+                **stopping,
                 **self._release(deployment),
             )
         except IntegrityError as exc:
@@ -263,9 +318,11 @@ class Store:
         fail_reason: str | None,
         next_poll_at: datetime | None,
         poll_interval_s: float | None,
+        settled: bool = False,
     ) -> None:
         """Record what following learned and when to look again (None: stop following), and
-        release this process's lease on it."""
+        release this process's lease on it. A settled deployment (stopped, failed) has nothing
+        left to stop automatically."""
         await self._update(
             deployment,
             vendor_status=vendor_status,
@@ -273,6 +330,7 @@ class Store:
             fail_reason=fail_reason,
             next_poll_at=next_poll_at,
             poll_interval_s=poll_interval_s,
+            **({"stop_at": None, "remind_at": None} if settled else {}),
             **self._release(deployment),
         )
 
@@ -302,6 +360,144 @@ class Store:
         """Claim one deployment (Refresh); None while another live replica holds it."""
         rows = await self._claim(select(Deployment.id).where(Deployment.id == deployment))
         return rows[0] if rows else None
+
+    # -- approvals ------------------------------------------------------------------------------
+
+    async def take_approval(self, deployment: int, *, by: str, now: datetime) -> Deployment | None:
+        """Approve an awaiting submission for `by`: it becomes `submitting`, leased to this
+        process, as a new submission is. One conditional write: of several approvals at once
+        (double clicks, two approvers, two replicas) exactly one gets the row; the others, and
+        any after its expiry (`now`), get None."""
+        statement = (
+            update(Deployment)
+            .where(
+                Deployment.id == deployment,
+                Deployment.status == AWAITING_APPROVAL,
+                Deployment.approval_expires_at > now,
+            )
+            .values(
+                status=SUBMITTING,
+                decided_by=by,
+                decided_at=now,
+                lease_owner=self.owner,
+                lease_until=self._clock() + self._lease,
+                updated_at=datetime.now(UTC),
+            )
+            .returning(Deployment)
+            .execution_options(synchronize_session=False)
+        )
+        async with self._sessions.begin() as session:
+            row = (await session.scalars(statement)).first()
+        if row is not None:
+            self._held.add(row.id)
+        return row
+
+    async def forget_sealed(self, deployment: int) -> None:
+        """Drop a sealed request once read: the password it holds is kept no longer."""
+        await self._update(deployment, sealed_request=None)
+
+    async def close_approval(
+        self, deployment: int, *, status: str, by: str | None, reason: str | None, now: datetime
+    ) -> Deployment | None:
+        """End an awaiting submission unstarted (`rejected` by `by` for `reason`, or `expired`),
+        forgetting its sealed request; None when it no longer awaits (approved, rejected or
+        expired meanwhile). Releases this process's lease on it."""
+        statement = (
+            update(Deployment)
+            .where(Deployment.id == deployment, Deployment.status == AWAITING_APPROVAL)
+            .values(
+                status=status,
+                decided_by=by,
+                decided_at=now,
+                rejection_reason=reason,
+                sealed_request=None,
+                updated_at=datetime.now(UTC),
+                **self._release(deployment),
+            )
+            .returning(Deployment)
+            .execution_options(synchronize_session=False)
+        )
+        async with self._sessions.begin() as session:
+            return (await session.scalars(statement)).first()
+
+    async def claim_expired_approvals(self, now: datetime, *, limit: int = 100) -> list[Deployment]:
+        """Claim submissions whose wait for an approval ran out by `now`, oldest first."""
+        query = select(Deployment.id).where(
+            Deployment.status == AWAITING_APPROVAL, Deployment.approval_expires_at <= now
+        )
+        rows = await self._claim(query.order_by(Deployment.id).limit(limit))
+        return sorted(rows, key=lambda row: row.id)
+
+    # -- automatic stops ------------------------------------------------------------------------
+
+    async def claim_reminders(self, now: datetime, *, limit: int = 100) -> list[Deployment]:
+        """Claim started deployments whose reminder is due by `now`, earliest first."""
+        query = select(Deployment.id).where(
+            Deployment.remind_at.is_not(None), Deployment.remind_at <= now
+        )
+        rows = await self._claim(query.order_by(Deployment.remind_at).limit(limit))
+        return sorted(rows, key=lambda row: (row.remind_at or now, row.id))
+
+    async def claim_stops(self, now: datetime, *, limit: int = 100) -> list[Deployment]:
+        """Claim started deployments whose automatic stop is due by `now`, earliest first."""
+        query = select(Deployment.id).where(
+            Deployment.stop_at.is_not(None), Deployment.stop_at <= now
+        )
+        rows = await self._claim(query.order_by(Deployment.stop_at).limit(limit))
+        return sorted(rows, key=lambda row: (row.stop_at or now, row.id))
+
+    async def record_reminded(self, deployment: int) -> None:
+        """The reminder is sent (or is no longer worth sending): release the row."""
+        await self._update(deployment, remind_at=None, **self._release(deployment))
+
+    async def record_auto_stop(self, deployment: int, *, at: datetime | None) -> None:
+        """The automatic stop is done: asked of Hiveon `at` (None: nothing was left to stop);
+        nothing more is scheduled, and the row is released."""
+        stopped = {} if at is None else {"stopped_automatically_at": at}
+        await self._update(
+            deployment, stop_at=None, remind_at=None, **stopped, **self._release(deployment)
+        )
+
+    async def clear_stop(self, deployment: int) -> None:
+        """Nothing is to be stopped automatically any more (someone stopped it)."""
+        await self._update(deployment, stop_at=None, remind_at=None)
+
+    async def extend(
+        self, deployment: int, *, expected_stop_at: datetime, stop_at: datetime, remind_at: datetime
+    ) -> bool:
+        """Move the automatic stop from `expected_stop_at` (as read) to `stop_at`; False when it
+        moved meanwhile (another Extend, a double click) or is gone (stopped): nothing changes."""
+        statement = (
+            update(Deployment)
+            .where(Deployment.id == deployment, Deployment.stop_at == expected_stop_at)
+            .values(stop_at=stop_at, remind_at=remind_at, updated_at=datetime.now(UTC))
+        )
+        async with self._engine.begin() as connection:
+            return (await connection.execute(statement)).rowcount == 1
+
+    async def reseal(self, box: KeyBox) -> int:
+        """Re-encrypt sealed requests under the current encryption key (rotation); how many."""
+        query = select(Deployment.id, Deployment.sealed_request).where(
+            Deployment.sealed_request.is_not(None)
+        )
+        async with self._engine.connect() as connection:
+            sealed = (await connection.execute(query)).all()
+        changed = 0
+        for deployment, token in sealed:
+            if token is None or box.is_current(token):
+                continue
+            try:
+                fresh = box.rotate(token)
+            except UndecryptableError:
+                continue  # its approval will say it cannot be started
+            statement = (
+                update(Deployment)
+                .where(Deployment.id == deployment, Deployment.sealed_request == token)
+                .values(sealed_request=fresh)
+            )
+            async with self._engine.begin() as connection:
+                changed += (await connection.execute(statement)).rowcount
+        return changed
 
     async def renew_leases(self) -> None:
         """Extend the leases of the rows this process is working on (every third of a lease)."""

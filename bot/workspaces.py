@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,8 @@ from bot.domain import (
     Access,
     Action,
     Change,
+    Freeze,
+    Guardrails,
     KeysNotStorableError,
     Scope,
     StoredKey,
@@ -76,6 +78,11 @@ class Workspaces:
         """True when an encryption key is configured."""
         return self._box is not None
 
+    @property
+    def box(self) -> KeyBox | None:
+        """The encryption keys, when configured: what else deploybot keeps secret uses them."""
+        return self._box
+
     def default_key_for(self, scope: Scope) -> str | None:
         """The operator's default key (`HIVEON_API_KEY`) if it serves this workspace, else None."""
         if not self._default_key_serves(scope.enterprise_id, scope.team_id):
@@ -86,7 +93,14 @@ class Workspaces:
         """The workspace's key (as shown, never the key) and settings."""
         async with self._sessions() as session:
             row = await session.get(WorkspaceRecord, scope.key)
-        return Workspace(scope, self._stored_key(row), _access(row))
+        freeze = _freeze(row)
+        return Workspace(
+            scope,
+            self._stored_key(row),
+            _access(row),
+            _guardrails(row),
+            freeze if freeze is not None and freeze.holds(self._clock()) else None,
+        )
 
     async def api_key_for(self, enterprise_id: str | None, team_id: str) -> str | None:
         """The key a request from this workspace deploys with: its own, its org's, the default
@@ -111,6 +125,22 @@ class Workspaces:
         """Who may deploy in this workspace: its own settings, else its org's, else everyone."""
         row = await self._first(enterprise_id, team_id, lambda r: r.access_set_at is not None)
         return _access(row)
+
+    async def guardrails_for(self, enterprise_id: str | None, team_id: str) -> Guardrails:
+        """Approval and automatic stops in this workspace: set with who may deploy, so they come
+        from the same scope (its own settings, else its org's); none by default."""
+        row = await self._first(enterprise_id, team_id, lambda r: r.access_set_at is not None)
+        return _guardrails(row)
+
+    async def freeze_for(self, enterprise_id: str | None, team_id: str) -> Freeze | None:
+        """The freeze that holds deployments in this workspace now (its own, else its org's)."""
+        now = self._clock()
+
+        def frozen(row: WorkspaceRecord) -> bool:
+            freeze = _freeze(row)
+            return freeze is not None and freeze.holds(now)
+
+        return _freeze(await self._first(enterprise_id, team_id, frozen))
 
     async def set_key(
         self, scope: Scope, api_key: str, *, by: str, check: KeyCheck
@@ -172,6 +202,65 @@ class Workspaces:
             return record_change(
                 session, scope, by=by, at=now, action=Action.ACCESS_CHANGED, detail=differences
             )
+
+    async def set_guardrails(
+        self, scope: Scope, guardrails: Guardrails, *, by: str
+    ) -> Change | None:
+        """Store approval and automatic-stop settings; None (nothing recorded) when unchanged."""
+        now = self._clock()
+        async with self._writing() as session:
+            row = await self._row(session, scope)
+            differences = _guardrails(row).differences(guardrails)
+            if not differences:
+                return None
+            row.require_approval = guardrails.require_approval
+            row.approvers = list(guardrails.approvers)
+            row.default_stop_after_s = guardrails.default_stop_after_s
+            row.max_stop_after_s = guardrails.max_stop_after_s
+            if row.access_set_at is None:
+                # The settings of this scope now apply, instead of its org's.
+                row.access_set_by, row.access_set_at = by, now
+            return record_change(
+                session, scope, by=by, at=now, action=Action.GUARDRAILS_CHANGED, detail=differences
+            )
+
+    async def freeze(
+        self, scope: Scope, *, by: str, reason: str, lasting: timedelta | None
+    ) -> tuple[Change, Freeze]:
+        """Freeze deployments in the scope from now, for `lasting` (None: until lifted),
+        replacing a freeze that holds; recorded."""
+        now = self._clock()
+        until = now + lasting if lasting is not None else None
+        async with self._writing() as session:
+            row = await self._row(session, scope)
+            row.frozen_by, row.frozen_at, row.frozen_until = by, now, until
+            row.freeze_reason = reason
+            detail: dict[str, Any] = {
+                "reason": reason,
+                "until": until.isoformat() if until is not None else None,
+            }
+            change = record_change(
+                session, scope, by=by, at=now, action=Action.FROZEN, detail=detail
+            )
+        return change, Freeze(by, now, until, reason)
+
+    async def unfreeze(self, scope: Scope, *, by: str) -> tuple[Change, Freeze] | None:
+        """Lift the scope's freeze, recorded; None when none holds (one that ran out is
+        cleared quietly)."""
+        now = self._clock()
+        async with self._writing() as session:
+            row = await session.get(WorkspaceRecord, scope.key)
+            freeze = _freeze(row)
+            if row is None or freeze is None:
+                return None
+            row.frozen_by = row.frozen_at = row.frozen_until = row.freeze_reason = None
+            if not freeze.holds(now):
+                return None
+            detail = {"reason": freeze.reason, "since": freeze.at.isoformat()}
+            change = record_change(
+                session, scope, by=by, at=now, action=Action.UNFROZEN, detail=detail
+            )
+        return change, freeze
 
     async def history(self, scope: Scope, *, limit: int = 5) -> list[Change]:
         """The latest changes of a workspace, newest first."""
@@ -323,6 +412,23 @@ def _access(row: WorkspaceRecord | None) -> Access:
         set_by=row.access_set_by,
         set_at=row.access_set_at,
     )
+
+
+def _guardrails(row: WorkspaceRecord | None) -> Guardrails:
+    if row is None or row.access_set_at is None:
+        return Guardrails()
+    return Guardrails(
+        require_approval=bool(row.require_approval),
+        approvers=tuple(row.approvers or ()),
+        default_stop_after_s=row.default_stop_after_s,
+        max_stop_after_s=row.max_stop_after_s,
+    )
+
+
+def _freeze(row: WorkspaceRecord | None) -> Freeze | None:
+    if row is None or row.frozen_at is None or row.frozen_by is None:
+        return None
+    return Freeze(row.frozen_by, row.frozen_at, row.frozen_until, row.freeze_reason or "")
 
 
 def key_box_for(settings: Settings) -> KeyBox | None:

@@ -161,6 +161,14 @@ def test_saved_key_texts(*, verdict: str, reason: str | None, rotated: bool, exp
     assert text == expected
 
 
+GUARDRAIL_INPUTS = [
+    ids.REQUIRE_APPROVAL,
+    ids.APPROVERS,
+    ids.DEFAULT_STOP_AFTER,
+    ids.MAX_STOP_AFTER,
+]
+
+
 def settings(**overrides: Any) -> dict[str, Any]:
     arguments: dict[str, Any] = {
         "private_metadata": "{}",
@@ -178,7 +186,12 @@ def test_the_settings_modal_shows_the_current_choices() -> None:
     assert_valid_view(view)
     assert view["callback_id"] == ids.SETTINGS_MODAL
     inputs = {b["block_id"]: b for b in view["blocks"] if b["type"] == "input"}
-    assert list(inputs) == [ids.ALLOWED_CHANNELS, ids.ALLOWED_USERS, ids.ALLOWED_USERGROUPS]
+    assert list(inputs) == [
+        ids.ALLOWED_CHANNELS,
+        ids.ALLOWED_USERS,
+        ids.ALLOWED_USERGROUPS,
+        *GUARDRAIL_INPUTS,
+    ]
     assert all(block["optional"] for block in inputs.values())
     channels = inputs[ids.ALLOWED_CHANNELS]["element"]
     assert channels["type"] == "multi_conversations_select"
@@ -196,9 +209,86 @@ def test_empty_settings_have_no_initial_values() -> None:
     view = settings(channels=[], users=[], usergroups=[])
     assert_valid_view(view)
     inputs = [b["block_id"] for b in view["blocks"] if b["type"] == "input"]
-    assert inputs == [ids.ALLOWED_CHANNELS, ids.ALLOWED_USERS, ids.ALLOWED_USERGROUPS]
-    for key in ("initial_conversations", "initial_users", "initial_options"):
+    assert inputs == [
+        ids.ALLOWED_CHANNELS,
+        ids.ALLOWED_USERS,
+        ids.ALLOWED_USERGROUPS,
+        *GUARDRAIL_INPUTS,
+    ]
+    for key in ("initial_conversations", "initial_users", "initial_options", "initial_value"):
         assert not any(key in item for item in elements(view))
+
+
+def test_the_settings_modal_shows_the_guardrails_as_set() -> None:
+    """Require approval is one checkbox (value `required`), checked when on; approvers a
+    multi-users select; the default and longest run are text, shown as typed."""
+    view = settings(
+        require_approval=True,
+        approvers=["UA", "UB"],
+        default_stop_after_s=4 * 3600,
+        max_stop_after_s=86400 + 1800,
+    )
+    assert_valid_view(view)
+    inputs = {b["block_id"]: b for b in view["blocks"] if b["type"] == "input"}
+    approval = inputs[ids.REQUIRE_APPROVAL]["element"]
+    assert approval["type"] == "checkboxes"
+    assert [option["value"] for option in approval["options"]] == ["required"]
+    assert approval["initial_options"] == approval["options"]
+    approvers = inputs[ids.APPROVERS]["element"]
+    assert (approvers["type"], approvers["initial_users"]) == ("multi_users_select", ["UA", "UB"])
+    assert inputs[ids.DEFAULT_STOP_AFTER]["element"]["initial_value"] == "4h"
+    assert inputs[ids.MAX_STOP_AFTER]["element"]["initial_value"] == "1d30m"
+    assert inputs[ids.APPROVERS]["hint"]["text"].startswith("Empty: the workspace's admins")
+    assert "DEPLOYBOT_ENCRYPTION_KEY" not in json.dumps(view)
+
+
+def test_without_an_encryption_key_the_settings_say_what_approval_refuses() -> None:
+    """No encryption key: a note says forms holding a secret are refused while approval is
+    required (nothing could keep the secret until then)."""
+    view = settings(can_seal=False)
+    assert_valid_view(view)
+    [note] = [
+        element["text"]
+        for block in view["blocks"]
+        if block["type"] == "context"
+        for element in block["elements"]
+        if "DEPLOYBOT_ENCRYPTION_KEY" in element["text"]
+    ]
+    assert "forms holding one are refused" in note
+
+
+def test_guardrail_changes_and_freezes_read_in_the_change_log() -> None:
+    """Approval, approvers and runs are logged old → new; a freeze with its end and reason."""
+    at = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    line = admin.change_line(
+        user_id="UA",
+        at=at,
+        action="guardrails_changed",
+        detail={
+            "require_approval": [False, True],
+            "approvers": [[], ["UB"]],
+            "default_stop_after_s": [None, 14400],
+            "max_stop_after_s": [86400, None],
+        },
+    )
+    assert line.endswith(
+        "<@UA> changed the guardrails: approval required; approvers the admins → <@UB>; "
+        "default run none → 4 hours; longest run 1 day → none"
+    )
+    frozen = admin.change_line(
+        user_id="UA",
+        at=at,
+        action="deploys_frozen",
+        detail={"reason": "incident <!channel>", "until": "2026-03-01T14:00:00+00:00"},
+    )
+    assert frozen.endswith(
+        "<@UA> froze deploys until <!date^1772373600^{date_short_pretty} at {time}|2026-03-01 "
+        "14:00 UTC>: “incident &lt;!channel&gt;”"
+    )
+    lifted = admin.change_line(
+        user_id="UB", at=at, action="deploys_unfrozen", detail={"reason": "incident"}
+    )
+    assert lifted.endswith("<@UB> lifted the deploy freeze (“incident”)")
 
 
 def test_a_chosen_group_slack_no_longer_lists_is_kept() -> None:
@@ -213,7 +303,8 @@ def test_without_user_groups_the_group_select_is_left_out_with_a_note() -> None:
     view = settings(usergroups=[], usergroup_options=[], groups_note="User groups cannot be listed")
     assert_valid_view(view)
     assert ids.ALLOWED_USERGROUPS not in json.dumps(view)
-    assert view["blocks"][-1]["elements"][0]["text"] == "User groups cannot be listed"
+    notes = [b["elements"][0]["text"] for b in view["blocks"] if b["type"] == "context"]
+    assert "User groups cannot be listed" in notes
 
 
 def test_at_most_a_hundred_groups_are_offered() -> None:

@@ -39,6 +39,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "bot.cards",
         "bot.command_text",
         "bot.curl",
+        "bot.durations",
         "bot.env_files",
         "bot.form",
         "bot.images",
@@ -52,6 +53,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "bot.sandbox",
         "bot.ssh_keys",
         "bot.testing",
+        "bot.testing.clock",
         "bot.testing.fake_slack",
         "bot.testing.loopback",
         "bot.testing.processes",
@@ -64,6 +66,8 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "storage": ("bot.access", "bot.preset_store", "bot.store", "bot.workspaces"),
     "services": (
         "bot.administration",
+        "bot.approvals",
+        "bot.auto_stop",
         "bot.follow",
         "bot.follow_up",
         "bot.oauth",
@@ -78,6 +82,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "bot.listeners.events",
         "bot.listeners.presets",
         "bot.listeners.shortcuts",
+        "bot.listeners.guardrails",
         "bot.listeners.views",
         "bot.listeners.workflows",
     ),
@@ -90,6 +95,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "bot.playground.local",
         "bot.playground.routes",
         "bot.playground.workspace",
+        "bot.testing.clocked",
     ),
 }
 RANK = {module: rank for rank, modules in enumerate(LAYERS.values()) for module in modules}

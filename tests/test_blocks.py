@@ -183,8 +183,8 @@ def test_modal_view_frame() -> None:
 
 
 def test_modal_inputs_in_order_with_headings() -> None:
-    """One input per vendor field, in ids.INPUT_BLOCKS order, with headings before two groups,
-    then "Save as preset"."""
+    """One input per vendor field, in ids.INPUT_BLOCKS order, with headings before two groups;
+    then "Stop after", under a heading of its own, and "Save as preset"."""
     layout = [
         (
             block["type"],
@@ -211,9 +211,12 @@ def test_modal_inputs_in_order_with_headings() -> None:
         ("section", None, None, None),
         ("input", "external_deployment_id", "external_deployment_id", False),
         ("input", "metadata", "metadata", True),
+        ("divider", None, None, None),
+        ("section", None, None, None),
+        ("input", "stop_after", "stop_after", True),
         ("input", "preset_name", "preset_name", True),
     ]
-    assert list(inputs(modal())) == [*ids.INPUT_BLOCKS, ids.PRESET_NAME]
+    assert list(inputs(modal())) == [*ids.INPUT_BLOCKS, ids.STOP_AFTER, ids.PRESET_NAME]
 
 
 def test_modal_registry_heading() -> None:
@@ -295,7 +298,10 @@ def test_modal_external_deployment_id_input() -> None:
         (
             ids.DOCKER_PASSWORD,
             "Password or access token",
-            "Sent only to Hiveon; never stored or shown.",
+            (
+                "Sent only to Hiveon; never shown, and kept (encrypted) only while the "
+                "deployment waits for an approval."
+            ),
         ),
     ],
 )
@@ -540,6 +546,9 @@ def test_deployment_message_covers_every_status() -> None:
         "running",
         "stopping",
         "stopped",
+        "awaiting_approval",
+        "rejected",
+        "expired",
     }
 
 

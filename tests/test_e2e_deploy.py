@@ -122,6 +122,7 @@ def test_deploy_opens_the_modal_with_the_request_trigger_id(
         "docker_password",
         "external_deployment_id",
         "metadata",
+        "stop_after",
         "preset_name",
     ]
     external = next(b for b in view["blocks"] if b.get("block_id") == "external_deployment_id")
@@ -567,7 +568,8 @@ def test_a_deployment_id_hiveon_answers_for_two_submissions_belongs_to_the_first
     submit(bot, slack, second, channel_id)
     replies = thread_replies(slack, channel_id, count=2)
     assert replies[1].params["text"] == (
-        f"⚠️ The outcome is unknown: Hiveon answered with deployment `{TWIN_DEPLOYMENT_ID}`, "
+        "⚠️ <@U111> The outcome is unknown: Hiveon answered with deployment "
+        f"`{TWIN_DEPLOYMENT_ID}`, "
         "which another submission in this workspace already started, so deploybot did not take "
         "it as this one's."
     )

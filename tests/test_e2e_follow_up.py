@@ -192,7 +192,7 @@ def _followed(
         thread_reply(slack, each, "🕓 Pending")
     clock.advance()
     for name, each in deployed.items():
-        thread_reply(slack, each, "❌ Failed" if name == "failing" else "🟢 Running")
+        thread_reply(slack, each, "❌ <@U111> Failed" if name == "failing" else "🟢 Running")
     failing = deployed["failing"]
     return Followed(
         **deployed,
@@ -461,7 +461,7 @@ def command(bot: BotProcess, slack: FakeSlack, text: str, user_id: str) -> str:
 
 def thread_link(slack: FakeSlack, channel_id: str) -> str:
     """The link to the thread of the one message the bot posted in a channel."""
-    [parent] = slack.messages(channel_id)
+    [parent, *_broadcast] = slack.messages(channel_id)
     return f"https://slack.com/archives/{channel_id}/p{parent['ts'].replace('.', '')}"
 
 
@@ -489,6 +489,8 @@ def full_form_prefill() -> dict[str, str | None]:
         "docker_password": None,
         # Names containing KEY are secrets too: additional_key is stored masked.
         "metadata": None,
+        # It was to run until stopped.
+        "stop_after": None,
         "preset_name": None,
     }
 
@@ -549,7 +551,8 @@ def test_a_failed_deployment_shows_its_fail_reason_and_is_no_longer_polled(
     ident = deployed.deployment_id
     failed = thread_reply(slack, deployed, "❌")
     assert failed.params["text"] == (
-        f"❌ Failed: `{ident}` did not run. code 3: image pull failed: manifest unknown"
+        f"❌ <@{REQUESTER}> Failed: `{ident}` did not run. code 3: image pull failed: manifest "
+        "unknown"
     )
     assert failed.params["blocks"][1]["text"]["text"] == (
         "*Next:* Check the image, registry login and startup script, then *Redeploy*."
@@ -1008,8 +1011,8 @@ def test_a_start_hiveon_never_received_is_reported_as_not_started_after_a_kill(
     assert len(parent_posts(slack, deployed.channel_id)) == 1
     reply = thread_reply(slack, deployed, "❌")
     assert reply.params["text"] == (
-        "❌ Hiveon failed (deploybot restarted before Hiveon answered) and a look-up by external "
-        "ID found nothing, so nothing was started."
+        f"❌ <@{REQUESTER}> Hiveon failed (deploybot restarted before Hiveon answered) and a "
+        "look-up by external ID found nothing, so nothing was started."
     )
     assert reply.at > restarted.killed_at
     shown = json.dumps(reply.params["blocks"], ensure_ascii=False)

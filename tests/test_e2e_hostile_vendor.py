@@ -210,10 +210,10 @@ def test_a_huge_status_answer_is_cut_early_and_the_bot_keeps_serving(
     unknown (nothing stored), and the bot still serves."""
     submitted = hostile["hostile-huge-status"]
     reply = thread_reply(
-        slack, submitted.channel_id, "⚠️ The outcome is unknown", timeout=UNKNOWN_WITHIN_S
+        slack, submitted.channel_id, "⚠️ <@U111> The outcome is unknown", timeout=UNKNOWN_WITHIN_S
     )
     assert reply.params["text"].startswith(
-        "⚠️ The outcome is unknown: Hiveon's answer was unclear (HTTP 500, server error)"
+        "⚠️ <@U111> The outcome is unknown: Hiveon's answer was unclear (HTTP 500, server error)"
     )
     answers = streams_to(sandbox, f"{DEPLOYMENTS}/{submitted.external_id}")
     assert len(answers) == 3  # one per look-up
@@ -243,8 +243,8 @@ def test_hostile_vendor_text_reaches_slack_only_escaped(
     markup_id = hostile["hostile-id"]
     [reply] = thread_replies(slack, markup_id.channel_id)
     assert reply.params["text"] == (
-        "❌ Hiveon failed (HTTP 200, unreadable response) and a look-up by external ID found "
-        "nothing, so nothing was started."
+        "❌ <@U111> Hiveon failed (HTTP 200, unreadable response) and a look-up by external ID "
+        "found nothing, so nothing was started."
     )
     assert rows_of(bot, markup_id.external_id) == [("failed", None)]
 
@@ -252,9 +252,9 @@ def test_hostile_vendor_text_reaches_slack_only_escaped(
     failing_id = deployment_id_of(sandbox, failing.external_id)
     thread_reply(slack, failing.channel_id, "🕓 Pending")
     clock.advance()
-    failed = thread_reply(slack, failing.channel_id, "❌ Failed")
+    failed = thread_reply(slack, failing.channel_id, "❌ <@U111> Failed")
     assert failed.params["text"].startswith(
-        f"❌ Failed: `{failing_id}` did not run. code 13: "
+        f"❌ <@U111> Failed: `{failing_id}` did not run. code 13: "
         "&lt;https://evil.example|click here&gt; &amp; more &lt;!channel&gt; spam spam"
     )
     assert failed.params["text"].endswith("…")
@@ -303,7 +303,7 @@ def test_an_external_id_naming_someone_elses_deployment_does_not_take_it(
     submit(bot, slack, bob, bob_channel, user_id="UBOB")
     [reply] = thread_replies(slack, bob_channel)
     assert reply.params["text"].startswith(
-        "⚠️ The outcome is unknown: Hiveon's answer was unclear (HTTP 500, server error)"
+        "⚠️ <@UBOB> The outcome is unknown: Hiveon's answer was unclear (HTTP 500, server error)"
     )
     assert sandbox.starts_for(alices_id) == 1
     assert rows_of(bot, alices_id) == [("unknown", None)]
@@ -312,7 +312,7 @@ def test_an_external_id_naming_someone_elses_deployment_does_not_take_it(
         f"look-up of {alices_id} answered deployment {alices_id}, started under another external ID"
     ) in bot.logs
 
-    [bobs_message] = slack.messages(bob_channel)
+    bobs_message, _broadcast = slack.messages(bob_channel)
     response = bot.post(
         block_action(
             action_id="stop_deployment",

@@ -116,8 +116,8 @@ def test_sigterm_with_a_start_hanging_exits_in_time_and_a_restart_reports_it(
         [reply] = thread_replies(slack, channel_id)
     assert reply.params["thread_ts"] == parent["ts"]
     assert reply.params["text"].startswith(
-        "❌ Hiveon failed (deploybot restarted before Hiveon answered) and a look-up by external "
-        "ID found nothing, so nothing was started."
+        "❌ <@U111> Hiveon failed (deploybot restarted before Hiveon answered) and a look-up by "
+        "external ID found nothing, so nothing was started."
     )
     assert len(vendor_starts(sandbox, external_id)) == 1
 

@@ -4,7 +4,9 @@ one fake Slack and one fake Hiveon on loopback, as on a platform running two web
 The same submission delivered to both starts one deployment; each deployment is followed by
 one replica at a time and taken over when that one is killed, whether it was polling or waiting
 for Hiveon's answer; a key or a setting changed through one replica applies on the other at
-once. Leases last `LEASE_S` seconds here instead of 30, so take-overs happen within the test.
+once; an approval clicked on both starts one deployment, and an automatic stop is made once.
+Leases last `LEASE_S` seconds here instead of 30, so take-overs happen within the test; hours
+pass on the replicas' shared guardrail clock, which the tests move.
 """
 
 import concurrent.futures
@@ -13,6 +15,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -20,12 +23,14 @@ from cryptography.fernet import Fernet
 
 from bot.modal_context import ModalContext
 from bot.sandbox import SandboxVendor
+from bot.testing.clock import SharedClock
 from bot.testing.fake_slack import Call, FakeSlack
 from bot.testing.loopback import LoopbackServer
 from bot.testing.processes import API_KEY, BotProcess
 from bot.testing.seed import form
 from bot.testing.slack_requests import (
     api_key_submission,
+    block_action,
     settings_submission,
     slash_command,
     view_submission,
@@ -56,11 +61,12 @@ class Thread:
 
 @dataclass(frozen=True)
 class Replicas:
-    """Two bot processes sharing one database."""
+    """Two bot processes sharing one database and one guardrail clock."""
 
     a: BotProcess
     b: BotProcess
     database_url: str
+    clock: SharedClock
 
     def both(self) -> tuple[BotProcess, BotProcess]:
         """Both replicas."""
@@ -114,8 +120,10 @@ def _replicas(
         "DEPLOYBOT_ENCRYPTION_KEY": FERNET,
         "DEPLOYBOT_LEASE_S": str(LEASE_S),
     }
+    clock = SharedClock(tmp_path / "clock")
     processes = [
-        BotProcess(tmp_path / name, settings, database_url=database_url) for name in ("a", "b")
+        BotProcess(tmp_path / name, settings, database_url=database_url, clock=clock)
+        for name in ("a", "b")
     ]
     for process in processes:
         process.workdir.mkdir()
@@ -123,7 +131,7 @@ def _replicas(
     with contextlib.ExitStack() as stack, concurrent.futures.ThreadPoolExecutor(2) as pool:
         for started in pool.map(stack.enter_context, processes):
             assert started.running
-        yield Replicas(processes[0], processes[1], database_url)
+        yield Replicas(processes[0], processes[1], database_url, clock)
         for process in processes:
             assert "Traceback" not in process.logs
     postgres.drop_database(postgres_server, database_url)
@@ -370,3 +378,108 @@ def test_a_key_and_settings_changed_through_one_replica_apply_on_the_other_at_on
     submit(replicas.b, slack, third, anywhere)
     reply(slack, thread_of(slack, anywhere, third["external_deployment_id"]), "✅")
     assert sent_key(sandbox, third["external_deployment_id"]) == NEW_KEY
+
+
+def test_an_approval_clicked_on_both_replicas_at_once_starts_one_deployment(
+    replicas: Replicas, slack: FakeSlack, sandbox: SandboxVendor
+) -> None:
+    """Five requests awaiting approval, each approved on both replicas at the same instant (a
+    double click landing on two replicas, or two approvers): each starts once, its thread says
+    once who approved and once that it started, and the later click is told it was decided."""
+    replicas.a.post(
+        settings_submission(
+            user_id=ADMIN,
+            private_metadata=where("C1", slack.response_url("approval-admin")),
+            require_approval=True,
+        )
+    )
+    slack.wait_for("response_url:approval-admin")
+    forms = [(channel(), form()) for _ in range(5)]
+    threads = []
+    for channel_id, values in forms:
+        assert submit(replicas.b, slack, values, channel_id) == 200
+        threads.append(thread_of(slack, channel_id, values["external_deployment_id"]))
+    barrier = threading.Barrier(10)
+
+    def approve(job: tuple[BotProcess, Thread, int]) -> int:
+        bot, thread, n = job
+        barrier.wait()
+        return bot.post(
+            block_action(
+                action_id="approve_deployment",
+                value=thread.external_id,
+                channel_id=thread.channel_id,
+                message_ts=thread.parent_ts,
+                user_id=ADMIN,
+                response_url=slack.response_url(f"{thread.channel_id}.{n}"),
+            )
+        ).status_code
+
+    jobs = [(bot, thread, n) for thread in threads for n, bot in enumerate(replicas.both())]
+    with concurrent.futures.ThreadPoolExecutor(len(jobs)) as pool:
+        assert list(pool.map(approve, jobs)) == [200] * len(jobs)
+    for thread in threads:
+        reply(slack, thread, "✅ Deployment started")
+        [approved] = [t for t in texts(slack, thread) if t.startswith("👍")]
+        assert approved == f"👍 Approved by <@{ADMIN}>: deploybot starts it now."
+        assert len(vendor_starts(sandbox, thread.external_id)) == 1
+        [(status, sealed)] = query(
+            replicas.database_url,
+            "SELECT status, sealed_request FROM deployments WHERE external_deployment_id = :e",
+            e=thread.external_id,
+        )
+        assert (status, sealed) == ("started", None)
+
+        def answered(thread: Thread = thread) -> list[Call]:
+            return [
+                call
+                for n in (0, 1)
+                for call in slack.calls_to(f"response_url:{thread.channel_id}.{n}")
+            ]
+
+        wait_until(answered, what="the later click's answer")
+        [late] = answered()
+        assert "already approved" in late.params["text"]
+    replicas.a.post(
+        settings_submission(
+            user_id=ADMIN,
+            private_metadata=where("C1", slack.response_url("approval-admin")),
+            require_approval=False,
+        )
+    )
+    slack.wait_for("response_url:approval-admin", count=2)
+
+
+def test_an_automatic_stop_on_two_replicas_is_reminded_and_made_once(
+    replicas: Replicas, slack: FakeSlack, sandbox: SandboxVendor, clock: ManualClock
+) -> None:
+    """Three deployments asked to stop after an hour, started on one replica: when their time
+    comes both replicas look for due work, yet each gets one reminder, one stop sent to Hiveon
+    and one reply saying it was stopped automatically."""
+    started = []
+    for _ in range(3):
+        channel_id, values = channel(), form(stop_after="1h")
+        assert submit(replicas.a, slack, values, channel_id) == 200
+        thread = thread_of(slack, channel_id, values["external_deployment_id"])
+        reply(slack, thread, "✅ Deployment started")
+        started.append(thread)
+    replicas.clock.advance(timedelta(minutes=45))
+    for thread in started:
+        reply(slack, thread, "⏰")
+    replicas.clock.advance(timedelta(minutes=15))
+    for thread in started:
+        ident = deployment_id(sandbox, thread.external_id)
+        reply(slack, thread, "⏹️")
+        stops = [r for r in list(sandbox.requests) if r.path == f"{DEPLOYMENTS}/{ident}/stop"]
+        assert len(stops) == 1
+    # Both replicas keep looking meanwhile; by the time Hiveon says stopped, a second reminder
+    # or stop would have come.
+    clock.advance()
+    for thread in started:
+        reply(slack, thread, "⏹️ Stopped:")
+    for thread in started:
+        ident = deployment_id(sandbox, thread.external_id)
+        assert len([t for t in texts(slack, thread) if t.startswith("⏰")]) == 1
+        assert len([t for t in texts(slack, thread) if t.startswith("⏹️ <@U111>, deploybot")]) == 1
+        stops = [r for r in list(sandbox.requests) if r.path == f"{DEPLOYMENTS}/{ident}/stop"]
+        assert len(stops) == 1

@@ -94,7 +94,8 @@ class Harness:
 
     def replies(self, channel: str) -> list[str]:
         """The texts of the thread replies in a channel, oldest first."""
-        [parent] = self.slack.messages(channel)
+        # The channel shows the parent, and the failures broadcast from its thread.
+        parent, *_broadcast = self.slack.messages(channel)
         return [message["text"] for message in self.slack.thread(channel, parent["ts"])]
 
     def updates(self, channel: str) -> list[Call]:
@@ -191,7 +192,8 @@ async def test_a_failure_shows_its_reason_and_ends_following(bot: Harness) -> No
     await bot.poll_after(2)
     await bot.poll_after(12)
     assert bot.replies("C-FAIL")[-1] == (
-        f"❌ Failed: `{row.deployment_id}` did not run. code 3: image pull failed: manifest unknown"
+        f"❌ <@{USER}> Failed: `{row.deployment_id}` did not run. code 3: image pull failed: "
+        "manifest unknown"
     )
     settled = await bot.row(row.external_deployment_id)
     assert settled.vendor_status == "STATUS_FAILED"
@@ -225,7 +227,7 @@ async def test_a_fail_reason_of_slack_markup_is_shown_escaped_and_cut(bot: Harne
     await bot.poll_after(12)
     failed = bot.replies("C-EVIL")[-1]
     assert failed.startswith(
-        f"❌ Failed: `{row.deployment_id}` did not run. code 13: "
+        f"❌ <@{USER}> Failed: `{row.deployment_id}` did not run. code 13: "
         "&lt;https://evil.example|click here&gt; &amp; more &lt;!channel&gt; spam spam"
     )
     assert failed.endswith("…")
@@ -436,7 +438,9 @@ async def test_recovery_reports_a_start_that_never_happened(bot: Harness) -> Non
     await _interrupted(bot, "ext-lost", "C-LOST")
     await bot.service.recover()
     [reply] = bot.replies("C-LOST")
-    assert reply.startswith("❌ Hiveon failed (deploybot restarted before Hiveon answered)")
+    assert reply.startswith(
+        f"❌ <@{USER}> Hiveon failed (deploybot restarted before Hiveon answered)"
+    )
     row = await bot.row("ext-lost")
     assert row.status == "failed"
     assert row.next_poll_at is None
@@ -450,6 +454,6 @@ async def test_recovery_does_not_take_another_submissions_deployment(bot: Harnes
     await _interrupted(bot, theirs.deployment_id, "C-MINE")
     await bot.service.recover()
     [reply] = bot.replies("C-MINE")
-    assert reply.startswith("⚠️ The outcome is unknown")
+    assert reply.startswith(f"⚠️ <@{USER}> The outcome is unknown")
     mine = await bot.row(theirs.deployment_id)
     assert (mine.status, mine.deployment_id, mine.next_poll_at) == ("unknown", None, None)

@@ -832,7 +832,7 @@ def test_empty_option_values_prefill_nothing() -> None:
             "nginx gpu=2",
             (
                 "Unknown option `gpu`. Use machine, price, image, ports, id, server, login, "
-                "e.g. `/deploy nginx ports=80`."
+                "stop, e.g. `/deploy nginx ports=80`."
             ),
         ),
         ("nginx redis", "Give one image only. Try `/deploy help`."),

@@ -123,7 +123,7 @@ async def test_the_migrations_build_exactly_the_models(database_url: str) -> Non
     await store.close()
     assert await schema_differences(database_url) == []
     assert tables(database_url) == EVERY_TABLE
-    assert revision(database_url) == head() == "0007"
+    assert revision(database_url) == head() == "0008"
 
 
 async def test_migrating_again_changes_nothing(database_url: str) -> None:

@@ -23,6 +23,7 @@ from bot.testing.slack_standin import SlackError, SlackStandIn
 from tests.e2e_support import until
 
 ROOT = Path(__file__).resolve().parent.parent
+ALICE = "ULOCAL0002"  # a colleague of the playground's workspace, not an admin
 SECRET = "playground-test-signing-secret"
 TOKEN = "xoxb-playground-test"
 ORIGIN = "http://127.0.0.1:3000"
@@ -417,6 +418,46 @@ class TestButtons:
                 {"block_id": "buttons", "action_id": "delete_everything"},
             )
         assert bot.received == []
+
+
+class TestActingAs:
+    async def test_a_colleague_types_and_clicks_as_themselves(
+        self,
+        playground: Playground,
+        bot: FakeBot,
+        slack: SlackStandIn,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        """Chosen as the person at the page, a colleague's commands and clicks reach the bot
+        signed as theirs; their private answers are marked for them; switching back makes you
+        the one again. The page is told who is there, with their modals and Home tab."""
+        seen: list[dict[str, Any]] = []
+        monkeypatch.setattr(slack.feed, "publish", seen.append)
+        assert playground.act_as(ALICE) == {"ok": True}
+        assert seen == [{"type": "identity", "you": ALICE, "views": [], "home": None}]
+        await playground.send_message(DEPLOYS, "/deploy help")
+        posted = slack.call("chat.postMessage", {"channel": DEPLOYS, **card()}, f"Bearer {TOKEN}")
+        await playground.use_element(
+            {"type": "message", "channel": DEPLOYS, "ts": posted["ts"]},
+            {"block_id": "buttons", "action_id": "stop_deployment"},
+        )
+        command, click = bot.received
+        assert (command["user_id"], command["user_name"]) == (ALICE, "alice")
+        assert click["user"]["id"] == ALICE
+        [answer] = ephemerals(slack)
+        assert answer["reader"] == ALICE
+        playground.act_as(YOU)
+        await playground.send_message(DEPLOYS, "/deploy help")
+        assert bot.received[-1]["user_id"] == YOU
+
+    def test_only_people_of_the_workspace_can_be_chosen(
+        self, playground: Playground, slack: SlackStandIn
+    ) -> None:
+        """The bot and made-up IDs cannot be at the page: nothing changes."""
+        for somebody in ("ULOCALBOT1", "UNOBODY"):
+            with pytest.raises(SlackError, match="user_not_found"):
+                playground.act_as(somebody)
+        assert slack.workspace.you == YOU
 
 
 class TestHome:

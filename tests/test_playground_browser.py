@@ -166,7 +166,7 @@ def test_a_newcomer_deploys_fixes_a_mistake_and_stops_it(
 
 def test_a_magic_machine_shows_a_vendor_error(page: Page) -> None:
     """A machine ID from the sidebar fills the command; its modal comes prefilled, and the
-    thread says what Hiveon's 404 means."""
+    thread says what Hiveon's 404 means (shown in the channel too, as every failure is)."""
     open_channel(page, "general")
     page.get_by_role("button", name=re.compile(r"^fail-404 ")).click()
     expect(message_box(page)).to_have_value(re.compile(r"^/deploy .*machine=fail-404"))
@@ -177,8 +177,9 @@ def test_a_magic_machine_shows_a_vendor_error(page: Page) -> None:
     modal.get_by_role("button", name="Deploy", exact=True).click()
     expect(modal).to_be_hidden()
 
-    card = page.locator("#messages").get_by_role("article").filter(has_text=external_id)
-    expect(card).to_contain_text("failed on machine")
+    card = page.locator("#messages").get_by_role("article").filter(has_text="failed on machine")
+    card = card.filter(has_text=external_id)
+    expect(card).to_contain_text("@you's nginx:latest")
     card.get_by_role("button", name=REPLIES).click()
     reply = page.get_by_role("complementary", name="Thread").get_by_role("article").last
     expect(reply).to_contain_text("Machine fail-404 was not found")
@@ -404,3 +405,78 @@ def test_run_workflow_starts_a_deployment_and_shows_the_step_completing(page: Pa
     open_channel(page, "general")
     card = page.locator("#messages").get_by_role("article").filter(has_text="caddy:2")
     expect(card.first).to_contain_text("started")
+
+
+def send(page: Page, text: str) -> None:
+    """Type a message (or a command) in the open channel and send it."""
+    message_box(page).fill(text)
+    message_box(page).press("Enter")
+
+
+def be(page: Page, who: str) -> None:
+    """Be someone else at the page (or yourself again)."""
+    page.get_by_label("You are").select_option(label=who)
+    expect(page.get_by_label("You are")).to_have_value(
+        {"You (admin)": "ULOCAL0001", "Alice Example": "ULOCAL0002"}[who]
+    )
+
+
+def test_the_guardrails_show_a_broadcast_failure_an_approval_and_a_freeze(page: Page) -> None:
+    """A refused start is shown in the channel itself; with approval required, Alice asks, her
+    own Approve is refused, and yours (an admin's) starts it, with when it stops; a freeze
+    refuses `/deploy` until it is lifted. Runs last: it leaves approval required."""
+    open_channel(page, "deploys")
+    send(page, f"/deploy nginx:latest machine=fail-400 price={PRICE}")
+    modal = page.get_by_role("dialog", name="Deploy to Hiveon")
+    modal.get_by_role("button", name="Deploy", exact=True).click()
+    expect(modal).to_be_hidden()
+    channel_view = page.locator("#messages")
+    # The reply in the thread is shown in the channel too, beside the card.
+    broadcast = channel_view.get_by_role("article").filter(
+        has_text="@you Hiveon rejected the request, nothing was started."
+    )
+    expect(broadcast).to_have_count(1)
+
+    send(page, "/deploy settings")
+    settings = page.get_by_role("dialog", name="Deploy settings")
+    settings.get_by_role("checkbox", name=re.compile("A second person approves")).check()
+    settings.get_by_role("button", name="Save", exact=True).click()
+    expect(settings).to_be_hidden()
+
+    be(page, "Alice Example")
+    send(page, f"/deploy nginx:latest machine={MACHINE} price={PRICE} stop=2h")
+    modal = page.get_by_role("dialog", name="Deploy to Hiveon")
+    expect(field(modal, "Stop after")).to_have_value("2h")
+    external_id = field(modal, "External deployment ID").input_value()
+    modal.get_by_role("button", name="Deploy", exact=True).click()
+    expect(modal).to_be_hidden()
+    request = channel_view.get_by_role("article").filter(has_text=external_id)
+    expect(request).to_contain_text("@alice asks to deploy")
+    expect(request).to_contain_text("2 hours")
+
+    def approve() -> None:
+        request.get_by_role("button", name="Approve", exact=True).click()
+        confirm = page.get_by_role("alertdialog", name="Approve this deployment?")
+        confirm.get_by_role("button", name="Approve and start", exact=True).click()
+        expect(confirm).to_be_hidden()
+
+    approve()
+    refusal = channel_view.get_by_role("article").filter(has_text="so you cannot approve it")
+    expect(refusal).to_contain_text("Only visible to you")
+    be(page, "You (admin)")
+    expect(refusal).to_have_count(0)  # it was Alice's
+    approve()
+    expect(request).to_contain_text("Approved by @you", timeout=FOLLOW_TIMEOUT_MS)
+    expect(request).to_contain_text("deploybot stops it automatically")
+    expect(request.get_by_role("button", name="Approve", exact=True)).to_have_count(0)
+
+    send(page, "/deploy freeze 30m maintenance window")
+    announced = channel_view.get_by_role("article").filter(has_text="🧊 @you froze deploys")
+    expect(announced).to_contain_text("maintenance window")
+    send(page, "/deploy")
+    expect(
+        channel_view.get_by_role("article").filter(has_text="Deploys are frozen in this workspace")
+    ).to_contain_text("Only visible to you")
+    send(page, "/deploy unfreeze")
+    lifted = channel_view.get_by_role("article").filter(has_text="🌤️ @you lifted the deploy freeze")
+    expect(lifted).to_contain_text("deploying works again")

@@ -245,7 +245,13 @@ def only_reply(slack: FakeSlack) -> Call:
     """The one thread reply, checked to sit under the one parent message in the channel."""
     [parent] = parents(slack)
     [reply] = replies(slack)
-    [shown_parent] = slack.messages(CHANNEL)
+    # A start stays in the thread; anything else is shown in the channel too.
+    started = reply.params["text"].startswith("✅")
+    shown_parent, *broadcast = slack.messages(CHANNEL)
+    assert reply.params.get("reply_broadcast") is (None if started else True)
+    assert [(m["subtype"], m["text"]) for m in broadcast] == (
+        [] if started else [("thread_broadcast", reply.params["text"])]
+    )
     assert parent.params["channel"] == reply.params["channel"] == CHANNEL
     assert reply.params["thread_ts"] == shown_parent["ts"]
     assert reply.params["unfurl_links"] is False
@@ -426,7 +432,7 @@ async def test_unreachable_twice_fails_after_two_attempts(bot: Harness) -> None:
     )
     reply = only_reply(bot.slack)
     assert reply.params["text"] == (
-        "❌ Hiveon could not be reached (connection failed), so nothing was started."
+        f"❌ <@{USER}> Hiveon could not be reached (connection failed), so nothing was started."
     )
     assert "It is safe to retry: run `/deploy` again" in shown(reply)
     assert "*HTTP status* no response" in shown(reply)
@@ -464,8 +470,8 @@ async def test_a_server_error_not_found_by_look_up_is_not_retried(bot: Harness) 
     )
     reply = only_reply(bot.slack)
     assert reply.params["text"] == (
-        "❌ Hiveon failed (HTTP 500, server error) and a look-up by external ID found nothing, "
-        "so nothing was started."
+        f"❌ <@{USER}> Hiveon failed (HTTP 500, server error) and a look-up by external ID found "
+        "nothing, so nothing was started."
     )
     assert "*HTTP status* 500" in shown(reply)
     assert "<html" not in shown(reply)
@@ -508,7 +514,7 @@ async def test_a_timeout_whose_look_ups_fail_is_unknown(bot: Harness) -> None:
         "no answer in time",
     )
     reply = only_reply(bot.slack)
-    assert reply.params["text"].startswith("⚠️ The outcome is unknown")
+    assert reply.params["text"].startswith(f"⚠️ <@{USER}> The outcome is unknown")
     assert (
         f"Do not deploy again blindly: look up `{EXTERNAL_ID}` in Hiveon first; "
         "if it is not there, run `/deploy` again."
@@ -548,7 +554,7 @@ async def test_an_external_id_that_cannot_be_looked_up_is_unknown(
         "HTTP 500, server error",
     )
     reply = only_reply(bot.slack)
-    assert reply.params["text"].startswith("⚠️ The outcome is unknown")
+    assert reply.params["text"].startswith(f"⚠️ <@{USER}> The outcome is unknown")
     assert f"look up `{external_id}` in Hiveon first" in shown(reply)
 
 
@@ -578,7 +584,7 @@ async def test_a_look_up_finding_another_submissions_deployment_does_not_take_it
     row = await bot.row()
     assert (row.status, row.deployment_id, row.next_poll_at) == ("unknown", None, None)
     reply = only_reply(bot.slack)
-    assert reply.params["text"].startswith("⚠️ The outcome is unknown")
+    assert reply.params["text"].startswith(f"⚠️ <@{USER}> The outcome is unknown")
     assert "dep-someone-else" not in json.dumps([call.params for call in bot.slack.calls])
     [warning] = [r.getMessage() for r in caplog.records if r.name == "bot.service"]
     assert warning == (
@@ -616,7 +622,7 @@ async def test_a_look_up_answering_slack_markup_is_unknown_after_its_retries(
     assert vendor.unplayed == {}
     row = await bot.row()
     assert (row.status, row.deployment_id) == ("unknown", None)
-    assert only_reply(bot.slack).params["text"].startswith("⚠️ The outcome is unknown")
+    assert only_reply(bot.slack).params["text"].startswith(f"⚠️ <@{USER}> The outcome is unknown")
     assert "<!channel>" not in json.dumps([call.params for call in bot.slack.calls])
 
 
@@ -630,32 +636,32 @@ async def test_a_look_up_answering_slack_markup_is_unknown_after_its_retries(
             httpx.Response(400, json={"error": "machine_price_id does not belong to machine"}),
             "HTTP 400: machine_price_id does not belong to machine",
             (
-                "❌ Hiveon rejected the request, nothing was started. Hiveon says: "
+                f"❌ <@{USER}> Hiveon rejected the request, nothing was started. Hiveon says: "
                 "“machine_price_id does not belong to machine”"
             ),
         ),
         (
             httpx.Response(401, json={"error": "invalid API key"}),
             "HTTP 401: invalid API key",
-            "❌ Hiveon refused this workspace's API key, nothing was started.",
+            f"❌ <@{USER}> Hiveon refused this workspace's API key, nothing was started.",
         ),
         (
             httpx.Response(403, json={"message": "forbidden"}),
             "HTTP 403: forbidden",
             (
-                f"❌ This workspace's API key lacks the role to deploy on machine `{MACHINE_ID}`; "
-                "nothing started."
+                f"❌ <@{USER}> This workspace's API key lacks the role to deploy on machine "
+                f"`{MACHINE_ID}`; nothing started."
             ),
         ),
         (
             httpx.Response(404, json={"error": "machine not found"}),
             "HTTP 404: machine not found",
-            f"❌ Machine `{MACHINE_ID}` was not found, nothing was started.",
+            f"❌ <@{USER}> Machine `{MACHINE_ID}` was not found, nothing was started.",
         ),
         (
             httpx.Response(400, text=HTML_PAGE, headers={"Content-Type": "text/html"}),
             "HTTP 400",
-            "❌ Hiveon rejected the request, nothing was started.",
+            f"❌ <@{USER}> Hiveon rejected the request, nothing was started.",
         ),
     ],
 )

@@ -186,6 +186,46 @@ class TestMessages:
         assert stored_reply["bot_id"]
         assert [event["message"]["text"] for event in seen] == ["deploying", "started", "deploying"]
 
+    def test_a_reply_broadcast_is_in_its_thread_and_in_the_channel(
+        self, slack: SlackStandIn
+    ) -> None:
+        """`reply_broadcast` (a boolean in JSON, "true" in a form) keeps the reply in its thread
+        and shows it in the channel too, as `thread_broadcast`; other replies stay in the
+        thread."""
+        parent = call(slack, "chat.postMessage", channel=DEPLOYS, text="deploying")
+        quiet = call(
+            slack, "chat.postMessage", channel=DEPLOYS, text="started", thread_ts=parent["ts"]
+        )
+        loud = call(
+            slack,
+            "chat.postMessage",
+            channel=DEPLOYS,
+            text="failed",
+            thread_ts=parent["ts"],
+            reply_broadcast=True,
+        )
+        form = call(
+            slack,
+            "chat.postMessage",
+            channel=DEPLOYS,
+            text="failed again",
+            thread_ts=parent["ts"],
+            reply_broadcast="true",
+        )
+        assert [m["text"] for m in slack.replies(DEPLOYS, parent["ts"])] == [
+            "started",
+            "failed",
+            "failed again",
+        ]
+        shown = [(m["text"], m.get("subtype")) for m in slack.history(DEPLOYS)]
+        assert shown == [
+            ("deploying", None),
+            ("failed", "thread_broadcast"),
+            ("failed again", "thread_broadcast"),
+        ]
+        assert "reply_broadcast" not in quiet["message"]
+        assert loud["message"]["subtype"] == form["message"]["subtype"] == "thread_broadcast"
+
     def test_a_reply_to_nothing_is_refused(self, slack: SlackStandIn) -> None:
         """A thread_ts no message has is refused."""
         answer = call(slack, "chat.postMessage", channel=DEPLOYS, text="x", thread_ts="1.000001")

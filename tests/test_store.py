@@ -9,9 +9,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from cryptography.fernet import Fernet
 
-from bot.models import SUBMITTING
-from bot.store import NewSubmission, Store, async_url
+from bot.crypto import KeyBox
+from bot.models import AWAITING_APPROVAL, EXPIRED, REJECTED, SUBMITTING
+from bot.store import AutoStop, NewSubmission, PendingApproval, Store, async_url
 from tests.databases import query
 
 REQUEST = {"machine_id": "m-1", "machine_price_id": "p-1", "container_config": {"image": "redis"}}
@@ -468,6 +470,199 @@ async def test_released_and_cleared_leases_free_the_rows_at_once(
     await restarted.clear_leases()
     assert lease_of(database_url, mine) == (None, None)
     assert lease_of(database_url, theirs) == (None, None)
+
+
+# --- guardrails: approvals and automatic stops ---------------------------------------------------
+
+
+async def awaiting(store: Store, external_id: str, *, expires_at: datetime, sealed: str) -> int:
+    """A submission recorded as awaiting approval until `expires_at`, its request sealed."""
+    row_id = await store.record_submission(
+        NewSubmission(
+            team_id="T1",
+            enterprise_id=None,
+            user_id="U1",
+            channel_id="C1",
+            external_deployment_id=external_id,
+            request=REQUEST,
+            stop_after_s=3600,
+            approval=PendingApproval(expires_at=expires_at, sealed_request=sealed),
+        )
+    )
+    assert row_id is not None
+    return row_id
+
+
+async def test_a_submission_awaiting_approval_is_recorded_unleased_and_sealed(
+    store: Store, clock: Clock
+) -> None:
+    """Nothing is under way while it waits: no lease, so neither recovery nor any replica takes
+    it; its expiry, run length and sealed request are kept."""
+    row_id = await awaiting(store, "ext-wait", expires_at=clock.now + LEASE, sealed="token")
+    row = await store.get(row_id)
+    assert row is not None
+    assert (row.status, row.lease_owner, row.lease_until) == (AWAITING_APPROVAL, None, None)
+    assert (row.approval_expires_at, row.sealed_request) == (clock.now + LEASE, "token")
+    assert row.stop_after_s == 3600
+    clock.advance(2 * LEASE)
+    assert await store.claim_unsettled() == []
+
+
+async def test_approvals_at_once_on_two_replicas_start_one_deployment(
+    replicas: Callable[[], Store], clock: Clock, database_url: str
+) -> None:
+    """Two replicas approving the same submission at the same moment, 20 times over (double
+    clicks, two approvers): each time exactly one gets it, leased, with who approved; a
+    rejection after that finds nothing to reject."""
+    first, second = replicas(), replicas()
+    later = clock.now + timedelta(hours=1)
+    for attempt in range(20):
+        row_id = await awaiting(first, f"ext-approve-{attempt}", expires_at=later, sealed="t")
+        taken = await asyncio.gather(
+            first.take_approval(row_id, by="UA", now=clock.now),
+            second.take_approval(row_id, by="UB", now=clock.now),
+        )
+        [winner] = [row for row in taken if row is not None]
+        assert (winner.status, winner.decided_at, winner.sealed_request) == (
+            SUBMITTING,
+            clock.now,
+            "t",
+        )
+        assert winner.lease_owner in {first.owner, second.owner}
+        assert (
+            await first.close_approval(
+                row_id, status=REJECTED, by="UC", reason="late", now=clock.now
+            )
+            is None
+        )
+    rows = query(database_url, "SELECT count(*) FROM deployments WHERE status = 'submitting'")
+    assert rows == [(20,)]
+
+
+async def test_an_approval_after_the_expiry_is_refused(store: Store, clock: Clock) -> None:
+    """Once its time ran out, an awaiting submission cannot be approved, even before the
+    expiry is recorded; it is claimed for expiry instead, and expires once."""
+    row_id = await awaiting(store, "ext-late", expires_at=clock.now + LEASE, sealed="t")
+    assert await store.claim_expired_approvals(clock.now) == []
+    clock.advance(LEASE)
+    assert await store.take_approval(row_id, by="UA", now=clock.now) is None
+    [claimed] = await store.claim_expired_approvals(clock.now)
+    assert claimed.id == row_id
+    closed = await store.close_approval(row_id, status=EXPIRED, by=None, reason=None, now=clock.now)
+    assert closed is not None
+    assert (closed.status, closed.sealed_request, closed.lease_owner) == (EXPIRED, None, None)
+    assert await store.claim_expired_approvals(clock.now) == []
+
+
+async def test_a_rejection_keeps_who_and_why_and_forgets_the_sealed_request(
+    store: Store, clock: Clock
+) -> None:
+    """Rejected: who, when and why are kept, the sealed request is dropped, and it cannot be
+    approved afterwards."""
+    row_id = await awaiting(store, "ext-no", expires_at=clock.now + LEASE, sealed="t")
+    closed = await store.close_approval(
+        row_id, status=REJECTED, by="UB", reason="not during the incident", now=clock.now
+    )
+    assert closed is not None
+    assert (closed.status, closed.decided_by, closed.rejection_reason) == (
+        REJECTED,
+        "UB",
+        "not during the incident",
+    )
+    assert closed.sealed_request is None
+    assert await store.take_approval(row_id, by="UA", now=clock.now) is None
+
+
+async def test_a_start_schedules_its_reminder_and_stop_and_forgets_the_sealed_request(
+    store: Store, clock: Clock
+) -> None:
+    """The outcome's write schedules the automatic stop; the reminder and the stop are claimed
+    when due, each by one replica; an Extend moves the stop only from the time it read."""
+    row_id = await awaiting(store, "ext-run", expires_at=clock.now + LEASE, sealed="t")
+    assert await store.take_approval(row_id, by="UA", now=clock.now) is not None
+    plan = AutoStop(
+        started_at=clock.now,
+        remind_at=clock.now + timedelta(minutes=45),
+        stop_at=clock.now + timedelta(hours=1),
+    )
+    await store.record_outcome(
+        row_id, status="started", deployment_id="dep-1", http_status=200, error=None, auto_stop=plan
+    )
+    row = await store.get(row_id)
+    assert row is not None
+    assert (row.started_at, row.remind_at, row.stop_at) == (
+        plan.started_at,
+        plan.remind_at,
+        plan.stop_at,
+    )
+    assert (row.sealed_request, row.lease_owner) == (None, None)
+    assert await store.claim_reminders(clock.now) == []
+    clock.advance(timedelta(minutes=45))
+    [due] = await store.claim_reminders(clock.now)
+    assert due.id == row_id
+    await store.record_reminded(row_id)
+    assert await store.claim_reminders(clock.now) == []
+
+    later = plan.stop_at + timedelta(hours=1)
+    extended = await asyncio.gather(
+        *(
+            store.extend(
+                row_id, expected_stop_at=plan.stop_at, stop_at=later, remind_at=later - LEASE
+            )
+            for _ in range(2)
+        )
+    )
+    assert sorted(extended) == [False, True]
+    clock.advance(timedelta(minutes=15))
+    assert await store.claim_stops(clock.now) == []
+    clock.advance(timedelta(hours=1))
+    [stopping] = await store.claim_stops(clock.now)
+    await store.record_auto_stop(stopping.id, at=clock.now)
+    row = await store.get(row_id)
+    assert row is not None
+    assert (row.stop_at, row.remind_at, row.stopped_automatically_at) == (None, None, clock.now)
+    assert await store.claim_stops(clock.now) == []
+    assert not await store.extend(row_id, expected_stop_at=later, stop_at=later, remind_at=later)
+
+
+async def test_a_settled_deployment_has_nothing_left_to_stop(store: Store, clock: Clock) -> None:
+    """Recording a settled status (stopped, failed) clears the automatic stop and reminder."""
+    row_id = await started(store, "ext-settled", poll_at=clock.now)
+    await store.record_outcome(
+        row_id,
+        status="started",
+        deployment_id="dep-ext-settled",
+        http_status=200,
+        error=None,
+        auto_stop=AutoStop(clock.now, clock.now + LEASE, clock.now + 2 * LEASE),
+    )
+    await store.record_status(
+        row_id,
+        vendor_status="STATUS_STOPPED",
+        since=clock.now,
+        fail_reason=None,
+        next_poll_at=None,
+        poll_interval_s=None,
+        settled=True,
+    )
+    clock.advance(3 * LEASE)
+    assert await store.claim_stops(clock.now) == []
+    assert await store.claim_reminders(clock.now) == []
+
+
+async def test_sealed_requests_are_re_encrypted_under_a_new_key(store: Store, clock: Clock) -> None:
+    """Rotation: a request sealed under the old key is sealed again under the new one, and a
+    second pass finds nothing to change."""
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    token = KeyBox.from_setting(old).encrypt("the request")
+    row_id = await awaiting(store, "ext-rotate", expires_at=clock.now + LEASE, sealed=token)
+    rotating = KeyBox.from_setting(f"{new},{old}")
+    assert await store.reseal(rotating) == 1
+    row = await store.get(row_id)
+    assert row is not None
+    assert row.sealed_request is not None
+    assert KeyBox.from_setting(new).decrypt(row.sealed_request) == "the request"
+    assert await store.reseal(rotating) == 0
 
 
 # --- DATABASE_URL ------------------------------------------------------------------------------

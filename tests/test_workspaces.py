@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import stat
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -16,7 +16,15 @@ from sqlalchemy import event
 
 from bot.config import Mode, Settings, fernet_keys
 from bot.crypto import KeyBox, UndecryptableError, dev_key_box
-from bot.domain import Access, Action, KeysNotStorableError, Scope, key_hint
+from bot.domain import (
+    Access,
+    Action,
+    Freeze,
+    Guardrails,
+    KeysNotStorableError,
+    Scope,
+    key_hint,
+)
 from bot.key_check import KeyCheck, Verdict, check_api_key
 from bot.sandbox import SandboxVendor
 from bot.store import Store
@@ -321,6 +329,81 @@ async def test_the_change_log_is_newest_first_and_never_holds_a_key(
     logged = query(database_url, "SELECT detail FROM workspace_changes")
     assert len(logged) == 3
     assert KEY_A not in repr(logged)
+
+
+async def test_guardrails_default_to_none_and_record_what_changed(store: Store) -> None:
+    """No settings: no approval, no automatic stop; a change is logged with old and new values
+    (approvers as lists); saving the same again records nothing."""
+    spaces = workspaces(store)
+    assert await spaces.guardrails_for(None, "TA") == Guardrails()
+    chosen = Guardrails(
+        require_approval=True,
+        approvers=("U1", "U2"),
+        default_stop_after_s=4 * 3600,
+        max_stop_after_s=86400,
+    )
+    change = await spaces.set_guardrails(TEAM_A, chosen, by="UADMIN")
+    assert change is not None
+    assert (change.action, change.user_id, change.at) == (Action.GUARDRAILS_CHANGED, "UADMIN", NOW)
+    assert change.detail == {
+        "require_approval": [False, True],
+        "approvers": [[], ["U1", "U2"]],
+        "default_stop_after_s": [None, 14400],
+        "max_stop_after_s": [None, 86400],
+    }
+    assert await spaces.guardrails_for(None, "TA") == chosen
+    assert (await spaces.get(TEAM_A)).guardrails == chosen
+    assert await spaces.set_guardrails(TEAM_A, chosen, by="UADMIN") is None
+    assert await spaces.guardrails_for(None, "TB") == Guardrails()
+
+
+async def test_an_org_wide_guardrail_applies_until_a_workspace_sets_its_own(store: Store) -> None:
+    """The org's approval rule holds in its workspaces, until one saves settings of its own."""
+    spaces = workspaces(store)
+    await spaces.set_guardrails(ORG, Guardrails(require_approval=True), by="UORG")
+    assert (await spaces.guardrails_for("E1", "TG")).require_approval
+    await spaces.set_access(GRID_TEAM, Access(channels=("C1",)), by="UTEAM")
+    assert not (await spaces.guardrails_for("E1", "TG")).require_approval
+
+
+async def test_a_freeze_holds_until_lifted_or_its_time_runs_out(store: Store) -> None:
+    """A freeze holds from its start, is logged with its reason and end; lifting it is logged
+    too; one given an end stops holding then, and lifting it later finds nothing."""
+    now = [NOW]
+    spaces = Workspaces(store.engine, box=None, default_key=None, clock=lambda: now[0])
+    assert await spaces.freeze_for(None, "TA") is None
+    change, freeze = await spaces.freeze(TEAM_A, by="ULEAD", reason="incident 42", lasting=None)
+    assert freeze == Freeze("ULEAD", NOW, None, "incident 42")
+    assert change.detail == {"reason": "incident 42", "until": None}
+    assert await spaces.freeze_for(None, "TA") == freeze
+    assert (await spaces.get(TEAM_A)).freeze == freeze
+    assert await spaces.freeze_for(None, "TB") is None
+    now[0] = NOW + timedelta(days=3)
+    lifted = await spaces.unfreeze(TEAM_A, by="UOTHER")
+    assert lifted is not None
+    assert (lifted[0].action, lifted[0].user_id, lifted[1]) == (Action.UNFROZEN, "UOTHER", freeze)
+    assert await spaces.freeze_for(None, "TA") is None
+    assert await spaces.unfreeze(TEAM_A, by="UOTHER") is None
+
+    until = now[0] + timedelta(hours=2)
+    await spaces.freeze(TEAM_A, by="ULEAD", reason="release", lasting=timedelta(hours=2))
+    assert await spaces.freeze_for(None, "TA") is not None
+    now[0] = until
+    assert await spaces.freeze_for(None, "TA") is None
+    assert (await spaces.get(TEAM_A)).freeze is None
+    assert await spaces.unfreeze(TEAM_A, by="ULEAD") is None
+    actions = [c.action for c in await spaces.history(TEAM_A)]
+    assert actions == [Action.FROZEN, Action.UNFROZEN, Action.FROZEN]
+
+
+async def test_an_org_freeze_holds_every_workspace_of_the_org(store: Store) -> None:
+    """Frozen org-wide, the org's workspaces are frozen; other workspaces are not."""
+    spaces = workspaces(store)
+    await spaces.freeze(ORG, by="UORG", reason="audit", lasting=None)
+    frozen = await spaces.freeze_for("E1", "TG")
+    assert frozen is not None
+    assert frozen.reason == "audit"
+    assert await spaces.freeze_for(None, "TA") is None
 
 
 async def test_forget_deletes_the_key_and_settings_of_one_workspace_only(store: Store) -> None:

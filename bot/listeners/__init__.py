@@ -2,8 +2,8 @@
 
 A listener acks (with what Slack must read in the ack, if anything), parses the request and
 hands it to one service method in a background task: the deployment service (bot.service),
-the follow-up service (bot.follow_up), the preset service (bot.presets) or the admin service
-(bot.administration).
+the follow-up service (bot.follow_up), the preset service (bot.presets), the admin service
+(bot.administration), approvals (bot.approvals) or automatic stops (bot.auto_stop).
 """
 
 from __future__ import annotations

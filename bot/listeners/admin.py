@@ -13,14 +13,18 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks import admin as admin_blocks
+from blocks import guardrails as guardrail_blocks
 from blocks import ids
+from blocks.text import plain_quotes
 from bot.administration import (
     AdminRequest,
     AdminService,
     KeyProblem,
     chosen_access,
+    chosen_guardrails,
     typed_key,
 )
+from bot.command_text import read_freeze
 from bot.listeners import Deps, SubcommandCall
 from bot.modal_context import ModalContext
 
@@ -70,8 +74,33 @@ def _register_commands(deps: Deps, admin: AdminService) -> None:
             name=f"settings-open-{request.user_id}",
         )
 
+    async def freeze_command(call: SubcommandCall) -> None:
+        request = _command_request(call)
+        order = read_freeze(call.args)
+        if request is None:
+            await call.ack(**admin_blocks.no_workspace_notice())
+            return
+        if order is None:
+            await call.ack(**guardrail_blocks.freeze_usage_notice(command=deps.command))
+            return
+        await call.ack()
+        deps.tasks.spawn(
+            admin.freeze(request, reason=order.reason, lasting=order.lasting),
+            name=f"freeze-{request.user_id}",
+        )
+
+    async def unfreeze_command(call: SubcommandCall) -> None:
+        request = _command_request(call)
+        if request is None:
+            await call.ack(**admin_blocks.no_workspace_notice())
+            return
+        await call.ack()
+        deps.tasks.spawn(admin.unfreeze(request), name=f"unfreeze-{request.user_id}")
+
     deps.add_subcommand("api-key", api_key_command)
     deps.add_subcommand("settings", settings_command)
+    deps.add_subcommand("freeze", freeze_command)
+    deps.add_subcommand("unfreeze", unfreeze_command)
 
 
 def _register_modals(app: AsyncApp, deps: Deps, admin: AdminService) -> None:
@@ -116,9 +145,15 @@ def _register_modals(app: AsyncApp, deps: Deps, admin: AdminService) -> None:
                 response_action="errors", errors={ids.ALLOWED_CHANNELS: admin_blocks.NO_WORKSPACE}
             )
             return
+        guardrails = chosen_guardrails(view)
+        if isinstance(guardrails, dict):
+            # Slack shows field errors as plain text: quote instead of code marks.
+            errors = {block: plain_quotes(message) for block, message in guardrails.items()}
+            await ack(response_action="errors", errors=errors)
+            return
         await ack()
         deps.tasks.spawn(
-            admin.store_settings(request, chosen_access(view)),
+            admin.store_settings(request, chosen_access(view), guardrails),
             name=f"settings-save-{request.user_id}",
         )
 

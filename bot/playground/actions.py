@@ -254,7 +254,14 @@ class Playground:
 
     @property
     def _you(self) -> User:
-        return self._standin.users[YOU]
+        """Whoever is at the page: you, or the colleague you chose to be (`act_as`)."""
+        return self._standin.users[self._standin.workspace.you or YOU]
+
+    def act_as(self, user_id: str) -> Json:
+        """Be a colleague from now on (approvals need a second person), or yourself again:
+        what you type, submit and click is theirs until you switch back."""
+        self._standin.act_as(user_id)
+        return {"ok": True}
 
     async def send_message(
         self, channel_id: str, text: str, *, thread_ts: str | None = None
@@ -267,7 +274,7 @@ class Playground:
         if channel.is_im and self.app.app_home.messages_tab_read_only_enabled:
             return {"ok": False, "error": "Sending messages to this app has been turned off."}
         if not text.startswith("/"):
-            self._standin.post_as(YOU, channel.id, text, thread_ts=thread_ts)
+            self._standin.post_as(self._you.id, channel.id, text, thread_ts=thread_ts)
             return {"ok": True}
         return await self._run_command(channel, text, thread_ts=thread_ts)
 
@@ -289,10 +296,10 @@ class Playground:
                 text=arguments.strip(),
                 channel_id=channel.id,
                 channel_name="directmessage" if channel.is_im else channel.name,
-                user_id=YOU,
+                user_id=self._you.id,
                 user_name=self._you.name,
-                trigger_id=self._standin.issue_trigger(YOU),
-                response_url=self._standin.issue_hook(channel.id, YOU),
+                trigger_id=self._standin.issue_trigger(self._you.id),
+                response_url=self._standin.issue_hook(channel.id, self._you.id),
                 **self._team(),
             )
         )
@@ -333,7 +340,7 @@ class Playground:
         if closed.get("notify_on_close"):
             await self._deliver(
                 slack_requests.view_closed(
-                    view=closed, user_id=YOU, user_name=self._you.name, **self._team()
+                    view=closed, user_id=self._you.id, user_name=self._you.name, **self._team()
                 )
             )
         return {"ok": True}
@@ -355,7 +362,7 @@ class Playground:
             request = slack_requests.view_action(
                 action=action,
                 view=view,
-                user_id=YOU,
+                user_id=self._you.id,
                 user_name=self._you.name,
                 trigger_id=trigger_id,
                 **self._team(),
@@ -372,12 +379,12 @@ class Playground:
                 channel_id=channel.id,
                 channel_name=channel.name,
                 message=message,
-                user_id=YOU,
+                user_id=self._you.id,
                 user_name=self._you.name,
                 trigger_id=trigger_id,
                 response_url=self._standin.issue_hook(
                     channel.id,
-                    YOU,
+                    self._you.id,
                     message_ts=ts,
                     ephemeral=message.get("subtype") == "ephemeral",
                 ),
@@ -476,8 +483,8 @@ class Playground:
     async def open_home(self) -> Json:
         """You opened the app's Home tab: `app_home_opened`, when the app subscribes to it."""
         if self.app.app_home.home_tab_enabled and "app_home_opened" in self.app.bot_events:
-            details: Json = {"user": YOU, "channel": BOT_DM, "tab": "home"}
-            if home := self._standin.home(YOU):
+            details: Json = {"user": self._you.id, "channel": BOT_DM, "tab": "home"}
+            if home := self._standin.home(self._you.id):
                 details["view"] = home
             await self._deliver(
                 slack_requests.event(
@@ -526,14 +533,16 @@ class Playground:
         content: Json = {key: answer[key] for key in ("text", "blocks") if key in answer}
         if answer.get("response_type") == "in_channel":
             # Slack shows the command you typed above an answer everyone sees.
-            self._standin.post_as(YOU, channel.id, typed)
+            self._standin.post_as(self._you.id, channel.id, typed)
             self._standin.post_from_bot(channel.id, content)
         else:
-            self._standin.show_ephemeral(channel.id, content, sender=BOT_USER_ID)
+            self._standin.show_ephemeral(
+                channel.id, content, sender=BOT_USER_ID, reader=self._you.id
+            )
 
     def _slackbot_says(self, channel: Channel, text: str, *, thread_ts: str | None = None) -> None:
         content: Json = {"text": text} | ({"thread_ts": thread_ts} if thread_ts else {})
-        self._standin.show_ephemeral(channel.id, content, sender=SLACKBOT)
+        self._standin.show_ephemeral(channel.id, content, sender=SLACKBOT, reader=self._you.id)
 
     def _team(self) -> _Team:
         """Who a request is for: the playground's team and app, signed with its secret."""
@@ -545,7 +554,7 @@ class Playground:
         }
 
     def _trigger(self) -> str:
-        return self._standin.issue_trigger(YOU)
+        return self._standin.issue_trigger(self._you.id)
 
     def _response_urls(self, view: Json, user: str) -> list[dict[str, str]]:
         """What Slack adds to a submission for each channel select with `response_url_enabled`
@@ -571,7 +580,7 @@ class Playground:
 
     def _owned_view(self, view_id: str) -> tuple[str, Json]:
         found = self._standin.find_view(view_id)
-        if found is None or found[0] != YOU:
+        if found is None or found[0] != self._you.id:
             raise SlackError("not_found")
         return found
 

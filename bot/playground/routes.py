@@ -5,7 +5,8 @@ One Starlette app serves, on the bot's own port:
 - `GET /` and `/playground/static/…` — the page (static files, no build step, no CDN);
 - `GET /playground/events` — Server-Sent Events: a snapshot, then every change;
 - `POST /playground/…` — what you do on the page (JSON bodies only, so no other site can post
-  a form here): messages, modals and their selects' options, elements, shortcuts, workflow runs;
+  a form here): messages, modals and their selects' options, elements, shortcuts, workflow runs,
+  as you or as a colleague you chose to be (`/playground/identity`);
 - `/slack-api/{method}` — the Web API stand-in that `SLACK_API_URL` points at;
 - `POST /slack-hooks/{id}` — the response_urls the stand-in hands out;
 - everything else — the bot's own ASGI app (`POST /slack/events`, `GET /healthz`).
@@ -87,6 +88,7 @@ def create_playground_app(
             _page_action("/playground/actions", endpoints.use_element),
             _page_action("/playground/home", endpoints.open_home),
             _page_action("/playground/ephemerals/dismiss", endpoints.dismiss),
+            _page_action("/playground/identity", endpoints.act_as),
             Route("/slack-api/{method}", endpoints.web_api, methods=["GET", "POST"]),
             Route("/slack-hooks/{hook_id}", endpoints.response_url, methods=["POST"]),
             Mount("", app=bot_app),
@@ -186,6 +188,9 @@ class _Endpoints:
 
     async def open_home(self, _body: Json, _params: Mapping[str, str]) -> Json:
         return await self._playground.open_home()
+
+    async def act_as(self, body: Json, _params: Mapping[str, str]) -> Json:
+        return self._playground.act_as(_text(body, "user"))
 
     async def dismiss(self, body: Json, _params: Mapping[str, str]) -> Json:
         self._standin.dismiss_ephemeral(_text(body, "channel"), _text(body, "ts"))

@@ -15,13 +15,14 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Final, Self
 
 import httpx
 
+from bot.testing.clock import SharedClock
 from bot.testing.slack_requests import SIGNING_SECRET, SlackRequest
 
 ROOT: Final = Path(__file__).resolve().parents[2]
@@ -74,8 +75,10 @@ class ServerProcess:
         name: str = "bot",
         database_url: str | None = None,
         poll_s: float = 0.05,
+        arguments: Sequence[str] = (),
     ) -> None:
         self.module = module
+        self.arguments = tuple(arguments)
         self.name = name
         self.port = free_port()
         self.origin = f"http://127.0.0.1:{self.port}"
@@ -101,7 +104,7 @@ class ServerProcess:
         with self.log_path.open("ab") as log:
             started = time.perf_counter()
             self._process = subprocess.Popen(  # noqa: S603 — this interpreter, our own module
-                [sys.executable, "-m", self.module],
+                [sys.executable, "-m", self.module, *self.arguments],
                 cwd=self.workdir,
                 env=self._env,
                 stdout=log,
@@ -221,7 +224,25 @@ class ServerProcess:
 
 
 class BotProcess(ServerProcess):
-    """`python -m bot` in HTTP mode: the bot's real server process."""
+    """`python -m bot` in HTTP mode: the bot's real server process. With `clock`, the
+    guardrails' time comes from that `SharedClock`'s file, which the test moves
+    (`python -m bot.testing.clocked`; everything else is the same process)."""
+
+    def __init__(
+        self,
+        workdir: Path,
+        settings: Mapping[str, str],
+        *,
+        database_url: str | None = None,
+        clock: SharedClock | None = None,
+    ) -> None:
+        super().__init__(
+            workdir,
+            settings,
+            database_url=database_url,
+            module="bot" if clock is None else "bot.testing.clocked",
+            arguments=() if clock is None else (str(clock.path),),
+        )
 
 
 class PlaygroundProcess(ServerProcess):

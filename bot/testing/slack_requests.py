@@ -602,8 +602,34 @@ def settings_submission(
     team_id: str = TEAM_ID,
     user_id: str = "UADMIN",
     private_metadata: str = "",
+    require_approval: bool | None = None,
+    approvers: Sequence[str] = (),
+    default_stop_after: str = "",
+    max_stop_after: str = "",
 ) -> SlackRequest:
-    """The settings modal submitted with these selections, in Slack's element state shapes."""
+    """The settings modal submitted with these selections, in Slack's element state shapes.
+
+    With `require_approval` (True or False) the guardrails are submitted too: the checkbox,
+    the approvers, the default and longest run as typed; without, the modal is one from before
+    they existed.
+    """
+    guardrails: dict[str, str | Mapping[str, Any] | None] = {}
+    if require_approval is not None:
+        checked = [
+            {
+                "text": {"type": "plain_text", "text": "A second person approves"},
+                "value": "required",
+            }
+        ]
+        guardrails = {
+            "require_approval": {
+                "type": "checkboxes",
+                "selected_options": checked if require_approval else [],
+            },
+            "approvers": {"type": "multi_users_select", "selected_users": list(approvers)},
+            "default_stop_after": default_stop_after,
+            "max_stop_after": max_stop_after,
+        }
     return view_submission(
         values={
             "allowed_channels": {
@@ -618,11 +644,31 @@ def settings_submission(
                     for group in usergroups
                 ],
             },
+            **guardrails,
         },
         callback_id="deploy_settings_modal",
         team_id=team_id,
         user_id=user_id,
         private_metadata=private_metadata,
+    )
+
+
+def reject_submission(
+    reason: str | None,
+    *,
+    external_id: str,
+    response_url: str | None = None,
+    team_id: str = TEAM_ID,
+    user_id: str = "UADMIN",
+) -> SlackRequest:
+    """The reject modal submitted with `reason`, for the request with `external_id`."""
+    context = {"external_id": external_id, "response_url": response_url}
+    return view_submission(
+        values={"reject_reason": reason},
+        callback_id="reject_deployment_modal",
+        team_id=team_id,
+        user_id=user_id,
+        private_metadata=json.dumps({k: v for k, v in context.items() if v is not None}),
     )
 
 

@@ -445,7 +445,10 @@ class SlackStandIn:
             self._post(hook.channel, content | _thread_of(message))
         else:
             self.show_ephemeral(
-                hook.channel, content | _thread_of(message), sender=self.workspace.bot_user_id
+                hook.channel,
+                content | _thread_of(message),
+                sender=self.workspace.bot_user_id,
+                reader=hook.user,
             )
 
     # -- what the page, the tests and the request builders use ------------------------------
@@ -559,8 +562,11 @@ class SlackStandIn:
         """An answer from the bot that the whole channel sees (a command's `in_channel` ack)."""
         return self._post(channel_id, _content(content))
 
-    def show_ephemeral(self, channel_id: str, content: Json, *, sender: str) -> Json:
-        """A message only its reader sees in `channel_id` (from the bot, or from Slackbot)."""
+    def show_ephemeral(
+        self, channel_id: str, content: Json, *, sender: str, reader: str | None = None
+    ) -> Json:
+        """A message only its reader sees in `channel_id` (from the bot, or from Slackbot);
+        `reader`, when known, is kept so the page shows it to that person only."""
         message: Json = {
             "type": "message",
             "subtype": "ephemeral",
@@ -568,12 +574,30 @@ class SlackStandIn:
             "user": sender,
             "text": content.get("text", ""),
         }
+        if reader is not None:
+            message["reader"] = reader
         if sender == self.workspace.bot_user_id:
             message["bot_id"] = self.workspace.bot_id
         message.update({key: content[key] for key in ("blocks", "thread_ts") if key in content})
         self._ephemerals.setdefault(channel_id, []).append(message)
         self.feed.publish({"type": "ephemeral", "channel": channel_id, "message": message})
         return message
+
+    def act_as(self, user_id: str) -> None:
+        """Put someone else at the page (a colleague, to approve what you asked for), or you
+        again: their modals and Home tab are shown from now on."""
+        user = self.users.get(user_id)
+        if user is None or user.is_bot:
+            raise SlackError("user_not_found")
+        self.workspace = replace(self.workspace, you=user_id)
+        self.feed.publish(
+            {
+                "type": "identity",
+                "you": user_id,
+                "views": self.stack(user_id),
+                "home": self.home(user_id),
+            }
+        )
 
     def dismiss_ephemeral(self, channel_id: str, ts: str) -> None:
         """Remove an ephemeral message its reader dismissed."""
@@ -758,7 +782,9 @@ class SlackStandIn:
         if self._user(params.get("user")) is None:
             raise SlackError("user_not_found")
         content = _content(params) | _thread_of(params)
-        message = self.show_ephemeral(channel.id, content, sender=self.workspace.bot_user_id)
+        message = self.show_ephemeral(
+            channel.id, content, sender=self.workspace.bot_user_id, reader=str(params["user"])
+        )
         return {"ok": True, "message_ts": message["ts"]}
 
     def _chat_update(self, params: Json) -> Json:

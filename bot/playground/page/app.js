@@ -120,6 +120,14 @@ function apply(event) {
       state.views = event.views;
       renderModal();
       return;
+    case "identity":
+      // You chose to be a colleague (or yourself again): their modals, Home tab and
+      // private messages from now on.
+      state.workspace.you = event.you;
+      state.views = event.views;
+      state.home = event.home;
+      renderAll();
+      return;
     case "home":
       state.home = event.view;
       if (showingHome()) renderHome();
@@ -156,6 +164,13 @@ function noteUnread(channel, message) {
   if (channel === state.channel || message.user === state.workspace.you || !isTopLevel(message))
     return;
   state.unread.set(channel, (state.unread.get(channel) || 0) + 1);
+}
+
+// Private messages are shown to whom they were for (whoever is at the page, when unknown).
+function visibleEphemerals(channel) {
+  return (state.ephemerals[channel] || []).filter(
+    (message) => !message.reader || message.reader === state.workspace.you,
+  );
 }
 
 function isTopLevel(message) {
@@ -202,6 +217,7 @@ function renderAll() {
 }
 
 function renderSidebar() {
+  renderIdentity();
   const channels = state.workspace.channels.filter((c) => !c.is_im);
   const apps = state.workspace.channels.filter((c) => c.is_im);
   replaceChildren(
@@ -257,6 +273,30 @@ function renderSidebar() {
       ),
     ),
   );
+}
+
+// Who is at the page: you, or a colleague you chose to be (a second person, for approvals).
+function renderIdentity() {
+  const select = $("acting-as");
+  const people = state.workspace.users.filter((user) => !user.is_bot);
+  replaceChildren(
+    select,
+    people.map((user) =>
+      h(
+        "option",
+        { value: user.id, selected: user.id === state.workspace.you },
+        `${user.real_name}${user.is_admin ? " (admin)" : ""}`,
+      ),
+    ),
+  );
+  select.value = state.workspace.you;
+  select.onchange = async () => {
+    const answer = await api("/playground/identity", { user: select.value });
+    if (!answer.ok) {
+      toast(answer.error || "The playground could not switch.");
+      select.value = state.workspace.you;
+    }
+  };
 }
 
 function sidebarItem(channel, mark, name) {
@@ -326,7 +366,7 @@ function renderConversation({ toEnd = false } = {}) {
   const list = $("messages");
   const atEnd = list.scrollHeight - list.scrollTop - list.clientHeight < 80;
   const channel = channelById(state.channel);
-  const shown = [...(state.messages[channel.id] || []), ...(state.ephemerals[channel.id] || [])]
+  const shown = [...(state.messages[channel.id] || []), ...visibleEphemerals(channel.id)]
     .filter(isTopLevel)
     .sort((a, b) => Number(a.ts) - Number(b.ts));
   replaceChildren(
@@ -512,7 +552,7 @@ function renderThread() {
   if (!parent) return;
   const list = $("thread-messages");
   const atEnd = list.scrollHeight - list.scrollTop - list.clientHeight < 80;
-  const replies = [...(state.messages[channel.id] || []), ...(state.ephemerals[channel.id] || [])]
+  const replies = [...(state.messages[channel.id] || []), ...visibleEphemerals(channel.id)]
     .filter((m) => m.thread_ts === parent.ts && m.ts !== parent.ts)
     .sort((a, b) => Number(a.ts) - Number(b.ts));
   replaceChildren($("thread-channel"), channel.is_im ? channel.name : `#${channel.name}`);
