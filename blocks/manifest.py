@@ -103,7 +103,9 @@ def app_manifest(*, public_url: str = EXAMPLE_URL, command: str = "/deploy") -> 
                     "command": command,
                     "url": events,
                     "description": "Deploy a container on a Hiveon machine",
-                    "usage_hint": "[image] [machine=ID] [price=ID] [ports=80,443/https] | help",
+                    "usage_hint": (
+                        "[image] [machine=ID] [price=ID] [ports=80,443/https] [stop=4h] | help"
+                    ),
                     "should_escape": False,
                 }
             ],

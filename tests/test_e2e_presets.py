@@ -325,6 +325,7 @@ def test_deploy_name_opens_the_form_from_the_preset_with_a_fresh_external_id(
         "docker_login": "username",
         "docker_password": None,
         "metadata": None,
+        "stop_after": None,
         "preset_name": None,
     }
     assert preset_select(view)["initial_option"] == {
@@ -438,6 +439,7 @@ def test_picking_a_preset_refills_the_form_keeping_what_was_typed_where_it_is_em
         "docker_password": None,
         "external_deployment_id": typed["external_deployment_id"],
         "metadata": "team=payments",
+        "stop_after": None,
         "preset_name": None,
     }
     context = ModalContext.load(view["private_metadata"])

@@ -288,7 +288,7 @@ def test_the_step_completes_once_the_outcome_is_known_even_after_an_unclear_answ
     assert done.method == method
     if says is not None:
         assert done.params["error"].startswith(says)
-        assert reply.params["text"].startswith("❌ Machine `fail-404` was not found")
+        assert reply.params["text"].startswith(f"❌ <@{RUNNER}> Machine `fail-404` was not found")
     else:
         assert done.params["outputs"]["outcome"] == "started"
         assert "looked it up by its external ID and found it" in reply.params["text"]
