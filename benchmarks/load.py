@@ -91,8 +91,13 @@ def deploy_command(response_url: str) -> tuple[str, SlackRequest]:
 def deploy_submission(response_url: str, *, vendor_latency_s: float) -> tuple[str, SlackRequest]:
     """A complete, valid deploy form whose machine makes the fake vendor answer that late."""
     channel = new_channel()
-    where = ModalContext(channel_id=channel, response_url=response_url)
     values = form(machine_id=f"slow-{vendor_latency_s:g}")
+    # As the form deploybot opened carries it: the external ID it made, kept by the user.
+    where = ModalContext(
+        channel_id=channel,
+        response_url=response_url,
+        minted_id=values["external_deployment_id"],
+    )
     return channel, view_submission(values=values, private_metadata=where.dump())
 
 

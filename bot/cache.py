@@ -15,8 +15,10 @@ V = TypeVar("V")
 class SharedCache(Generic[K, V]):
     """What `load()` gave for a key, kept for `ttl_s` seconds; a failed load is not kept.
 
-    With `ttl_s` 0 every call loads (nothing is cached). A caller that gives up (is cancelled)
-    does not cancel the load the others wait for.
+    With `ttl_s` 0 nothing is kept: a call loads anew unless a load of its key is under way,
+    whose value it shares (a read that began a few milliseconds before it asked, as if it had
+    asked then; a burst of callers makes one read, not one each). A caller that gives up (is
+    cancelled) does not cancel the load the others wait for.
     """
 
     def __init__(self, *, ttl_s: float, clock: Callable[[], float] = time.monotonic) -> None:
@@ -26,12 +28,10 @@ class SharedCache(Generic[K, V]):
 
     async def get(self, key: K, load: Callable[[], Awaitable[V]]) -> V:
         """The value for `key`: `load()`ed now, or shared with a recent or running load."""
-        if self._ttl_s <= 0:
-            return await load()
         now = self._clock()
         entry = self._entries.get(key)
         loading: asyncio.Future[V]
-        if entry is None or entry[0] <= now:
+        if entry is None or (entry[0] <= now and entry[1].done()):
             loading = asyncio.ensure_future(load())
             self._entries[key] = (now + self._ttl_s, loading)
             loading.add_done_callback(lambda done: self._forget_failed(key, done))

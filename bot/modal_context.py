@@ -9,7 +9,9 @@ PRIVATE_METADATA_LIMIT = 3000  # Slack's cap on private_metadata
 
 class ModalContext(BaseModel):
     """The channel the modal was opened from and the command's response_url, for fallbacks;
-    the preset that filled the deploy form, and how many times one refilled it."""
+    the preset that filled the deploy form, and how many times one refilled it; the external
+    ID deploybot made for the form (`minted_id`: a fresh UUID, so a submission that keeps it
+    cannot name a deployment the workspace already has, and its ack skips that look-up)."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
@@ -17,6 +19,7 @@ class ModalContext(BaseModel):
     response_url: str | None = None
     preset: str | None = None
     revision: int = 0
+    minted_id: str | None = None
 
     def dump(self) -> str:
         """Serialise for `private_metadata`; a response_url that would overflow it is dropped."""

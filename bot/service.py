@@ -303,14 +303,16 @@ class DeploymentService:
             if last is not None:
                 prefill = prefill_of(last, viewer=asker.user_id)
         guard = await self.guardrails(asker.enterprise_id, asker.team_id)
+        # A fresh idempotency key per modal, unless the user named their own in the command.
+        named = prefill.fields.get(ids.EXTERNAL_DEPLOYMENT_ID)
+        minted = None if named else str(uuid.uuid4())
         view = deploy_modal(
-            # A fresh idempotency key per modal, unless the user named their own in the command.
-            external_deployment_id=prefill.fields.get(ids.EXTERNAL_DEPLOYMENT_ID)
-            or str(uuid.uuid4()),
+            external_deployment_id=named or minted or "",
             private_metadata=ModalContext(
                 channel_id=asker.channel_id,
                 response_url=asker.response_url,
                 preset=chosen.name if chosen else None,
+                minted_id=minted,
             ).dump(),
             prefill=prefill.fields,
             masked=prefill.masked,
@@ -345,11 +347,13 @@ class DeploymentService:
         fields = typed | from_preset.fields
         revision = where.revision + 1
         guard = await self.guardrails(asker.enterprise_id, asker.team_id)
+        # The form's idempotency key stays: it is still the key of this one submission.
+        kept = typed.get(ids.EXTERNAL_DEPLOYMENT_ID)
+        minted = where.minted_id if kept else str(uuid.uuid4())
         refilled = deploy_modal(
-            # The form's idempotency key stays: it is still the key of this one submission.
-            external_deployment_id=typed.get(ids.EXTERNAL_DEPLOYMENT_ID) or str(uuid.uuid4()),
+            external_deployment_id=kept or minted or "",
             private_metadata=where.model_copy(
-                update={"preset": chosen.name, "revision": revision}
+                update={"preset": chosen.name, "revision": revision, "minted_id": minted}
             ).dump(),
             prefill=fields,
             masked=from_preset.masked,
@@ -380,11 +384,13 @@ class DeploymentService:
         """
         values = form.values
         stop_after = read_stop_after(values)
+        where = ModalContext.load(form.private_metadata)
         parsed = await self.check_submission(
             form.team_id,
             parse_submission(values),
             enterprise_id=form.enterprise_id,
             stop_after=stop_after,
+            minted_id=where.minted_id,
         )
         errors: FieldErrors = dict(parsed) if isinstance(parsed, dict) else {}
         name, problems = read_preset_name(values, command=self._command)
@@ -392,7 +398,6 @@ class DeploymentService:
             errors[ids.PRESET_NAME] = " ".join(problems)
         elif name is not None and (problem := await self._preset_name_problem(form, name)):
             errors[ids.PRESET_NAME] = problem
-        where = ModalContext.load(form.private_metadata)
         channel = chosen_channel(values)
         if (
             channel is not None
@@ -431,12 +436,17 @@ class DeploymentService:
         *,
         enterprise_id: str | None = None,
         stop_after: Parsed[timedelta | None] = (None, []),
+        minted_id: str | None = None,
     ) -> StartDeploymentRequest | FieldErrors:
         """The form's verdict with the checks it cannot make alone: an external ID that is the
         Hiveon ID of one of the workspace's deployments is refused, as a look-up by it would
         find that deployment, not this submission; "Stop after" must be within the workspace's
         longest run; and where deployments wait for an approval, a secret needs an encryption
-        key to wait with."""
+        key to wait with.
+
+        An external ID equal to `minted_id`, the fresh UUID deploybot put in the form, is not
+        looked up: the ack then reads nothing from the database, which a burst of submissions
+        on PostgreSQL otherwise makes wait for a pooled connection behind the writes."""
         errors: FieldErrors = dict(parsed) if isinstance(parsed, dict) else {}
         duration, problems = stop_after
         guard = await self.guardrails(enterprise_id, team_id)
@@ -452,8 +462,9 @@ class DeploymentService:
             )
         if errors or isinstance(parsed, dict):
             return errors
-        if await self._store.holds_deployment_id(
-            team_id=team_id, deployment_id=parsed.external_deployment_id or ""
+        external_id = parsed.external_deployment_id or ""
+        if external_id != minted_id and await self._store.holds_deployment_id(
+            team_id=team_id, deployment_id=external_id
         ):
             return {ids.EXTERNAL_DEPLOYMENT_ID: input_errors.EXTERNAL_ID_IS_A_DEPLOYMENT_ID}
         if guard.require_approval and self._box is None and has_secrets(parsed):

@@ -35,10 +35,12 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     Select,
+    Table,
+    bindparam,
     case,
     event,
     func,
@@ -52,7 +54,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
-from sqlalchemy.sql import ColumnElement
+from sqlalchemy.sql import ColumnElement, Update
 
 from bot import migrations
 from bot.config import DEFAULT_LEASE_S
@@ -63,6 +65,34 @@ from bot.models import AWAITING_APPROVAL, SUBMITTING, Deployment, utc_now
 # this long after its last renewal. `DEPLOYBOT_LEASE_S` changes it.
 LEASE_S = DEFAULT_LEASE_S
 _POSTGRES_SCHEMES = frozenset({"postgres", "postgresql"})
+
+
+# The writes every submission makes, built once: a statement built per call costs more CPU to
+# build and to find in SQLAlchemy's compiled cache than the database takes to run it. The
+# columns a write sets are its parameters' keys (Core's Table, not the ORM entity: no ORM
+# bookkeeping either).
+_TABLE = cast("Table", Deployment.__table__)
+_INSERT = insert(_TABLE).returning(_TABLE.c.id)
+_BY_ID = _TABLE.c.id == bindparam("row_id")
+_UPDATE = update(_TABLE).where(_BY_ID)
+# ...and one that also releases this process's lease, leaving another replica's alone.
+_MINE = _TABLE.c.lease_owner == bindparam("me")
+_UPDATE_AND_RELEASE = (
+    update(_TABLE)
+    .where(_BY_ID)
+    .values(
+        lease_owner=case((_MINE, null()), else_=_TABLE.c.lease_owner),
+        lease_until=case((_MINE, null()), else_=_TABLE.c.lease_until),
+    )
+)
+_HOLDS_DEPLOYMENT_ID = (
+    select(_TABLE.c.id)
+    .where(
+        _TABLE.c.team_id == bindparam("team_id"),
+        _TABLE.c.deployment_id == bindparam("deployment_id"),
+    )
+    .limit(1)
+)
 
 
 class DeploymentIdTakenError(Exception):
@@ -220,26 +250,22 @@ class Store:
             }
         # Writes go through Core, not an ORM session: half the CPU, and a burst of
         # submissions writes several rows each while the event loop also acks.
-        statement = (
-            insert(Deployment)
-            .values(
-                team_id=submission.team_id,
-                enterprise_id=submission.enterprise_id,
-                user_id=submission.user_id,
-                channel_id=submission.channel_id,
-                external_deployment_id=submission.external_deployment_id,
-                request=submission.request,
-                response_url=submission.response_url,
-                stop_after_s=submission.stop_after_s,
-                created_at=now,
-                updated_at=now,
-                **state,
-            )
-            .returning(Deployment.id)
-        )
+        values = {
+            "team_id": submission.team_id,
+            "enterprise_id": submission.enterprise_id,
+            "user_id": submission.user_id,
+            "channel_id": submission.channel_id,
+            "external_deployment_id": submission.external_deployment_id,
+            "request": submission.request,
+            "response_url": submission.response_url,
+            "stop_after_s": submission.stop_after_s,
+            "created_at": now,
+            "updated_at": now,
+            **state,
+        }
         try:
             async with self._engine.begin() as connection:
-                row_id: int = (await connection.execute(statement)).scalar_one()
+                row_id: int = (await connection.execute(_INSERT, values)).scalar_one()
         except IntegrityError:
             return None
         if approval is None:
@@ -280,7 +306,7 @@ class Store:
             }
         )
         try:
-            await self._update(
+            await self._update_and_release(
                 deployment,
                 status=status,
                 deployment_id=deployment_id,
@@ -289,7 +315,6 @@ class Store:
                 sealed_request=None,
                 **following,
                 **stopping,
-                **self._release(deployment),
             )
         except IntegrityError as exc:
             self._held.add(deployment)  # not released: the outcome is still to be recorded
@@ -323,7 +348,7 @@ class Store:
         """Record what following learned and when to look again (None: stop following), and
         release this process's lease on it. A settled deployment (stopped, failed) has nothing
         left to stop automatically."""
-        await self._update(
+        await self._update_and_release(
             deployment,
             vendor_status=vendor_status,
             vendor_status_at=since,
@@ -331,7 +356,6 @@ class Store:
             next_poll_at=next_poll_at,
             poll_interval_s=poll_interval_s,
             **({"stop_at": None, "remind_at": None} if settled else {}),
-            **self._release(deployment),
         )
 
     async def follow(self, deployment: int, *, first_poll_at: datetime, until: datetime) -> None:
@@ -448,15 +472,13 @@ class Store:
 
     async def record_reminded(self, deployment: int) -> None:
         """The reminder is sent (or is no longer worth sending): release the row."""
-        await self._update(deployment, remind_at=None, **self._release(deployment))
+        await self._update_and_release(deployment, remind_at=None)
 
     async def record_auto_stop(self, deployment: int, *, at: datetime | None) -> None:
         """The automatic stop is done: asked of Hiveon `at` (None: nothing was left to stop);
         nothing more is scheduled, and the row is released."""
         stopped = {} if at is None else {"stopped_automatically_at": at}
-        await self._update(
-            deployment, stop_at=None, remind_at=None, **stopped, **self._release(deployment)
-        )
+        await self._update_and_release(deployment, stop_at=None, remind_at=None, **stopped)
 
     async def clear_stop(self, deployment: int) -> None:
         """Nothing is to be stopped automatically any more (someone stopped it)."""
@@ -529,11 +551,11 @@ class Store:
 
     async def holds_deployment_id(self, *, team_id: str, deployment_id: str) -> bool:
         """True when a submission of the team recorded this Hiveon deployment ID."""
-        query = select(Deployment.id).where(
-            Deployment.team_id == team_id, Deployment.deployment_id == deployment_id
-        )
         async with self._engine.connect() as connection:
-            return (await connection.execute(query.limit(1))).first() is not None
+            found = await connection.execute(
+                _HOLDS_DEPLOYMENT_ID, {"team_id": team_id, "deployment_id": deployment_id}
+            )
+            return found.first() is not None
 
     async def find_by_any_id(self, *, team_id: str, any_id: str) -> Deployment | None:
         """One of the team's deployments by its Hiveon ID or its external ID."""
@@ -619,13 +641,18 @@ class Store:
             await connection.execute(statement)
 
     async def _update(self, deployment: int, **values: object) -> None:
-        statement = (
-            update(Deployment)
-            .where(Deployment.id == deployment)
-            .values(**values, updated_at=datetime.now(UTC))
-        )
+        await self._execute(_UPDATE, row_id=deployment, **values)
+
+    async def _update_and_release(self, deployment: int, **values: object) -> None:
+        """Write `values` and release this process's lease on the row, in one statement."""
+        self._held.discard(deployment)
+        await self._execute(_UPDATE_AND_RELEASE, row_id=deployment, me=self.owner, **values)
+
+    async def _execute(self, statement: Update, **parameters: object) -> None:
+        """One of the constant updates, setting the columns its parameters name (and
+        `updated_at`), in a transaction of its own."""
         async with self._engine.begin() as connection:
-            await connection.execute(statement)
+            await connection.execute(statement, {**parameters, "updated_at": datetime.now(UTC)})
 
 
 def _sqlite_pragmas(connection: Any, _record: ConnectionPoolEntry) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests import postgres
+from bot.testing import postgres
 from tests.databases import POSTGRESQL, SQLITE, Databases
 
 _PREFIXES = ("SLACK_", "HIVEON_", "DEPLOYBOT_")
@@ -41,7 +41,7 @@ BACKENDS = (SQLITE, pytest.param(POSTGRESQL, marks=pytest.mark.e2e))
 
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[str]:
-    """The admin URL of the session's PostgreSQL server (tests/postgres.py); fails without."""
+    """The admin URL of the session's PostgreSQL server (bot/testing/postgres.py); fails without."""
     with postgres.server() as admin_url:
         if admin_url is None:
             pytest.fail(postgres.MISSING, pytrace=False)

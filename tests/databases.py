@@ -14,7 +14,7 @@ from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
-from tests import postgres
+from bot.testing import postgres
 
 SQLITE = "sqlite"
 POSTGRESQL = "postgresql"

@@ -56,6 +56,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "bot.testing.clock",
         "bot.testing.fake_slack",
         "bot.testing.loopback",
+        "bot.testing.postgres",
         "bot.testing.processes",
         "bot.testing.seed",
         "bot.testing.slack_limits",
@@ -214,10 +215,11 @@ def test_the_vendor_client_knows_nothing_of_slack() -> None:
 
 def test_only_the_entry_point_reads_the_environment() -> None:
     """Only bot/__main__.py imports os or dotenv's loaders (its text parser is fine elsewhere);
-    bot/testing/processes.py hands the processes it starts an environment, never reads one."""
-    starter = ROOT / "bot" / "testing" / "processes.py"
+    bot/testing/processes.py hands the processes it starts an environment, never reads one;
+    bot/testing/postgres.py reads only the setting naming the tests' PostgreSQL server."""
+    allowed = {ROOT / "bot" / "testing" / "processes.py", ROOT / "bot" / "testing" / "postgres.py"}
     for path in _files("bot"):
-        if path.name == "__main__.py" or path == starter:
+        if path.name == "__main__.py" or path in allowed:
             continue
         assert not _imports(path) & {"dotenv", "dotenv.main", "os"}, path.name
 

@@ -80,10 +80,19 @@ async def test_a_caller_giving_up_does_not_cancel_the_read_others_wait_for() -> 
     assert impatient.cancelled()
 
 
-async def test_a_time_to_live_of_zero_reads_every_time() -> None:
-    """With replicas sharing a database, nothing is cached: every call reads."""
+async def test_a_time_to_live_of_zero_reads_every_time_but_shares_a_read_under_way() -> None:
+    """With replicas sharing a database, nothing is kept: every call once a read ended reads
+    again; callers asking while one is under way share it (a burst makes one read)."""
     reads = Reads()
     cache: SharedCache[str, str] = SharedCache(ttl_s=0)
     await cache.get("T1", lambda: reads("T1"))
     await cache.get("T1", lambda: reads("T1"))
     assert reads.calls == ["T1", "T1"]
+    reads.release.clear()
+    waiting = [asyncio.ensure_future(cache.get("T1", lambda: reads("T1"))) for _ in range(10)]
+    await asyncio.sleep(0)
+    reads.release.set()
+    assert await asyncio.gather(*waiting) == ["value of T1"] * 10
+    assert reads.calls == ["T1", "T1", "T1"]
+    await cache.get("T1", lambda: reads("T1"))
+    assert reads.calls == ["T1", "T1", "T1", "T1"]

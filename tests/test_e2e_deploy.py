@@ -78,10 +78,18 @@ def _sandbox(vendor: tuple[SandboxVendor, str]) -> SandboxVendor:
 
 
 def submit(
-    bot: BotProcess, slack: FakeSlack, values: dict[str, str], channel_id: str
+    bot: BotProcess,
+    slack: FakeSlack,
+    values: dict[str, str],
+    channel_id: str,
+    *,
+    minted_id: str | None = None,
 ) -> httpx.Response:
-    """Submit the deploy modal as if it had been opened by `/deploy` in `channel_id`."""
-    where = ModalContext(channel_id=channel_id, response_url=slack.response_url(channel_id))
+    """Submit the deploy modal as if it had been opened by `/deploy` in `channel_id` (with
+    `minted_id` as the external ID deploybot made for it)."""
+    where = ModalContext(
+        channel_id=channel_id, response_url=slack.response_url(channel_id), minted_id=minted_id
+    )
     return bot.post(view_submission(values=values, private_metadata=where.dump()))
 
 
@@ -128,7 +136,10 @@ def test_deploy_opens_the_modal_with_the_request_trigger_id(
     external = next(b for b in view["blocks"] if b.get("block_id") == "external_deployment_id")
     prefilled = external["element"]["initial_value"]
     assert str(uuid.UUID(prefilled)) == prefilled
-    assert ModalContext.load(view["private_metadata"]).channel_id == channel_id
+    context = ModalContext.load(view["private_metadata"])
+    assert context.channel_id == channel_id
+    # The form remembers the ID it made, so that a submission keeping it needs no look-up.
+    assert context.minted_id == prefilled
 
 
 def test_the_command_text_prefills_the_modal(bot: BotProcess, slack: FakeSlack) -> None:
@@ -510,12 +521,14 @@ def test_credentials_outside_the_old_secret_names_are_masked_but_sent_as_typed(
         assert leaked.encode() not in everything_stored(bot.database_url)
 
 
+@pytest.mark.parametrize("minted_id", [None, str(uuid.uuid4())])
 def test_an_external_id_that_names_a_deployment_of_the_workspace_is_refused_in_the_form(
-    bot: BotProcess, slack: FakeSlack, sandbox: SandboxVendor
+    bot: BotProcess, slack: FakeSlack, sandbox: SandboxVendor, minted_id: str | None
 ) -> None:
     """Typing a deployment ID the workspace already has as the external ID (which a look-up
     would find instead of this submission) is a field error: the form stays open and nothing
-    reaches Hiveon."""
+    reaches Hiveon; also over the ID deploybot made for the form (only that one is trusted
+    without a look-up)."""
     channel_id = channel()
     first = form()
     submit(bot, slack, first, channel_id)
@@ -526,7 +539,9 @@ def test_an_external_id_that_names_a_deployment_of_the_workspace_is_refused_in_t
         id=first["external_deployment_id"],
     )
     starts = len(sandbox.requests)
-    response = submit(bot, slack, form(external_deployment_id=deployment_id), channel())
+    response = submit(
+        bot, slack, form(external_deployment_id=deployment_id), channel(), minted_id=minted_id
+    )
     assert response.status_code == 200
     assert response.json() == {
         "response_action": "errors",

@@ -945,7 +945,9 @@ def test_the_app_home_lists_deployments_and_opens_the_modal_same_again(
     assert initial_values(modal)["machine_id"] == MACHINE
     assert_fresh_external_id(modal, deployed.external_id)
     # Opened outside any channel: the outcome goes to the user's DM.
-    assert ModalContext.load(modal["private_metadata"]) == ModalContext()
+    assert ModalContext.load(modal["private_metadata"]) == ModalContext(
+        minted_id=initial_values(modal)["external_deployment_id"]
+    )
 
 
 def test_deploy_without_arguments_prefills_the_users_last_successful_deployment(

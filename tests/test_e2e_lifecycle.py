@@ -14,12 +14,12 @@ import pytest
 
 from bot.modal_context import ModalContext
 from bot.sandbox import SandboxVendor
+from bot.testing import postgres
 from bot.testing.fake_slack import FakeSlack
 from bot.testing.loopback import LoopbackServer
 from bot.testing.processes import API_KEY, ROOT, BotProcess, clean_environment
 from bot.testing.seed import form
 from bot.testing.slack_requests import view_submission
-from tests import postgres
 from tests.databases import Databases, query
 from tests.e2e_support import channel, thread_replies, vendor_starts, wait_until
 

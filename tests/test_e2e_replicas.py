@@ -23,6 +23,7 @@ from cryptography.fernet import Fernet
 
 from bot.modal_context import ModalContext
 from bot.sandbox import SandboxVendor
+from bot.testing import postgres
 from bot.testing.clock import SharedClock
 from bot.testing.fake_slack import Call, FakeSlack
 from bot.testing.loopback import LoopbackServer
@@ -36,7 +37,6 @@ from bot.testing.slack_requests import (
     view_submission,
     where,
 )
-from tests import postgres
 from tests.databases import query
 from tests.e2e_support import channel, parent_posts, vendor_starts, wait_until
 from tests.vendor_controls import PENDING_S, ManualClock, StatusFaults

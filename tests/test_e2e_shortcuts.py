@@ -158,7 +158,9 @@ def test_the_global_shortcut_opens_the_form_asking_where_the_last_channel_chosen
     view = opened_modal(slack, trigger)
     assert channel_select(view)["initial_conversation"] == last
     assert initial_values(view)["image"] == "redis:7"
-    assert ModalContext.load(view["private_metadata"]) == ModalContext()
+    assert ModalContext.load(view["private_metadata"]) == ModalContext(
+        minted_id=initial_values(view)["external_deployment_id"]
+    )
 
     picked, values = channel(), form()
     assert submit_with_channel(bot, slack, view, values, picked, user_id="USHORTCUT") == {}

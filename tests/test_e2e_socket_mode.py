@@ -124,7 +124,9 @@ def test_deploy_is_acked_and_opens_the_modal_with_its_trigger_id(slack: FakeSlac
     view = call.params["view"]
     assert (view["type"], view["callback_id"]) == ("modal", "deploy_modal")
     where = ModalContext.load(view["private_metadata"])
-    assert where == ModalContext(channel_id=channel_id, response_url=response_url)
+    [external] = [b for b in view["blocks"] if b.get("block_id") == "external_deployment_id"]
+    minted = external["element"]["initial_value"]
+    assert where == ModalContext(channel_id=channel_id, response_url=response_url, minted_id=minted)
 
 
 @pytest.mark.usefixtures("bot")

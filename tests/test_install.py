@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests import postgres
+from bot.testing import postgres
 
 pytestmark = pytest.mark.e2e  # each test runs a process
 

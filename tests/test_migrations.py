@@ -19,7 +19,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
-from bot.migrations import alembic_config, head
+from bot.migrations import HEAD, alembic_config, head
 from bot.migrations.models import target_metadata
 from bot.store import Store
 from bot.testing.processes import ROOT
@@ -123,7 +123,7 @@ async def test_the_migrations_build_exactly_the_models(database_url: str) -> Non
     await store.close()
     assert await schema_differences(database_url) == []
     assert tables(database_url) == EVERY_TABLE
-    assert revision(database_url) == head() == "0008"
+    assert revision(database_url) == head() == HEAD == "0008"
 
 
 async def test_migrating_again_changes_nothing(database_url: str) -> None:
@@ -221,6 +221,35 @@ def test_python_m_bot_migrate_by_three_processes_at_once_upgrades_once(
     assert f"from revision none to {head()}" in upgraded[0]
     assert revision(database_url) == head()
     assert tables(database_url) == EVERY_TABLE
+
+
+@pytest.mark.e2e  # `python -m bot migrate`, then a fresh interpreter to see what it imports
+def test_a_start_on_a_schema_at_the_newest_revision_never_imports_alembic(
+    database_url: str, tmp_path: Path
+) -> None:
+    """Once migrated, a process starting reads the revision and leaves Alembic unimported
+    (start-up time and memory); the schema stays at its revision."""
+    migrated = migrate_command(tmp_path, database_url)
+    _, err = migrated.communicate(timeout=60)
+    assert migrated.returncode == 0, err
+    code = (
+        "import asyncio, sys\n"
+        "from bot.store import Store\n"
+        "store = Store.from_url(sys.argv[1])\n"
+        "asyncio.run(store.migrate())\n"
+        "asyncio.run(store.close())\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in {'alembic', 'mako'}))\n"
+    )
+    result = subprocess.run(  # noqa: S603 — this interpreter, our own code
+        [sys.executable, "-c", code, database_url],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    assert result.stdout.strip() == "[]", result.stderr
+    assert revision(database_url) == HEAD
 
 
 @pytest.mark.e2e  # a `python -m bot migrate` process

@@ -184,25 +184,40 @@ class ServerProcess:
         )
 
     def memory_mb(self) -> tuple[float, float]:
-        """Resident memory now and its peak so far, in MB (Linux `/proc`)."""
-        fields = dict(
-            line.split(":", 1)
-            for line in Path(f"/proc/{self.pid}/status").read_text().splitlines()
-            if ":" in line
-        )
-
-        def megabytes(name: str) -> float:
-            return int(fields[name].split()[0]) / 1024  # the kernel counts in kB
-
-        return megabytes("VmRSS"), megabytes("VmHWM")
+        """Resident memory now and its peak so far, in MB (Linux `/proc`), of the process and
+        its children (the workers of `DEPLOYBOT_WORKERS`): the sum of each one's peak."""
+        now = peak = 0.0
+        for pid in self._tree():
+            fields = _status(pid)
+            now += _kilobytes(fields, "VmRSS") / 1024  # the kernel counts in kB
+            peak += _kilobytes(fields, "VmHWM") / 1024
+        return now, peak
 
     def cpu_s(self) -> float:
-        """CPU time the process used so far, user and system, in seconds (Linux `/proc`)."""
-        stat = Path(f"/proc/{self.pid}/stat").read_text()
-        # Fields after the command name, which is in parentheses and may hold spaces.
-        fields = stat[stat.rindex(")") + 2 :].split()
-        utime, stime = int(fields[11]), int(fields[12])
-        return (utime + stime) / os.sysconf("SC_CLK_TCK")
+        """CPU time the process and its children used so far, user and system, in seconds
+        (Linux `/proc`)."""
+        total = 0
+        for pid in self._tree():
+            fields = _stat(pid)
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        return total / os.sysconf("SC_CLK_TCK")
+
+    def _tree(self) -> list[int]:
+        """This process and every live descendant."""
+        children: dict[int, list[int]] = {}
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    parent = int(_stat(int(entry.name))[1])
+                except (OSError, IndexError, ValueError):
+                    continue  # it exited meanwhile
+                children.setdefault(parent, []).append(int(entry.name))
+        tree, todo = [], [self.pid]
+        while todo:
+            pid = todo.pop()
+            tree.append(pid)
+            todo += children.get(pid, [])
+        return tree
 
     def _running_process(self) -> subprocess.Popen[bytes]:
         if self._process is None:
@@ -221,6 +236,25 @@ class ServerProcess:
                 pass  # not listening yet
             time.sleep(self._poll_s)
         raise AssertionError(f"{self.name} did not serve within {_START_TIMEOUT_S} s:\n{self.logs}")
+
+
+def _stat(pid: int) -> list[str]:
+    """The fields of /proc/PID/stat after the command name (which is in parentheses and may
+    hold spaces): state first, then the parent's PID."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return stat[stat.rindex(")") + 2 :].split()
+
+
+def _status(pid: int) -> dict[str, str]:
+    return dict(
+        line.split(":", 1)
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+        if ":" in line
+    )
+
+
+def _kilobytes(fields: dict[str, str], name: str) -> int:
+    return int(fields[name].split()[0])
 
 
 class BotProcess(ServerProcess):
