@@ -83,6 +83,16 @@ LIBRARY_FLOORS: Final = {
 }
 
 
+# slack_sdk decides whether to build a call's debug lines (its parameters, blocks, headers and
+# answer, formatted) from these loggers' own level, not the level they inherit: left unset they
+# are built on every Web API call, then dropped. They are given their floor explicitly.
+SLACK_SDK_CLIENT_LOGGERS: Final = (
+    "slack_sdk.web.async_base_client",
+    "slack_sdk.webhook.async_client",
+    "slack_sdk.socket_mode.aiohttp",
+)
+
+
 class LibraryFloor(logging.Filter):
     """Drops a library's records below its floor.
 
@@ -119,3 +129,5 @@ def configure(*, secrets: Iterable[str], level: str = "INFO", form: str = "text"
     root.setLevel(threshold)
     for library, floor in LIBRARY_FLOORS.items():
         logging.getLogger(library).setLevel(max(threshold, floor))
+    for name in SLACK_SDK_CLIENT_LOGGERS:
+        logging.getLogger(name).setLevel(max(threshold, LIBRARY_FLOORS["slack_sdk"]))

@@ -9,6 +9,8 @@ import logging
 from collections.abc import Iterator
 
 import pytest
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot import log_context
 from bot.log_context import ContextFilter
@@ -77,6 +79,22 @@ def test_debug_reaches_the_bot_but_not_the_libraries_that_print_bodies() -> None
     assert not passes("slack_sdk.web.async_base_client", logging.DEBUG)
     assert not passes("sqlalchemy.engine.Engine", logging.INFO)
     assert any(isinstance(f, LibraryFloor) for f in handler.filters)
+
+
+@pytest.mark.usefixtures("restore_logging")
+@pytest.mark.parametrize("level", ["DEBUG", "INFO"])
+async def test_slack_sdk_builds_no_debug_line_it_would_drop(level: str) -> None:
+    """slack_sdk formats a call's parameters and answer for its debug line when its client's
+    logger's own level allows it: at any level its clients' loggers say otherwise, so no
+    call pays for a line that is never written."""
+    configure(secrets=[], level=level)
+    clients = (
+        AsyncWebClient(token="xoxb-test"),
+        AsyncWebhookClient("https://hooks.slack.com/services/T/B/x"),
+    )
+    for client in clients:
+        assert client.logger.level > logging.DEBUG, client.logger.name
+        assert not client.logger.isEnabledFor(logging.DEBUG)
 
 
 @pytest.mark.usefixtures("restore_logging")
