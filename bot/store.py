@@ -186,7 +186,12 @@ class Store:
             )
             return cls(engine, lease_s=lease_s, clock=clock)
         # SQLite serialises writers: one pooled connection avoids "database is locked" in bursts.
-        engine = create_async_engine(url, pool_size=1, max_overflow=0, pool_timeout=60)
+        # Every use of it ends its own transaction (SQLAlchemy's Connection rolls back what is
+        # left open when it closes), so the pool's rollback on return is skipped: with
+        # aiosqlite each is a round trip to its thread, one per statement a burst runs.
+        engine = create_async_engine(
+            url, pool_size=1, max_overflow=0, pool_timeout=60, pool_reset_on_return=None
+        )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return cls(engine, lease_s=lease_s, clock=clock)
 

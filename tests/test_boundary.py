@@ -1,17 +1,21 @@
 """The trust boundary's pieces on their own: the size cap, the signature check and its reasons,
 the team a refusal names, Slack's ssl_check probe, and how an unhandled request is described."""
 
+import json
 from collections.abc import AsyncIterator
 from http import HTTPStatus
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, quote, urlencode
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bot.app import describe_request
 from bot.boundary import (
     MAX_BODY_BYTES,
     Refusal,
     SignatureCheck,
+    interaction_json,
     is_ssl_check,
     read_body,
     signed_team,
@@ -197,3 +201,47 @@ def test_an_unhandled_request_is_described_by_its_ids_only() -> None:
     assert describe_request({"command": "/other", "text": "secret-value"}, None) == (
         "command='/other'"
     )
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@given(value=_JSON, plus_for_space=st.booleans())
+def test_an_interaction_payload_decodes_as_parse_qsl_decodes_it(
+    *, value: object, plus_for_space: bool
+) -> None:
+    """Whatever JSON an interaction carries, encoded as Slack does (spaces as `+` or `%20`),
+    the fast decoding gives exactly the text `parse_qsl` gives."""
+    text = json.dumps(value, ensure_ascii=False)
+    body = urlencode({"payload": text}) if plus_for_space else f"payload={quote(text, safe='')}"
+    assert interaction_json(body) == dict(parse_qsl(body, keep_blank_values=True))["payload"]
+    assert interaction_json(body) == text
+
+
+def test_a_real_submission_payload_decodes_as_parse_qsl_decodes_it() -> None:
+    """The deploy form's submission, as the tests send it, decodes to the same JSON."""
+    body = view_submission(values={"image": "nginx:latest é ✓ \\ +%"}).text
+    assert interaction_json(body) == dict(parse_qsl(body, keep_blank_values=True))["payload"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "command=%2Fdeploy&text=nginx",  # a slash command: not an interaction
+        "payload=%7B%7D&token=x",  # a second field
+        "payload=%7B%zz%7D",  # a malformed escape: parse_qsl keeps it as it is
+        "payload=%7B%7D%",  # a lone % at the end
+        "payload=%C3%28",  # bytes that are not UTF-8: parse_qsl replaces them
+        "payload=\\x41",  # a backslash of its own, which Slack never sends
+        "payload=%22caf\\u00e9%22",  # an escape of JSON's, unencoded
+        "payload=é",  # not ASCII: not form-encoded
+        '{"payload": 1}',
+    ],
+)
+def test_a_body_the_fast_decoding_is_not_sure_of_is_left_to_parse_qsl(body: str) -> None:
+    """Anything but a well-formed `payload=` alone, in plain ASCII escapes of UTF-8, is None."""
+    assert interaction_json(body) is None
