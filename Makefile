@@ -65,7 +65,9 @@ format: $(VENV)/.dev
 lock: $(UV_STAMP)
 	$(UV) lock --upgrade
 
+# The scale-out phase runs on PostgreSQL: DEPLOYBOT_TEST_POSTGRES_URL's server, or a throwaway one.
 bench: $(VENV)/.dev
+	$(if $(DEPLOYBOT_TEST_POSTGRES_URL),,bash .ci/system-packages postgresql)
 	$(BIN)/python -m benchmarks.run
 
 # The README's picture of the playground, taken by its browser test mid-deployment.

@@ -7,6 +7,14 @@ creates or upgrades the database's schema, and exits; `deploybot check` checks t
 
 from __future__ import annotations
 
+import gc
+
+# Importing the bot builds a hundred thousand objects that live as long as the process (and no
+# garbage to speak of); the collector, left on, walks them again and again while they are
+# made: a third of the import time. It is off until they exist; then they are frozen (never
+# walked again) and it is on for whatever comes next.
+gc.disable()
+
 import asyncio
 import logging
 import os
@@ -28,6 +36,9 @@ from bot.models import utc_now
 from bot.oauth import TokensNotStorableError
 from bot.server import create_asgi_app, create_socket_mode_app
 from bot.setup_page import create_setup_app, serves_setup_page
+
+gc.freeze()
+gc.enable()
 
 log = logging.getLogger(__name__)
 

@@ -152,6 +152,18 @@ def test_python_m_bot_is_the_same_command(tmp_path: Path) -> None:
     assert done.stdout == deploybot("--help", cwd=tmp_path, settings={}).out
 
 
+def test_the_entry_point_leaves_the_garbage_collector_on() -> None:
+    """Importing the entry point (as `deploybot`, `python -m bot` and each worker do) turns
+    the collector off only while the bot's modules load: it is on again once they have."""
+    done = subprocess.run(
+        [sys.executable, "-c", "import gc, bot.__main__; print(gc.isenabled())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout == "True\n"
+
+
 def test_an_unknown_command_is_refused(tmp_path: Path) -> None:
     """`deploybot deploy` is no command: exit 2 with the usage, and nothing starts."""
     run = deploybot("deploy", cwd=tmp_path, settings={})
