@@ -41,7 +41,6 @@ from bot.models import utc_now
 from bot.oauth import OAuth, configure_oauth
 from bot.preset_store import PresetStore
 from bot.presets import PresetService
-from bot.sandbox import SandboxVendor
 from bot.service import DeploymentService
 from bot.slack_errors import SLACK_FAILURES
 from bot.store import Store
@@ -85,6 +84,9 @@ def vendor_client(settings: Settings, metrics: Metrics | None = None) -> HiveonC
     attempt is timed into the metrics."""
     observe = metrics.observe_vendor if metrics is not None else None
     if settings.uses_sandbox_vendor:
+        # Only the playground and HIVEON_API_URL=sandbox import it (and aiohttp's web server).
+        from bot.sandbox import SandboxVendor  # noqa: PLC0415
+
         return HiveonClient(
             base_url=SANDBOX_BASE_URL,
             timeout_s=settings.hiveon_timeout_s,

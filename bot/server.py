@@ -17,9 +17,8 @@ import logging
 import time
 from collections.abc import AsyncIterator, Sequence
 from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.adapter.starlette.async_handler import to_starlette_response
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.request.internals import parse_body
@@ -39,6 +38,9 @@ from bot.boundary import (
 )
 from bot.metrics import CONTENT_TYPE, authorized
 from bot.oauth import oauth_routes
+
+if TYPE_CHECKING:
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
 log = logging.getLogger(__name__)
 
@@ -251,6 +253,11 @@ def create_socket_mode_app(bot: Bot) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[dict[str, AsyncSocketModeHandler]]:
+        # Only Socket Mode needs its client; HTTP mode never imports it.
+        from slack_bolt.adapter.socket_mode.async_handler import (  # noqa: PLC0415
+            AsyncSocketModeHandler,
+        )
+
         await bot.start()
         freeze_start_up_objects()
         # The handler's client needs a running event loop, so it is built here.
