@@ -8,7 +8,7 @@ the follow-up service (bot.follow_up), the preset service (bot.presets), the adm
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,3 +72,22 @@ def asker_of(
         channel_id=request.get("channel_id") or (request.get("channel") or {}).get("id"),
         response_url=request.get("response_url"),
     )
+
+
+# What a button asks of a service: the clicker, and what the button carries.
+Work = Callable[[Asker, str], Coroutine[Any, Any, None]]
+
+
+def button(deps: Deps, work: Work, name: str) -> Callable[..., Awaitable[None]]:
+    """A button's listener: ack at once, then `work(clicker, the button's value)` in a
+    background task named `name-value`. The button carries what it acts on (a deployment, a
+    preset's name); the team always comes from Bolt's verified context, never from the button."""
+
+    async def listener(
+        ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
+    ) -> None:
+        await ack()
+        value = str(((body.get("actions") or [{}])[0]).get("value") or "")
+        deps.tasks.spawn(work(asker_of(context, client, body), value), name=f"{name}-{value}")
+
+    return listener

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
@@ -12,30 +11,15 @@ from slack_sdk.web.async_client import AsyncWebClient
 from blocks import guardrails as guardrail_blocks
 from blocks import ids
 from bot.approvals import ApprovalService, reason_problem
-from bot.asker import Asker
 from bot.auto_stop import AutoStopService
 from bot.command_text import read_extend
-from bot.listeners import Deps, SubcommandCall, asker_of
-
-# What a click asks of a service: the clicker, and what the button carries.
-Work = Callable[[Asker, str], Coroutine[Any, Any, None]]
+from bot.listeners import Deps, SubcommandCall, asker_of, button
 
 
 def register(
     app: AsyncApp, deps: Deps, approvals: ApprovalService, auto_stop: AutoStopService
 ) -> None:
     """Wire the buttons, the reject modal and `/deploy extend`."""
-
-    def button(work: Work, name: str) -> Callable[..., Awaitable[None]]:
-        async def listener(
-            ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
-        ) -> None:
-            await ack()
-            # The button carries the deployment; the team comes from the verified context.
-            value = str(((body.get("actions") or [{}])[0]).get("value") or "")
-            deps.tasks.spawn(work(asker_of(context, client, body), value), name=f"{name}-{value}")
-
-        return listener
 
     async def reject(
         ack: AsyncAck, view: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
@@ -60,9 +44,9 @@ def register(
             name=f"extend-{order.deployment}",
         )
 
-    app.action(ids.APPROVE_DEPLOYMENT)(button(approvals.approve, "approve"))
-    app.action(ids.REJECT_DEPLOYMENT)(button(approvals.open_reject_modal, "reject"))
-    app.action(ids.EXTEND_DEPLOYMENT)(button(auto_stop.extend_clicked, "extend"))
-    app.action(ids.STOP_NOW)(button(auto_stop.stop_now, "stop-now"))
+    app.action(ids.APPROVE_DEPLOYMENT)(button(deps, approvals.approve, "approve"))
+    app.action(ids.REJECT_DEPLOYMENT)(button(deps, approvals.open_reject_modal, "reject"))
+    app.action(ids.EXTEND_DEPLOYMENT)(button(deps, auto_stop.extend_clicked, "extend"))
+    app.action(ids.STOP_NOW)(button(deps, auto_stop.stop_now, "stop-now"))
     app.view(ids.REJECT_MODAL)(reject)
     deps.add_subcommand("extend", extend_command)

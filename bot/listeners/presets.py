@@ -12,7 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from blocks import ids, messages, notices
 from bot.command_text import OpenModal, parse_command_text
 from bot.form import Prefill
-from bot.listeners import Deps, SubcommandCall, asker_of
+from bot.listeners import Deps, SubcommandCall, asker_of, button
 from bot.presets import PresetService
 
 
@@ -40,23 +40,11 @@ def register(app: AsyncApp, deps: Deps, presets: PresetService) -> None:
             name=f"refill-{chosen}",
         )
 
-    def button(kind: str) -> Any:
-        async def listener(
-            ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
-        ) -> None:
-            await ack()
-            # The button carries the preset's name; the workspace comes from the context.
-            name = str(((body.get("actions") or [{}])[0]).get("value") or "")
-            asker = asker_of(context, client, body)
-            work = presets.deploy(asker, name) if kind == "deploy" else presets.delete(asker, name)
-            deps.tasks.spawn(work, name=f"preset-{kind}-{name}")
-
-        return listener
-
     app.options(ids.PRESET)(offer_presets)
     app.action(ids.PRESET)(refill_form)
-    app.action(ids.DEPLOY_PRESET)(button("deploy"))
-    app.action(ids.DELETE_PRESET)(button("delete"))
+    # The buttons carry the preset's name; the workspace comes from the context.
+    app.action(ids.DEPLOY_PRESET)(button(deps, presets.deploy, "preset-deploy"))
+    app.action(ids.DELETE_PRESET)(button(deps, presets.delete, "preset-delete"))
 
 
 def _register_commands(deps: Deps, presets: PresetService) -> None:
