@@ -236,15 +236,8 @@ class ApprovalService:
         await messenger.reply(place, reply)
         await messenger.update_parent(
             place,
-            cards.card(
-                user_id=row.user_id,
-                request=row.request,
-                external_id=row.external_deployment_id,
-                status=row.status,
-                # To ask again, changed as the reason says: the form, prefilled.
-                buttons=(ids.REDEPLOY,),
-                notes=cards.notes_of(row),
-            ),
+            # To ask again, changed as the reason says: the form, prefilled.
+            cards.card_of(row, status=row.status, buttons=(ids.REDEPLOY,)),
         )
 
     async def _awaiting(self, asker: Asker, external_id: str) -> Deployment | None:

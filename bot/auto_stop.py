@@ -273,14 +273,11 @@ class AutoStopService:
         settled = row.vendor_status in cards.SETTLED
         await messenger.update_parent(
             place_of(row),
-            cards.card(
-                user_id=row.user_id,
-                request=row.request,
-                external_id=row.external_deployment_id,
+            cards.card_of(
+                row,
                 status=cards.current_state(row),
-                deployment_id=row.deployment_id,
                 buttons=(ids.REDEPLOY,) if settled else ids.ALL_DEPLOYMENT_BUTTONS,
-                notes=cards.notes_of(row, settled=settled),
+                settled=settled,
             ),
         )
 

@@ -51,6 +51,28 @@ def card(  # noqa: PLR0913 — one keyword per fact on the card
     )
 
 
+def card_of(
+    row: Deployment,
+    *,
+    status: str,
+    detail: str | None = None,
+    buttons: Collection[str] = (),
+    settled: bool = False,
+) -> messages.Message:
+    """A recorded deployment's parent message: `card` with the row's facts and its notes
+    (`notes_of`, `settled` as there)."""
+    return card(
+        user_id=row.user_id,
+        request=row.request,
+        external_id=row.external_deployment_id,
+        status=status,
+        deployment_id=row.deployment_id,
+        detail=detail,
+        buttons=buttons,
+        notes=notes_of(row, settled=settled),
+    )
+
+
 def notes_of(row: Deployment, *, settled: bool = False) -> list[str]:
     """What the guardrails add to a deployment's message: who approved (or rejected, or that
     it expired), and when it stops automatically (or that it did, after how long); nothing is

@@ -286,15 +286,12 @@ class Follower:
         )
         await messenger.update_parent(
             place,
-            cards.card(
-                user_id=row.user_id,
-                request=row.request,
-                external_id=row.external_deployment_id,
+            cards.card_of(
+                row,
                 status=cards.state_word(vendor_status),
-                deployment_id=row.deployment_id,
                 detail=cards.status_detail(vendor_status, since, fail_reason),
                 buttons=_buttons_for(vendor_status),
-                notes=cards.notes_of(row, settled=vendor_status in cards.SETTLED),
+                settled=vendor_status in cards.SETTLED,
             ),
         )
 

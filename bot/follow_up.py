@@ -109,15 +109,11 @@ class FollowUpService:
         if row is None:
             return
         await asker.messenger.tell_user(
-            cards.card(
-                user_id=row.user_id,
-                request=row.request,
-                external_id=row.external_deployment_id,
+            cards.card_of(
+                row,
                 status=cards.current_state(row),
-                deployment_id=row.deployment_id,
                 detail=notices.STOP_PROMPT,
                 buttons=(ids.STOP_DEPLOYMENT,),
-                notes=cards.notes_of(row),
             )
         )
 
