@@ -75,16 +75,14 @@ _TABLE = cast("Table", Deployment.__table__)
 _INSERT = insert(_TABLE).returning(_TABLE.c.id)
 _BY_ID = _TABLE.c.id == bindparam("row_id")
 _UPDATE = update(_TABLE).where(_BY_ID)
-# ...and one that also releases this process's lease, leaving another replica's alone.
+# The values that release this process's lease (the `me` parameter) in the write that
+# records a row's outcome or status, leaving another replica's lease alone.
 _MINE = _TABLE.c.lease_owner == bindparam("me")
-_UPDATE_AND_RELEASE = (
-    update(_TABLE)
-    .where(_BY_ID)
-    .values(
-        lease_owner=case((_MINE, null()), else_=_TABLE.c.lease_owner),
-        lease_until=case((_MINE, null()), else_=_TABLE.c.lease_until),
-    )
-)
+_RELEASED = {
+    "lease_owner": case((_MINE, null()), else_=_TABLE.c.lease_owner),
+    "lease_until": case((_MINE, null()), else_=_TABLE.c.lease_until),
+}
+_UPDATE_AND_RELEASE = update(_TABLE).where(_BY_ID).values(_RELEASED)
 _HOLDS_DEPLOYMENT_ID = (
     select(_TABLE.c.id)
     .where(
@@ -431,6 +429,7 @@ class Store:
         """End an awaiting submission unstarted (`rejected` by `by` for `reason`, or `expired`),
         forgetting its sealed request; None when it no longer awaits (approved, rejected or
         expired meanwhile). Releases this process's lease on it."""
+        self._held.discard(deployment)
         statement = (
             update(Deployment)
             .where(Deployment.id == deployment, Deployment.status == AWAITING_APPROVAL)
@@ -441,13 +440,13 @@ class Store:
                 rejection_reason=reason,
                 sealed_request=None,
                 updated_at=datetime.now(UTC),
-                **self._release(deployment),
+                **_RELEASED,
             )
             .returning(Deployment)
             .execution_options(synchronize_session=False)
         )
         async with self._sessions.begin() as session:
-            return (await session.scalars(statement)).first()
+            return (await session.scalars(statement, {"me": self.owner})).first()
 
     async def claim_expired_approvals(self, now: datetime, *, limit: int = 100) -> list[Deployment]:
         """Claim submissions whose wait for an approval ran out by `now`, oldest first."""
@@ -629,16 +628,6 @@ class Store:
             rows = list((await session.scalars(statement)).all())
         self._held.update(row.id for row in rows)
         return rows
-
-    def _release(self, deployment: int) -> dict[str, Any]:
-        """Stop renewing the row; the column values that release this process's lease on it in
-        the write that records its outcome or status (another replica's lease is left alone)."""
-        self._held.discard(deployment)
-        mine = Deployment.lease_owner == self.owner
-        return {
-            "lease_owner": case((mine, null()), else_=Deployment.lease_owner),
-            "lease_until": case((mine, null()), else_=Deployment.lease_until),
-        }
 
     async def _free_leases(self, which: ColumnElement[bool]) -> None:
         statement = update(Deployment).where(which).values(lease_owner=None, lease_until=None)
