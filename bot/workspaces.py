@@ -65,11 +65,12 @@ class Workspaces:
         self._default_key_serves = default_key_serves
         self._installations = installations
         self._clock = clock
-        # Every deployment looks its workspace up twice (who may deploy, which key); a burst of
-        # them shares one read instead of queueing on SQLite's one connection. This process's
-        # own changes clear the cache at once. With replicas (PostgreSQL) the TTL is 0: another
-        # replica's change must apply at once; callers asking while a read runs still share it,
-        # or a burst would queue one read per look-up for the pool's connections, acks too.
+        # Every deployment looks its workspace up several times (who may deploy, which key,
+        # its guardrails, a freeze); a burst of them shares one read instead of queueing on
+        # SQLite's one connection. This process's own changes clear the cache at once. With
+        # replicas (PostgreSQL) the TTL is 0: another replica's change must apply at once;
+        # callers asking while a read runs still share it, or a burst would queue one read per
+        # look-up for the pool's connections, acks too.
         self._cache: SharedCache[tuple[str, ...], dict[str, WorkspaceRecord]] = SharedCache(
             ttl_s=cache_ttl_s
         )
