@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.sandbox import SandboxVendor
 from bot.testing import postgres
 from tests.databases import POSTGRESQL, SQLITE, Databases
 
@@ -74,3 +75,12 @@ def _module_databases(
     databases = _databases(request, backend, tmp_path_factory.mktemp("databases"))
     yield databases
     databases.drop_all()
+
+
+# --- the end-to-end suites' fake Hiveon ------------------------------------------------------
+
+
+@pytest.fixture(name="sandbox", scope="module")
+def _sandbox(vendor: tuple[SandboxVendor, str]) -> SandboxVendor:
+    """The sandbox Hiveon of the module's `vendor` fixture (e2e_support.hiveon_on_loopback)."""
+    return vendor[0]

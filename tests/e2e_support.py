@@ -4,14 +4,25 @@ waiting for what the bot does in the background."""
 import asyncio
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from bot.sandbox import SandboxVendor
 from bot.testing.fake_slack import Call, FakeSlack
+from bot.testing.loopback import LoopbackServer
 
 VENDOR_START = "/vendors/v1/machines/deployments/start"
 _POLL_S = 0.05
+
+
+@contextmanager
+def hiveon_on_loopback(**options: Any) -> Iterator[tuple[SandboxVendor, str]]:
+    """The sandbox Hiveon made with `options` (its API keys first), served on loopback: it
+    and its origin, for HIVEON_API_URL. A module's `vendor` fixture; `sandbox` is its first."""
+    sandbox = SandboxVendor(**options)
+    with LoopbackServer(sandbox.aiohttp_app, name="fake-hiveon") as server:
+        yield sandbox, server.origin
 
 
 def wait_until(condition: Callable[[], object], *, what: str, timeout: float = 20.0) -> None:

@@ -19,9 +19,9 @@ from bot.migrations import alembic_config, head
 from bot.sandbox import SandboxVendor
 from bot.store import Store
 from bot.testing.fake_slack import FakeSlack
-from bot.testing.loopback import LoopbackServer
 from bot.testing.processes import free_port
 from tests.databases import query, tables
+from tests.e2e_support import hiveon_on_loopback
 
 pytestmark = pytest.mark.e2e  # each test runs a process
 
@@ -97,9 +97,8 @@ def _slack() -> Iterator[FakeSlack]:
 @pytest.fixture(name="hiveon", scope="module")
 def _hiveon() -> Iterator[tuple[SandboxVendor, str]]:
     """Hiveon on loopback, accepting API_KEY only, and its URL."""
-    sandbox = SandboxVendor(api_keys={API_KEY})
-    with LoopbackServer(sandbox.aiohttp_app, name="fake-hiveon") as server:
-        yield sandbox, server.origin
+    with hiveon_on_loopback(api_keys={API_KEY}) as vendor:
+        yield vendor
 
 
 def migrate(database_url: str, cwd: Path) -> str:

@@ -15,7 +15,6 @@ import pytest
 from bot.modal_context import ModalContext
 from bot.sandbox import SandboxVendor
 from bot.testing.fake_slack import FakeSlack
-from bot.testing.loopback import LoopbackServer
 from bot.testing.processes import API_KEY, BOT_TOKEN, ROOT, BotProcess, PlaygroundProcess
 from bot.testing.seed import (
     DB_PASSWORD,
@@ -26,7 +25,14 @@ from bot.testing.seed import (
 )
 from bot.testing.slack_requests import SIGNING_SECRET, slash_command, view_submission
 from tests.databases import Databases, everything_stored, query
-from tests.e2e_support import VENDOR_START, channel, parent_posts, thread_replies, vendor_starts
+from tests.e2e_support import (
+    VENDOR_START,
+    channel,
+    hiveon_on_loopback,
+    parent_posts,
+    thread_replies,
+    vendor_starts,
+)
 
 pytestmark = pytest.mark.e2e  # the bot's server process, fake Slack and Hiveon on loopback
 
@@ -41,9 +47,8 @@ def _slack(backend: str) -> Iterator[FakeSlack]:
 @pytest.fixture(name="vendor", scope="module")
 def _vendor(backend: str) -> Iterator[tuple[SandboxVendor, str]]:
     del backend  # a fresh fake Hiveon for each backend's run
-    sandbox = SandboxVendor(api_keys={API_KEY}, pending_s=60, id_factory=deployment_ids)
-    with LoopbackServer(sandbox.aiohttp_app, name="fake-hiveon") as server:
-        yield sandbox, server.origin
+    with hiveon_on_loopback(api_keys={API_KEY}, pending_s=60, id_factory=deployment_ids) as vendor:
+        yield vendor
 
 
 TWIN = "twin-"  # external IDs for which the fake Hiveon answers one deployment ID for all
@@ -70,11 +75,6 @@ def _bot(
     workdir = tmp_path_factory.mktemp("bot")
     with BotProcess(workdir, settings, database_url=databases.new()) as bot:
         yield bot
-
-
-@pytest.fixture(name="sandbox")
-def _sandbox(vendor: tuple[SandboxVendor, str]) -> SandboxVendor:
-    return vendor[0]
 
 
 def submit(

@@ -134,11 +134,6 @@ def _vendor(faults: StatusFaults) -> Iterator[tuple[SandboxVendor, str]]:
         yield faults.sandbox, server.origin
 
 
-@pytest.fixture(name="sandbox", scope="module")
-def _sandbox(vendor: tuple[SandboxVendor, str]) -> SandboxVendor:
-    return vendor[0]
-
-
 def bot_settings(slack: FakeSlack, origin: str, *, timeout_s: float) -> dict[str, str]:
     """The bot's environment: fake Slack, fake Hiveon, one extra admin; leases short enough
     that a restart on PostgreSQL takes over a killed process's work in seconds."""

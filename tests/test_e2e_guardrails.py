@@ -25,7 +25,6 @@ from bot.modal_context import ModalContext
 from bot.sandbox import SandboxVendor
 from bot.testing.clock import SharedClock
 from bot.testing.fake_slack import Call, FakeSlack
-from bot.testing.loopback import LoopbackServer
 from bot.testing.processes import API_KEY, BotProcess
 from bot.testing.seed import DB_PASSWORD, REGISTRY_PASSWORD, form, form_request
 from bot.testing.slack_requests import (
@@ -38,7 +37,7 @@ from bot.testing.slack_requests import (
     where,
 )
 from tests.databases import Databases, everything_stored, query
-from tests.e2e_support import channel, vendor_starts, wait_until
+from tests.e2e_support import channel, hiveon_on_loopback, vendor_starts, wait_until
 from tests.vendor_controls import PENDING_S, ManualClock
 
 pytestmark = pytest.mark.e2e  # the bot's server process, fake Slack and Hiveon on loopback
@@ -85,14 +84,8 @@ def _hiveon_clock(backend: str) -> ManualClock:
 
 @pytest.fixture(name="vendor", scope="module")
 def _vendor(hiveon_clock: ManualClock) -> Iterator[tuple[SandboxVendor, str]]:
-    sandbox = SandboxVendor(api_keys={API_KEY}, pending_s=PENDING_S, clock=hiveon_clock)
-    with LoopbackServer(sandbox.aiohttp_app, name="fake-hiveon") as server:
-        yield sandbox, server.origin
-
-
-@pytest.fixture(name="sandbox", scope="module")
-def _sandbox(vendor: tuple[SandboxVendor, str]) -> SandboxVendor:
-    return vendor[0]
+    with hiveon_on_loopback(api_keys={API_KEY}, pending_s=PENDING_S, clock=hiveon_clock) as vendor:
+        yield vendor
 
 
 @pytest.fixture(name="clock", scope="module")

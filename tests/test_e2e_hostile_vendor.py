@@ -17,13 +17,12 @@ from bot.deployment import is_plain_id
 from bot.modal_context import ModalContext
 from bot.sandbox import HUGE_ANSWER_BYTES, RecordedRequest, SandboxVendor, StreamedAnswer
 from bot.testing.fake_slack import Call, FakeSlack
-from bot.testing.loopback import LoopbackServer
 from bot.testing.processes import API_KEY, BotProcess
 from bot.testing.seed import form
 from bot.testing.slack_requests import block_action, view_submission
 from bot.vendor import MAX_MESSAGE_CHARS
 from tests.databases import Databases, query
-from tests.e2e_support import VENDOR_START, channel, thread_replies, wait_until
+from tests.e2e_support import VENDOR_START, channel, hiveon_on_loopback, thread_replies, wait_until
 from tests.vendor_controls import ManualClock
 
 pytestmark = pytest.mark.e2e  # the bot's server process, fake Slack and Hiveon on loopback
@@ -67,14 +66,8 @@ def _clock(backend: str) -> ManualClock:
 
 @pytest.fixture(name="vendor", scope="module")
 def _vendor(clock: ManualClock) -> Iterator[tuple[SandboxVendor, str]]:
-    sandbox = SandboxVendor(api_keys={API_KEY}, clock=clock)
-    with LoopbackServer(sandbox.aiohttp_app, name="fake-hiveon") as server:
-        yield sandbox, server.origin
-
-
-@pytest.fixture(name="sandbox", scope="module")
-def _sandbox(vendor: tuple[SandboxVendor, str]) -> SandboxVendor:
-    return vendor[0]
+    with hiveon_on_loopback(api_keys={API_KEY}, clock=clock) as vendor:
+        yield vendor
 
 
 @pytest.fixture(name="bot", scope="module")

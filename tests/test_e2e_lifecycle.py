@@ -16,12 +16,11 @@ from bot.modal_context import ModalContext
 from bot.sandbox import SandboxVendor
 from bot.testing import postgres
 from bot.testing.fake_slack import FakeSlack
-from bot.testing.loopback import LoopbackServer
 from bot.testing.processes import API_KEY, ROOT, BotProcess, clean_environment
 from bot.testing.seed import form
 from bot.testing.slack_requests import view_submission
 from tests.databases import Databases, query
-from tests.e2e_support import channel, thread_replies, vendor_starts, wait_until
+from tests.e2e_support import channel, hiveon_on_loopback, thread_replies, vendor_starts, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -37,9 +36,8 @@ def _slack() -> Iterator[FakeSlack]:
 
 @pytest.fixture(name="vendor", scope="module")
 def _vendor() -> Iterator[tuple[SandboxVendor, str]]:
-    sandbox = SandboxVendor(api_keys={API_KEY}, pending_s=60)
-    with LoopbackServer(sandbox.aiohttp_app, name="fake-hiveon") as server:
-        yield sandbox, server.origin
+    with hiveon_on_loopback(api_keys={API_KEY}, pending_s=60) as vendor:
+        yield vendor
 
 
 def settings(slack: FakeSlack, origin: str, **more: str) -> dict[str, str]:

@@ -15,11 +15,10 @@ import pytest
 from bot.modal_context import ModalContext
 from bot.sandbox import SandboxVendor
 from bot.testing.fake_slack import FakeSlack
-from bot.testing.loopback import LoopbackServer
 from bot.testing.processes import API_KEY, BOT_TOKEN, BotProcess
 from bot.testing.seed import form
 from bot.testing.slack_requests import SIGNING_SECRET, view_submission
-from tests.e2e_support import channel, thread_replies, wait_until
+from tests.e2e_support import channel, hiveon_on_loopback, thread_replies, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -35,9 +34,8 @@ def _slack() -> Iterator[FakeSlack]:
 
 @pytest.fixture(name="vendor", scope="module")
 def _vendor() -> Iterator[tuple[SandboxVendor, str]]:
-    sandbox = SandboxVendor(api_keys={API_KEY}, pending_s=60)
-    with LoopbackServer(sandbox.aiohttp_app, name="fake-hiveon") as server:
-        yield sandbox, server.origin
+    with hiveon_on_loopback(api_keys={API_KEY}, pending_s=60) as vendor:
+        yield vendor
 
 
 @pytest.fixture(name="bot", scope="module")

@@ -102,11 +102,6 @@ def _vendor(faults: StatusFaults) -> Iterator[tuple[SandboxVendor, str]]:
         yield faults.sandbox, server.origin
 
 
-@pytest.fixture(name="sandbox", scope="module")
-def _sandbox(vendor: tuple[SandboxVendor, str]) -> SandboxVendor:
-    return vendor[0]
-
-
 @pytest.fixture(name="replicas")
 def _replicas(
     slack: FakeSlack, vendor: tuple[SandboxVendor, str], postgres_server: str, tmp_path: Path

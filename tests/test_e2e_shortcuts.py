@@ -11,7 +11,6 @@ import pytest
 from bot.modal_context import ModalContext
 from bot.sandbox import SandboxVendor
 from bot.testing.fake_slack import FakeSlack
-from bot.testing.loopback import LoopbackServer
 from bot.testing.processes import API_KEY, BotProcess
 from bot.testing.seed import form
 from bot.testing.slack_requests import (
@@ -23,6 +22,7 @@ from bot.testing.slack_requests import (
 from tests.databases import Databases
 from tests.e2e_support import (
     channel,
+    hiveon_on_loopback,
     initial_values,
     opened_modal,
     thread_replies,
@@ -49,14 +49,8 @@ def _slack(backend: str) -> Iterator[FakeSlack]:
 @pytest.fixture(name="vendor", scope="module")
 def _vendor(backend: str) -> Iterator[tuple[SandboxVendor, str]]:
     del backend  # a fresh fake Hiveon for each backend's run
-    sandbox = SandboxVendor(api_keys={API_KEY}, pending_s=60)
-    with LoopbackServer(sandbox.aiohttp_app, name="fake-hiveon") as server:
-        yield sandbox, server.origin
-
-
-@pytest.fixture(name="sandbox")
-def _sandbox(vendor: tuple[SandboxVendor, str]) -> SandboxVendor:
-    return vendor[0]
+    with hiveon_on_loopback(api_keys={API_KEY}, pending_s=60) as vendor:
+        yield vendor
 
 
 @pytest.fixture(name="bot", scope="module")

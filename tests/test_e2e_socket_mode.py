@@ -12,11 +12,10 @@ import pytest
 from bot.modal_context import ModalContext
 from bot.sandbox import SandboxVendor
 from bot.testing.fake_slack import FakeSlack
-from bot.testing.loopback import LoopbackServer
 from bot.testing.processes import API_KEY, BOT_TOKEN, BotProcess
 from bot.testing.seed import form
 from bot.testing.slack_requests import SlackRequest, slash_command, view_submission
-from tests.e2e_support import channel, thread_replies, vendor_starts
+from tests.e2e_support import channel, hiveon_on_loopback, thread_replies, vendor_starts
 
 pytestmark = pytest.mark.e2e  # the bot's process in Socket Mode, fakes on loopback
 
@@ -31,9 +30,8 @@ def _slack() -> Iterator[FakeSlack]:
 
 @pytest.fixture(name="vendor", scope="module")
 def _vendor() -> Iterator[tuple[SandboxVendor, str]]:
-    sandbox = SandboxVendor(api_keys={API_KEY}, pending_s=60)
-    with LoopbackServer(sandbox.aiohttp_app, name="fake-hiveon") as server:
-        yield sandbox, server.origin
+    with hiveon_on_loopback(api_keys={API_KEY}, pending_s=60) as vendor:
+        yield vendor
 
 
 @pytest.fixture(name="bot", scope="module")
@@ -49,11 +47,6 @@ def _bot(
     # BotProcess returns once /healthz answers 200, which in Socket Mode means connected.
     with BotProcess(tmp_path_factory.mktemp("bot"), settings) as bot:
         yield bot
-
-
-@pytest.fixture(name="sandbox")
-def _sandbox(vendor: tuple[SandboxVendor, str]) -> SandboxVendor:
-    return vendor[0]
 
 
 def envelope(kind: str, payload: dict[str, Any]) -> dict[str, Any]:

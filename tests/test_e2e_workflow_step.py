@@ -11,12 +11,11 @@ import pytest
 from bot.modal_context import ModalContext
 from bot.sandbox import SandboxVendor
 from bot.testing.fake_slack import Call, FakeSlack
-from bot.testing.loopback import LoopbackServer
 from bot.testing.processes import API_KEY, BOT_TOKEN, BotProcess
 from bot.testing.seed import MACHINE_ID, MACHINE_PRICE_ID, form
 from bot.testing.slack_requests import function_executed, settings_submission, view_submission
 from tests.databases import Databases, query
-from tests.e2e_support import channel, parent_posts, thread_replies, wait_until
+from tests.e2e_support import channel, hiveon_on_loopback, parent_posts, thread_replies, wait_until
 
 pytestmark = pytest.mark.e2e  # the bot's server process, fake Slack and Hiveon on loopback
 
@@ -38,14 +37,8 @@ def _slack(backend: str) -> Iterator[FakeSlack]:
 @pytest.fixture(name="vendor", scope="module")
 def _vendor(backend: str) -> Iterator[tuple[SandboxVendor, str]]:
     del backend  # a fresh fake Hiveon for each backend's run
-    sandbox = SandboxVendor(api_keys={API_KEY}, pending_s=60)
-    with LoopbackServer(sandbox.aiohttp_app, name="fake-hiveon") as server:
-        yield sandbox, server.origin
-
-
-@pytest.fixture(name="sandbox")
-def _sandbox(vendor: tuple[SandboxVendor, str]) -> SandboxVendor:
-    return vendor[0]
+    with hiveon_on_loopback(api_keys={API_KEY}, pending_s=60) as vendor:
+        yield vendor
 
 
 @pytest.fixture(name="bot", scope="module")

@@ -22,7 +22,6 @@ from cryptography.fernet import Fernet
 
 from bot.sandbox import SandboxVendor
 from bot.testing.fake_slack import CLIENT_ID, CLIENT_SECRET, Call, FakeSlack
-from bot.testing.loopback import LoopbackServer
 from bot.testing.processes import ROOT, BotProcess
 from bot.testing.seed import form
 from bot.testing.slack_requests import (
@@ -35,7 +34,7 @@ from bot.testing.slack_requests import (
     where,
 )
 from tests.databases import Databases, everything_stored, query
-from tests.e2e_support import channel, thread_replies, vendor_starts, wait_until
+from tests.e2e_support import channel, hiveon_on_loopback, thread_replies, vendor_starts, wait_until
 
 pytestmark = pytest.mark.e2e  # the bot's server process, fake Slack and Hiveon on loopback
 
@@ -65,9 +64,8 @@ def _slack(backend: str) -> Iterator[FakeSlack]:
 @pytest.fixture(name="vendor", scope="module")
 def _vendor(backend: str) -> Iterator[tuple[SandboxVendor, str]]:
     del backend  # a fresh fake Hiveon for each backend's run
-    sandbox = SandboxVendor(api_keys={KEY_A, KEY_B, DEFAULT_KEY}, pending_s=60)
-    with LoopbackServer(sandbox.aiohttp_app, name="fake-hiveon") as server:
-        yield sandbox, server.origin
+    with hiveon_on_loopback(api_keys={KEY_A, KEY_B, DEFAULT_KEY}, pending_s=60) as vendor:
+        yield vendor
 
 
 @pytest.fixture(name="bot", scope="module")
