@@ -847,3 +847,25 @@ async def test_when_slack_refuses_everything_the_outcome_is_still_stored(
     row = await bot.row()
     assert (row.status, row.deployment_id, row.http_status) == ("started", DEPLOYMENT_ID, 200)
     assert (row.message_channel, row.message_ts) == (None, None)
+
+
+async def test_only_the_external_id_deploybot_made_skips_the_deployment_id_check(
+    bot: Harness,
+) -> None:
+    """A workspace's deployment ID typed as the external ID is refused, even over a form whose
+    own ID deploybot made; the ID deploybot made is taken without reading the database (shown
+    here by a contrived collision the look-up would have refused)."""
+    sandbox = SandboxVendor(api_keys={API_KEY})
+    await bot.deploy(sandbox)
+    [deployment] = sandbox.deployments()
+    service = await bot.service(sandbox)
+    typed = full_request(external_id=deployment.deployment_id)
+
+    refused = await service.check_submission(TEAM, typed, minted_id="a-fresh-uuid")
+    taken = await service.check_submission(TEAM, typed, minted_id=deployment.deployment_id)
+
+    assert refused == {
+        "external_deployment_id": "This is the Hiveon ID of a deployment in this workspace, so "
+        "it cannot name a new one: keep the prefilled ID or enter a new one."
+    }
+    assert taken == typed
