@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from cryptography.fernet import Fernet
+from sqlalchemy import text
 
 from bot.crypto import KeyBox
 from bot.models import AWAITING_APPROVAL, EXPIRED, REJECTED, SUBMITTING
@@ -177,6 +178,29 @@ async def test_the_same_submission_on_two_replicas_at_once_is_recorded_once(
         assert sum(result is not None for result in results) == 1
     [(count,)] = query(database_url, "SELECT count(*) FROM deployments")
     assert count == 20
+
+
+async def test_a_write_waits_while_another_connection_holds_the_table(store: Store) -> None:
+    """A submission recorded while another connection holds a write on the table waits for it
+    (on SQLite the writes go through a connection of their own) and is recorded once it ends."""
+    first = await store.record_submission(submission(external_deployment_id="ext-held"))
+    assert first is not None
+    async with store.engine.begin() as holder:
+        if store.shared:  # PostgreSQL locks rows; an insert waits only for a lock on the table
+            await holder.execute(text("LOCK TABLE deployments IN EXCLUSIVE MODE"))
+        await holder.execute(
+            text("UPDATE deployments SET user_id = 'U9' WHERE id = :id"), {"id": first}
+        )
+        waiting = asyncio.create_task(store.record_submission(submission()))
+        done, _ = await asyncio.wait({waiting}, timeout=0.3)
+        assert not done  # a negative: nothing to await but the time it is given
+    second = await waiting
+    assert second is not None
+    found = await store.find(team_id="T1", external_deployment_id="ext-1")
+    held = await store.get(first)
+    assert found is not None
+    assert held is not None
+    assert (found.id, held.user_id) == (second, "U9")
 
 
 async def test_the_same_external_id_in_two_teams_is_allowed(store: Store) -> None:
