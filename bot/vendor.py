@@ -43,6 +43,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bot.deployment import MASK, StartDeploymentRequest, is_plain_id, secret_values
+from bot.http_transport import AiohttpTransport
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +57,7 @@ _INT32 = 2**31
 _MAX_MESSAGE_LINES = 3
 _DEFAULT_RETRY_AFTER_S = 1.0
 # Each start holds a connection for as long as the vendor takes: a burst of 200 submissions to
-# a vendor that takes 2 s needs 200 at once, and httpx's default of 100 would queue the rest
+# a vendor that takes 2 s needs 200 at once, and the usual default of 100 would queue the rest
 # for a whole vendor latency. The cap still bounds the sockets a runaway loop could open.
 CONNECTION_LIMITS = httpx.Limits(max_connections=500, max_keepalive_connections=50)
 _HTML_TAG = re.compile(r"<\s*[a-zA-Z!/]")
@@ -181,9 +182,10 @@ class HiveonClient:
 
     One long-lived `httpx.AsyncClient` carries every request, so connections are reused; close
     it with `aclose()` or `async with`. `transport` replaces the network (for example
-    `httpx.MockTransport(SandboxVendor().handle)`); the default one retries failed connection
-    attempts only, which never sent anything. A 429 is retried after its `Retry-After`, since
-    the vendor processed nothing; no other status is retried here.
+    `httpx.MockTransport(SandboxVendor().handle)`); the default one (`bot.http_transport`, over
+    aiohttp) retries failed connection attempts only, which never sent anything. A 429 is
+    retried after its `Retry-After`, since the vendor processed nothing; no other status is
+    retried here.
 
     `timeout_s` bounds each HTTP attempt as a whole: connecting, sending and reading the entire
     answer (httpx's own timeouts, per operation, also apply; a vendor sending a byte a second
@@ -216,7 +218,7 @@ class HiveonClient:
         self._http = httpx.AsyncClient(
             base_url=base_url,
             timeout=httpx.Timeout(timeout_s),
-            transport=transport or httpx.AsyncHTTPTransport(retries=2, limits=CONNECTION_LIMITS),
+            transport=transport or AiohttpTransport(limits=CONNECTION_LIMITS, retries=2),
             # Uncompressed answers only: the size cap then bounds the memory an answer takes.
             headers={
                 "Accept": "application/json",

@@ -42,6 +42,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "bot.durations",
         "bot.env_files",
         "bot.form",
+        "bot.http_transport",
         "bot.images",
         "bot.installations",
         "bot.key_check",
@@ -196,9 +197,9 @@ def test_settings_import_nothing_of_the_bot() -> None:
 
 
 def test_httpx_stays_in_the_vendor_client_and_its_sandbox() -> None:
-    """The Hiveon client and its sandbox are the only places httpx is used (the stand-ins'
-    process starters also talk to the processes they start)."""
-    allowed = {"vendor.py", "sandbox.py"}
+    """The Hiveon client, its transport and its sandbox are the only places httpx is used (the
+    stand-ins' process starters also talk to the processes they start)."""
+    allowed = {"vendor.py", "http_transport.py", "sandbox.py"}
     for path in _files("bot"):
         if path.name in allowed or "testing" in path.parts:
             continue
@@ -208,7 +209,7 @@ def test_httpx_stays_in_the_vendor_client_and_its_sandbox() -> None:
 def test_the_vendor_client_knows_nothing_of_slack() -> None:
     """The vendor client, its sandbox and the request model import no Slack SDK and no blocks:
     they could be lifted into another project."""
-    for name in ("vendor.py", "sandbox.py", "deployment.py"):
+    for name in ("vendor.py", "http_transport.py", "sandbox.py", "deployment.py"):
         imported = _top(_imports(ROOT / "bot" / name))
         assert not imported & {"slack_bolt", "slack_sdk", "blocks"}, name
 
