@@ -203,6 +203,54 @@ async def test_a_write_waits_while_another_connection_holds_the_table(store: Sto
     assert (found.id, held.user_id) == (second, "U9")
 
 
+async def test_a_duplicate_among_writes_made_at_once_fails_alone(
+    store: Store, database_url: str
+) -> None:
+    """Forty submissions recorded at the same moment (on SQLite committed together), one of
+    them twice: the second of the pair is refused, every other one is recorded, and outcomes
+    written at once land on their own rows."""
+    names = [f"ext-at-once-{number}" for number in range(40)]
+    rows = await asyncio.gather(
+        *(store.record_submission(submission(external_deployment_id=name)) for name in names),
+        store.record_submission(submission(external_deployment_id=names[7], user_id="U2")),
+    )
+    *recorded, duplicate = rows
+    assert duplicate is None
+    assert None not in recorded
+    await asyncio.gather(
+        *(
+            store.record_outcome(
+                row, status="started", deployment_id=f"d-{row}", http_status=200, error=None
+            )
+            for row in recorded
+            if row is not None
+        )
+    )
+    stored = query(
+        database_url, "SELECT external_deployment_id, user_id, deployment_id FROM deployments"
+    )
+    assert sorted(stored) == sorted(
+        (name, "U1", f"d-{row}") for name, row in zip(names, recorded, strict=True)
+    )
+
+
+async def test_a_caller_that_stops_waiting_leaves_the_others_writes(store: Store) -> None:
+    """A submission whose caller is cancelled while its write is queued does not keep the
+    writes around it from being recorded."""
+    tasks = [
+        asyncio.create_task(store.record_submission(submission(external_deployment_id=f"c-{n}")))
+        for n in range(5)
+    ]
+    await asyncio.sleep(0)  # each has queued its write
+    tasks[2].cancel()
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    assert isinstance(results[2], asyncio.CancelledError)
+    for number in (0, 1, 3, 4):
+        found = await store.find(team_id="T1", external_deployment_id=f"c-{number}")
+        assert found is not None
+        assert found.id == results[number]
+
+
 async def test_the_same_external_id_in_two_teams_is_allowed(store: Store) -> None:
     """External IDs are unique per team, so another workspace may reuse one."""
     first = await store.record_submission(submission(team_id="T1"))
