@@ -95,6 +95,7 @@ def create_asgi_app(bot: Bot) -> Starlette:
         await bot.start()
         freeze_start_up_objects()
         log.info("deploybot is serving on port %s (POST /slack/events)", bot.settings.port)
+        log.debug("event loop: %s", type(asyncio.get_running_loop()).__module__)
         yield
         await bot.stop()
 
