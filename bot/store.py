@@ -31,21 +31,17 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import threading
 import uuid
-from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import (
-    Executable,
     Select,
     Table,
     bindparam,
     case,
-    create_engine,
     event,
     func,
     insert,
@@ -95,110 +91,6 @@ _HOLDS_DEPLOYMENT_ID = (
     )
     .limit(1)
 )
-
-
-@dataclass(frozen=True)
-class _Write:
-    """One write waiting for the writer's thread, and the future its caller awaits."""
-
-    future: asyncio.Future[Any]
-    statement: Executable
-    parameters: Mapping[str, object]
-
-
-class _SqliteWriter:
-    """SQLite's constant writes, run by a thread of their own and committed in groups.
-
-    Through aiosqlite every DB-API call of a transaction (cursor, execute, fetch, close,
-    commit) is its own round trip to aiosqlite's thread and back through the event loop: five
-    for an insert. Here SQLAlchemy's plain SQLite driver runs the writes in this writer's one
-    thread, and the writes that queued while it was busy go in one transaction: one commit
-    (one sync to disk) for a burst's worth of inserts, and one wake-up of the event loop to
-    hand back their results. Each caller's future resolves only once its write is committed.
-    The loop itself never blocks on the disk or on a lock (SQLite's busy timeout waits in this
-    thread).
-
-    Every write is a single statement, and SQLite undoes a statement that breaks a constraint
-    without ending its transaction: a duplicate insert (an IntegrityError for its caller)
-    leaves the rest of its group to commit. Any other error fails the whole group, each caller
-    with it, as the same error would have failed each write alone.
-
-    Its connection is a second one to the same file, beside the async engine's: SQLite in WAL
-    mode lets it write while the other reads, and a lock held by the other connection is waited
-    out, never a reason to fail.
-    """
-
-    def __init__(self, url: URL) -> None:
-        self._engine = create_engine(
-            url.set(drivername="sqlite+pysqlite"),
-            pool_size=1,
-            max_overflow=0,
-            pool_reset_on_return=None,
-        )
-        event.listen(self._engine, "connect", _sqlite_pragmas)
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="deploybot-sqlite")
-        self._queued: list[_Write] = []
-        self._lock = threading.Lock()  # `_queued` and `_draining`, shared with the thread
-        self._draining = False
-        self._closed = False
-
-    async def write(self, statement: Executable, parameters: Mapping[str, object]) -> Any:
-        """Run `statement`, committed when this returns; the first column of the first row it
-        returns (None when it returns none)."""
-        loop = asyncio.get_running_loop()
-        write = _Write(loop.create_future(), statement, parameters)
-        with self._lock:
-            self._queued.append(write)
-            start, self._draining = not self._draining, True
-        if start:
-            self._thread.submit(self._drain, loop)
-        return await write.future
-
-    def _drain(self, loop: asyncio.AbstractEventLoop) -> None:
-        """In the thread: commit what is queued, group by group, until nothing is."""
-        while True:
-            with self._lock:
-                group, self._queued = self._queued, []
-                if not group:
-                    self._draining = False
-                    return
-            loop.call_soon_threadsafe(_resolve, self._commit(group))
-
-    def _commit(self, group: list[_Write]) -> list[tuple[_Write, Any, Exception | None]]:
-        """Each write of `group` with its result or error, after one transaction ran them."""
-        done: list[tuple[_Write, Any, Exception | None]] = []
-        try:
-            with self._engine.begin() as connection:
-                for write in group:
-                    try:
-                        result = connection.execute(write.statement, write.parameters)
-                    except IntegrityError as exc:
-                        done.append((write, None, exc))
-                    else:
-                        done.append((write, result.scalar() if result.returns_rows else None, None))
-        except Exception as exc:  # noqa: BLE001 — handed to every caller of the group
-            return [(write, None, exc) for write in group]
-        return done
-
-    async def close(self) -> None:
-        """Close the connection in its own thread, then the thread; again, nothing."""
-        if self._closed:
-            return
-        self._closed = True
-        loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._thread, self._engine.dispose)
-        self._thread.shutdown()
-
-
-def _resolve(done: list[tuple[_Write, Any, Exception | None]]) -> None:
-    """On the event loop: each write's caller gets its result or its error."""
-    for write, result, error in done:
-        if write.future.done():  # its caller was cancelled
-            continue
-        if error is None:
-            write.future.set_result(result)
-        else:
-            write.future.set_exception(error)
 
 
 class DeploymentIdTakenError(Exception):
@@ -265,10 +157,8 @@ class Store:
         *,
         lease_s: float = LEASE_S,
         clock: Callable[[], datetime] = utc_now,
-        writer: _SqliteWriter | None = None,
     ) -> None:
         self._engine = engine
-        self._writer = writer
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
         self._lease = timedelta(seconds=lease_s)
         self._clock = clock
@@ -301,7 +191,7 @@ class Store:
             url, pool_size=1, max_overflow=0, pool_timeout=60, pool_reset_on_return=None
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        return cls(engine, lease_s=lease_s, clock=clock, writer=_SqliteWriter(url))
+        return cls(engine, lease_s=lease_s, clock=clock)
 
     @property
     def engine(self) -> AsyncEngine:
@@ -341,8 +231,6 @@ class Store:
 
     async def close(self) -> None:
         """Close every pooled connection."""
-        if self._writer is not None:
-            await self._writer.close()
         await self._engine.dispose()
 
     async def record_submission(self, submission: NewSubmission) -> int | None:
@@ -379,7 +267,8 @@ class Store:
             **state,
         }
         try:
-            row_id: int = await self._write(_INSERT, values)
+            async with self._engine.begin() as connection:
+                row_id: int = (await connection.execute(_INSERT, values)).scalar_one()
         except IntegrityError:
             return None
         if approval is None:
@@ -756,17 +645,8 @@ class Store:
     async def _execute(self, statement: Update, **parameters: object) -> None:
         """One of the constant updates, setting the columns its parameters name (and
         `updated_at`), in a transaction of its own."""
-        await self._write(statement, {**parameters, "updated_at": datetime.now(UTC)})
-
-    async def _write(self, statement: Executable, parameters: Mapping[str, object]) -> Any:
-        """A constant write in a transaction of its own: on SQLite through the writer's
-        thread, else through the async engine; the first column of the first row it returns
-        (None when it returns none)."""
-        if self._writer is not None:
-            return await self._writer.write(statement, parameters)
         async with self._engine.begin() as connection:
-            result = await connection.execute(statement, parameters)
-            return result.scalar() if result.returns_rows else None
+            await connection.execute(statement, {**parameters, "updated_at": datetime.now(UTC)})
 
 
 def _sqlite_pragmas(connection: Any, _record: ConnectionPoolEntry) -> None:

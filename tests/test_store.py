@@ -181,8 +181,8 @@ async def test_the_same_submission_on_two_replicas_at_once_is_recorded_once(
 
 
 async def test_a_write_waits_while_another_connection_holds_the_table(store: Store) -> None:
-    """A submission recorded while another connection holds a write on the table waits for it
-    (on SQLite the writes go through a connection of their own) and is recorded once it ends."""
+    """A submission recorded while another connection holds a write on the table waits for it,
+    and is recorded once it ends."""
     first = await store.record_submission(submission(external_deployment_id="ext-held"))
     assert first is not None
     async with store.engine.begin() as holder:
@@ -206,9 +206,9 @@ async def test_a_write_waits_while_another_connection_holds_the_table(store: Sto
 async def test_a_duplicate_among_writes_made_at_once_fails_alone(
     store: Store, database_url: str
 ) -> None:
-    """Forty submissions recorded at the same moment (on SQLite committed together), one of
-    them twice: the second of the pair is refused, every other one is recorded, and outcomes
-    written at once land on their own rows."""
+    """Forty submissions recorded at the same moment, one of them twice: the second of the pair
+    is refused, every other one is recorded, and outcomes written at once land on their own
+    rows."""
     names = [f"ext-at-once-{number}" for number in range(40)]
     rows = await asyncio.gather(
         *(store.record_submission(submission(external_deployment_id=name)) for name in names),
