@@ -31,12 +31,16 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import sqlite3
 import uuid
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Awaitable, Callable, Generator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from functools import partial
+from typing import Any, Self, cast
 
+import aiosqlite
 from sqlalchemy import (
     Select,
     Table,
@@ -188,7 +192,12 @@ class Store:
         # left open when it closes), so the pool's rollback on return is skipped: with
         # aiosqlite each is a round trip to its thread, one per statement a burst runs.
         engine = create_async_engine(
-            url, pool_size=1, max_overflow=0, pool_timeout=60, pool_reset_on_return=None
+            url,
+            pool_size=1,
+            max_overflow=0,
+            pool_timeout=60,
+            pool_reset_on_return=None,
+            async_creator=partial(_open_sqlite, url),
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return cls(engine, lease_s=lease_s, clock=clock)
@@ -647,6 +656,96 @@ class Store:
         `updated_at`), in a transaction of its own."""
         async with self._engine.begin() as connection:
             await connection.execute(statement, {**parameters, "updated_at": datetime.now(UTC)})
+
+
+class _SqliteCursor(aiosqlite.Cursor):
+    """aiosqlite's cursor, with a statement's rows read in the same trip to aiosqlite's
+    thread that executes it (SQLAlchemy reads them all at once anyway), and closed where it
+    is: closing resets a finished statement, which waits for nothing."""
+
+    def __init__(self, connection: aiosqlite.Connection, cursor: sqlite3.Cursor) -> None:
+        super().__init__(connection, cursor)
+        self._rows: deque[Any] = deque()
+
+    async def execute(self, sql: str, parameters: Any = None) -> Self:
+        """Execute `sql`, and read every row it returns."""
+        in_thread: Callable[..., Awaitable[deque[Any]]] = self._conn._execute  # noqa: SLF001
+        self._rows = await in_thread(self._run, sql, parameters or ())
+        return self
+
+    async def executemany(self, sql: str, parameters: Any) -> Self:
+        """Execute `sql` once per parameter set; nothing is left to fetch."""
+        self._rows = deque()
+        await super().executemany(sql, parameters)
+        return self
+
+    def _run(self, sql: str, parameters: Any) -> deque[Any]:
+        """In aiosqlite's thread: the statement executed, its rows read."""
+        self._cursor.execute(sql, parameters)
+        return deque(self._cursor.fetchall()) if self._cursor.description else deque()
+
+    async def fetchone(self) -> Any:
+        """The next row read, or None."""
+        return self._rows.popleft() if self._rows else None
+
+    async def fetchmany(self, size: int | None = None) -> list[Any]:
+        """The next `size` rows read (`arraysize` by default)."""
+        count = self.arraysize if size is None else size
+        return [self._rows.popleft() for _ in range(min(count, len(self._rows)))]
+
+    async def fetchall(self) -> list[Any]:
+        """Every row read and not fetched yet."""
+        rows, self._rows = list(self._rows), deque()
+        return rows
+
+    async def close(self) -> None:
+        """Close the cursor, in this thread."""
+        self._cursor.close()
+
+
+class _Opened:
+    """A cursor made already, awaited or entered as aiosqlite's `cursor()` result is."""
+
+    def __init__(self, cursor: _SqliteCursor) -> None:
+        self._cursor = cursor
+
+    def __await__(self) -> Generator[Any, None, _SqliteCursor]:
+        return self._enter().__await__()
+
+    async def __aenter__(self) -> _SqliteCursor:
+        return self._cursor
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self._cursor.close()
+
+    async def _enter(self) -> _SqliteCursor:
+        return self._cursor
+
+
+class _SqliteConnection(aiosqlite.Connection):
+    """aiosqlite's connection, with one round trip to its thread per statement instead of
+    four (cursor, execute, fetch, close), plus the commit's.
+
+    Each trip is a hand-over to aiosqlite's thread and a wake-up of the event loop on the way
+    back: a submission's three writes cost 4.7 ms of CPU with five trips each. SQLAlchemy
+    opens a cursor per statement, executes it, reads all its rows and closes it: making and
+    closing a cursor touch no file, so they run here (the connection is shared across
+    threads already, `check_same_thread=False`, and SQLAlchemy uses it for one statement at a
+    time), and the rows are read in the trip that executes. Executing and committing still
+    run in aiosqlite's thread, so the event loop never waits for the disk or a lock.
+    """
+
+    def cursor(self) -> _Opened:  # type: ignore[override]
+        """A new cursor, made here."""
+        return _Opened(_SqliteCursor(self, self._conn.cursor()))
+
+
+async def _open_sqlite(url: URL) -> aiosqlite.Connection:
+    """A connection as SQLAlchemy's aiosqlite dialect would open it, cursors made in place."""
+    args, options = url.get_dialect()().create_connect_args(url)
+    connection = _SqliteConnection(partial(sqlite3.connect, *args, **options), 64)
+    connection._thread.daemon = True  # noqa: SLF001 — as SQLAlchemy's dialect does
+    return await connection
 
 
 def _sqlite_pragmas(connection: Any, _record: ConnectionPoolEntry) -> None:

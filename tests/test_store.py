@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
@@ -790,3 +791,31 @@ def test_async_url_rejects_other_databases_clearly(setting: str, backend: str) -
     with pytest.raises(ValueError, match=f"got a {backend} URL") as error:
         async_url(setting)
     assert "pg-secret" not in str(error.value)
+
+
+async def test_sqlite_rows_come_back_in_order_however_they_are_fetched(tmp_path: Path) -> None:
+    """On SQLite a statement's rows are read with it, then handed out one, some or all at a
+    time, in order; a statement run for many parameter sets leaves no row of an earlier one."""
+    store = Store.from_url(f"sqlite:///{tmp_path / 'rows.sqlite3'}")
+    try:
+        async with store.engine.connect() as connection:
+            raw = await connection.get_raw_connection()
+            driver = raw.driver_connection
+            assert driver is not None
+            cursor = await driver.cursor()
+            await cursor.execute(
+                "SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4"
+            )
+            assert await cursor.fetchone() == (1,)
+            assert await cursor.fetchmany(2) == [(2,), (3,)]
+            assert await cursor.fetchall() == [(4,)]
+            assert await cursor.fetchone() is None
+            await cursor.execute("CREATE TEMP TABLE t (v TEXT)")
+            await cursor.execute("SELECT ?", ("left unfetched",))
+            await cursor.executemany("INSERT INTO t VALUES (?)", [("a",), ("b",)])
+            assert await cursor.fetchall() == []
+            await cursor.execute("SELECT v FROM t ORDER BY v")
+            assert await cursor.fetchall() == [("a",), ("b",)]
+            await cursor.close()
+    finally:
+        await store.close()
