@@ -389,10 +389,10 @@ def test_a_request_no_listener_takes_is_logged_in_one_line_without_its_content(
 
 
 def test_log_level_debug_applies_yet_libraries_stay_at_info(bot: BotProcess) -> None:
-    """At LOG_LEVEL=DEBUG the process logs DEBUG lines (the event loop it runs on, uvloop's),
+    """At LOG_LEVEL=DEBUG the process logs DEBUG lines (the event loop it runs on, asyncio's),
     but none from Bolt or slack_sdk, which print bodies at that level."""
     logs = bot.logs.splitlines()
-    assert [line for line in logs if " DEBUG bot.server: event loop: uvloop" in line]
+    assert [line for line in logs if " DEBUG bot.server: event loop: asyncio" in line]
     assert not [line for line in logs if " DEBUG slack_bolt" in line or " DEBUG slack_sdk" in line]
 
 
