@@ -819,3 +819,29 @@ async def test_sqlite_rows_come_back_in_order_however_they_are_fetched(tmp_path:
             await cursor.close()
     finally:
         await store.close()
+
+
+async def test_a_write_rolled_back_leaves_nothing_and_reads_around_it_see_that(
+    store: Store, database_url: str
+) -> None:
+    """A transaction that writes and then fails is rolled back whole; reads before and after it
+    (which open no transaction on SQLite) see the table as it was."""
+    before = await store.find(team_id="T1", external_deployment_id="ext-undone")
+    assert before is None
+
+    async def write_then_fail() -> None:
+        async with store.engine.begin() as connection:
+            await connection.execute(
+                text(
+                    "INSERT INTO deployments (team_id, user_id, channel_id, "
+                    "external_deployment_id, status, request, created_at, updated_at) "
+                    "VALUES ('T1', 'U1', 'C1', 'ext-undone', 'submitting', '{}', "
+                    "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                )
+            )
+            raise RuntimeError("changed my mind")
+
+    with pytest.raises(RuntimeError, match="changed my mind"):
+        await write_then_fail()
+    assert await store.find(team_id="T1", external_deployment_id="ext-undone") is None
+    assert query(database_url, "SELECT count(*) FROM deployments") == [(0,)]
