@@ -65,10 +65,12 @@ def httpx_error(exc: Exception, request: httpx.Request) -> httpx.RequestError:
 
 class AiohttpTransport(httpx.AsyncBaseTransport):
     """An `httpx.AsyncBaseTransport` over one `aiohttp.ClientSession`, opened on first use
-    (aiohttp binds it to the running event loop) and closed by `aclose()`."""
+    (aiohttp binds it to the running event loop) and closed by `aclose()`: at most
+    `max_connections` open at once, an idle one kept `keepalive_s` for the next request."""
 
-    def __init__(self, *, limits: httpx.Limits, retries: int = 0) -> None:
-        self._limits = limits
+    def __init__(self, *, max_connections: int, keepalive_s: float = 5.0, retries: int = 0) -> None:
+        self._max_connections = max_connections
+        self._keepalive_s = keepalive_s
         self._retries = retries
         self._session: aiohttp.ClientSession | None = None
 
@@ -78,8 +80,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         tracing.on_connection_create_end.append(_told(SENDING))
         tracing.on_connection_reuseconn.append(_told(SENDING))
         connector = aiohttp.TCPConnector(
-            limit=self._limits.max_connections or 0,
-            keepalive_timeout=self._limits.keepalive_expiry or 0,
+            limit=self._max_connections,
+            keepalive_timeout=self._keepalive_s,
             ssl=httpx.create_ssl_context(),  # the same CA bundle httpx would trust
         )
         self._session = aiohttp.ClientSession(

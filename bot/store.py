@@ -710,16 +710,13 @@ class _Opened:
         self._cursor = cursor
 
     def __await__(self) -> Generator[Any, None, _SqliteCursor]:
-        return self._enter().__await__()
+        return self.__aenter__().__await__()
 
     async def __aenter__(self) -> _SqliteCursor:
         return self._cursor
 
     async def __aexit__(self, *_exc: object) -> None:
         await self._cursor.close()
-
-    async def _enter(self) -> _SqliteCursor:
-        return self._cursor
 
 
 class _SqliteConnection(aiosqlite.Connection):

@@ -59,7 +59,7 @@ _DEFAULT_RETRY_AFTER_S = 1.0
 # Each start holds a connection for as long as the vendor takes: a burst of 200 submissions to
 # a vendor that takes 2 s needs 200 at once, and the usual default of 100 would queue the rest
 # for a whole vendor latency. The cap still bounds the sockets a runaway loop could open.
-CONNECTION_LIMITS = httpx.Limits(max_connections=500, max_keepalive_connections=50)
+MAX_CONNECTIONS = 500
 _HTML_TAG = re.compile(r"<\s*[a-zA-Z!/]")
 _HEADER_SAFE_KEY = re.compile(r"[\x21-\x7e]+")
 
@@ -218,7 +218,7 @@ class HiveonClient:
         self._http = httpx.AsyncClient(
             base_url=base_url,
             timeout=httpx.Timeout(timeout_s),
-            transport=transport or AiohttpTransport(limits=CONNECTION_LIMITS, retries=2),
+            transport=transport or AiohttpTransport(max_connections=MAX_CONNECTIONS, retries=2),
             # Uncompressed answers only: the size cap then bounds the memory an answer takes.
             headers={
                 "Accept": "application/json",

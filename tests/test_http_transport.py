@@ -25,7 +25,7 @@ from bot.vendor import (
 )
 
 API_KEY = "hk_transport_test"
-LIMITS = httpx.Limits(max_connections=10, max_keepalive_connections=5)
+MAX_CONNECTIONS = 10
 ANSWER = b'{"deployment_id": "dep-1"}'
 OK = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (
     len(ANSWER),
@@ -135,7 +135,7 @@ def client(origin: str, *, timeout_s: float = 2.0, retries: int = 0) -> HiveonCl
     return HiveonClient(
         base_url=origin,
         timeout_s=timeout_s,
-        transport=AiohttpTransport(limits=LIMITS, retries=retries),
+        transport=AiohttpTransport(max_connections=MAX_CONNECTIONS, retries=retries),
     )
 
 
@@ -200,7 +200,7 @@ async def test_a_refused_connection_is_unreachable_after_its_retries() -> None:
     async def trace(event: str, _info: Mapping[str, Any]) -> None:
         events.append(event)
 
-    transport = AiohttpTransport(limits=LIMITS, retries=2)
+    transport = AiohttpTransport(max_connections=MAX_CONNECTIONS, retries=2)
     async with httpx.AsyncClient(transport=transport) as http:
         with pytest.raises(httpx.ConnectError):
             await http.get(f"http://127.0.0.1:{port}/", extensions={"trace": trace})
@@ -230,7 +230,7 @@ async def test_the_trace_tells_connecting_then_sending_and_reuse() -> None:
         events.append(event)
 
     async with loopback(answers_ok) as (origin, _wire):
-        transport = AiohttpTransport(limits=LIMITS)
+        transport = AiohttpTransport(max_connections=MAX_CONNECTIONS)
         async with httpx.AsyncClient(transport=transport) as http:
             for _ in range(2):
                 response = await http.post(origin, content=b"{}", extensions={"trace": trace})
