@@ -34,11 +34,12 @@ import socket
 import sqlite3
 import uuid
 from collections import deque
-from collections.abc import Awaitable, Callable, Generator
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Any, Self, cast
+from typing import Any, Self, TypeVar, cast
 
 import aiosqlite
 from sqlalchemy import (
@@ -69,6 +70,10 @@ from bot.models import AWAITING_APPROVAL, SUBMITTING, Deployment, utc_now
 # this long after its last renewal. `DEPLOYBOT_LEASE_S` changes it.
 LEASE_S = DEFAULT_LEASE_S
 _POSTGRES_SCHEMES = frozenset({"postgres", "postgresql"})
+# Each process's PostgreSQL pool: replicas share the server.
+_PG_POOL_SIZE = 10
+_PG_POOL_OVERFLOW = 10
+_T = TypeVar("_T")
 
 
 # The writes every submission makes, built once: a statement built per call costs more CPU to
@@ -159,16 +164,28 @@ class Store:
         self,
         engine: AsyncEngine,
         *,
+        connections: int,
         lease_s: float = LEASE_S,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self._engine = engine
+        # At most `connections` (the pool's size) of the store's own uses at once; the rest
+        # wait their turn here. Inside SQLAlchemy's pool each waiter would be a suspended
+        # greenlet, with its stack saved and timed out after pool_timeout: a burst of 200
+        # submissions on SQLite's one connection cost more CPU and memory that way.
+        self._turns = asyncio.Semaphore(connections)
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
         self._lease = timedelta(seconds=lease_s)
         self._clock = clock
         self.owner = replica_name()
         # Rows this process works on: their leases are renewed while it lives.
         self._held: set[int] = set()
+
+    @asynccontextmanager
+    async def _queued(self, use: AbstractAsyncContextManager[_T]) -> AsyncIterator[_T]:
+        """`use` (a connection, a transaction or a session) once a connection is free."""
+        async with self._turns, use as opened:
+            yield opened
 
     @classmethod
     def from_url(
@@ -184,9 +201,18 @@ class Store:
             # Replicas share the server: a pool per process, checked before use because
             # hosted servers and proxies drop idle connections.
             engine = create_async_engine(
-                url, pool_size=10, max_overflow=10, pool_timeout=60, pool_pre_ping=True
+                url,
+                pool_size=_PG_POOL_SIZE,
+                max_overflow=_PG_POOL_OVERFLOW,
+                pool_timeout=60,
+                pool_pre_ping=True,
             )
-            return cls(engine, lease_s=lease_s, clock=clock)
+            return cls(
+                engine,
+                connections=_PG_POOL_SIZE + _PG_POOL_OVERFLOW,
+                lease_s=lease_s,
+                clock=clock,
+            )
         # SQLite serialises writers: one pooled connection avoids "database is locked" in bursts.
         # Every use of it ends its own transaction (SQLAlchemy's Connection rolls back what is
         # left open when it closes), so the pool's rollback on return is skipped: with
@@ -200,7 +226,7 @@ class Store:
             async_creator=partial(_open_sqlite, url),
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        return cls(engine, lease_s=lease_s, clock=clock)
+        return cls(engine, connections=1, lease_s=lease_s, clock=clock)
 
     @property
     def engine(self) -> AsyncEngine:
@@ -226,7 +252,7 @@ class Store:
         query = (
             select(func.count()).select_from(Deployment).where(Deployment.next_poll_at.is_not(None))
         )
-        async with self._engine.connect() as connection:
+        async with self._queued(self._engine.connect()) as connection:
             return int((await connection.execute(query)).scalar_one())
 
     async def ping(self, *, timeout_s: float = 2.0) -> bool:
@@ -276,7 +302,7 @@ class Store:
             **state,
         }
         try:
-            async with self._engine.begin() as connection:
+            async with self._queued(self._engine.begin()) as connection:
                 row_id: int = (await connection.execute(_INSERT, values)).scalar_one()
         except IntegrityError:
             return None
@@ -334,7 +360,7 @@ class Store:
 
     async def get(self, deployment: int) -> Deployment | None:
         """One recorded deployment by its row ID."""
-        async with self._sessions() as session:
+        async with self._queued(self._sessions()) as session:
             return await session.get(Deployment, deployment)
 
     async def find(self, *, team_id: str, external_deployment_id: str) -> Deployment | None:
@@ -343,7 +369,7 @@ class Store:
             Deployment.team_id == team_id,
             Deployment.external_deployment_id == external_deployment_id,
         )
-        async with self._sessions() as session:
+        async with self._queued(self._sessions()) as session:
             return (await session.scalars(query)).first()
 
     async def record_status(  # noqa: PLR0913 — one keyword per column following writes
@@ -422,7 +448,7 @@ class Store:
             .returning(Deployment)
             .execution_options(synchronize_session=False)
         )
-        async with self._sessions.begin() as session:
+        async with self._queued(self._sessions.begin()) as session:
             row = (await session.scalars(statement)).first()
         if row is not None:
             self._held.add(row.id)
@@ -454,7 +480,7 @@ class Store:
             .returning(Deployment)
             .execution_options(synchronize_session=False)
         )
-        async with self._sessions.begin() as session:
+        async with self._queued(self._sessions.begin()) as session:
             return (await session.scalars(statement, {"me": self.owner})).first()
 
     async def claim_expired_approvals(self, now: datetime, *, limit: int = 100) -> list[Deployment]:
@@ -507,7 +533,7 @@ class Store:
             .where(Deployment.id == deployment, Deployment.stop_at == expected_stop_at)
             .values(stop_at=stop_at, remind_at=remind_at, updated_at=datetime.now(UTC))
         )
-        async with self._engine.begin() as connection:
+        async with self._queued(self._engine.begin()) as connection:
             return (await connection.execute(statement)).rowcount == 1
 
     async def reseal(self, box: KeyBox) -> int:
@@ -515,7 +541,7 @@ class Store:
         query = select(Deployment.id, Deployment.sealed_request).where(
             Deployment.sealed_request.is_not(None)
         )
-        async with self._engine.connect() as connection:
+        async with self._queued(self._engine.connect()) as connection:
             sealed = (await connection.execute(query)).all()
         changed = 0
         for deployment, token in sealed:
@@ -530,7 +556,7 @@ class Store:
                 .where(Deployment.id == deployment, Deployment.sealed_request == token)
                 .values(sealed_request=fresh)
             )
-            async with self._engine.begin() as connection:
+            async with self._queued(self._engine.begin()) as connection:
                 changed += (await connection.execute(statement)).rowcount
         return changed
 
@@ -544,7 +570,7 @@ class Store:
             .where(Deployment.id.in_(held), Deployment.lease_owner == self.owner)
             .values(lease_until=self._clock() + self._lease)
         )
-        async with self._engine.begin() as connection:
+        async with self._queued(self._engine.begin()) as connection:
             await connection.execute(statement)
 
     def let_go(self, deployment: int) -> None:
@@ -564,7 +590,7 @@ class Store:
 
     async def holds_deployment_id(self, *, team_id: str, deployment_id: str) -> bool:
         """True when a submission of the team recorded this Hiveon deployment ID."""
-        async with self._engine.connect() as connection:
+        async with self._queued(self._engine.connect()) as connection:
             found = await connection.execute(
                 _HOLDS_DEPLOYMENT_ID, {"team_id": team_id, "deployment_id": deployment_id}
             )
@@ -581,7 +607,7 @@ class Store:
             )
             .order_by(Deployment.id.desc())
         )
-        async with self._sessions() as session:
+        async with self._queued(self._sessions()) as session:
             return (await session.scalars(query)).first()
 
     async def find_by_message(self, *, team_id: str, channel_id: str, ts: str) -> Deployment | None:
@@ -591,7 +617,7 @@ class Store:
             Deployment.message_channel == channel_id,
             Deployment.message_ts == ts,
         )
-        async with self._sessions() as session:
+        async with self._queued(self._sessions()) as session:
             return (await session.scalars(query.limit(1))).first()
 
     async def recent(
@@ -602,7 +628,7 @@ class Store:
         if user_id is not None:
             query = query.where(Deployment.user_id == user_id)
         query = query.order_by(Deployment.id.desc()).limit(limit)
-        async with self._sessions() as session:
+        async with self._queued(self._sessions()) as session:
             return list((await session.scalars(query)).all())
 
     async def last_started(self, *, team_id: str, user_id: str) -> Deployment | None:
@@ -617,7 +643,7 @@ class Store:
             .order_by(Deployment.id.desc())
             .limit(1)
         )
-        async with self._sessions() as session:
+        async with self._queued(self._sessions()) as session:
             return (await session.scalars(query)).first()
 
     async def _claim(self, query: Select[int]) -> list[Deployment]:
@@ -633,14 +659,14 @@ class Store:
             .returning(Deployment)
             .execution_options(synchronize_session=False)
         )
-        async with self._sessions.begin() as session:
+        async with self._queued(self._sessions.begin()) as session:
             rows = list((await session.scalars(statement)).all())
         self._held.update(row.id for row in rows)
         return rows
 
     async def _free_leases(self, which: ColumnElement[bool]) -> None:
         statement = update(Deployment).where(which).values(lease_owner=None, lease_until=None)
-        async with self._engine.begin() as connection:
+        async with self._queued(self._engine.begin()) as connection:
             await connection.execute(statement)
 
     async def _update(self, deployment: int, **values: object) -> None:
@@ -654,7 +680,7 @@ class Store:
     async def _execute(self, statement: Update, **parameters: object) -> None:
         """One of the constant updates, setting the columns its parameters name (and
         `updated_at`), in a transaction of its own."""
-        async with self._engine.begin() as connection:
+        async with self._queued(self._engine.begin()) as connection:
             await connection.execute(statement, {**parameters, "updated_at": datetime.now(UTC)})
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.crypto import KeyBox
 from bot.models import AWAITING_APPROVAL, EXPIRED, REJECTED, SUBMITTING
@@ -250,6 +251,28 @@ async def test_a_caller_that_stops_waiting_leaves_the_others_writes(store: Store
         found = await store.find(team_id="T1", external_deployment_id=f"c-{number}")
         assert found is not None
         assert found.id == results[number]
+
+
+async def test_a_burst_waits_its_turn_in_the_store_not_in_the_pool(database_url: str) -> None:
+    """A hundred submissions at once on one pooled connection whose pool gives up on a waiter
+    after 10 ms: they queue in the store, which hands the pool one at a time, and every one is
+    recorded."""
+    engine = create_async_engine(
+        async_url(database_url), pool_size=1, max_overflow=0, pool_timeout=0.01
+    )
+    store = Store(engine, connections=1)
+    try:
+        await store.migrate()
+        names = [f"ext-queued-{number}" for number in range(100)]
+        rows = await asyncio.gather(
+            *(store.record_submission(submission(external_deployment_id=name)) for name in names)
+        )
+        assert None not in rows
+        assert len(set(rows)) == len(names)
+        found = [await store.find(team_id="T1", external_deployment_id=name) for name in names]
+        assert [row.id if row else None for row in found] == rows
+    finally:
+        await store.close()
 
 
 async def test_the_same_external_id_in_two_teams_is_allowed(store: Store) -> None:
