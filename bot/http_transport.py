@@ -82,7 +82,10 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         connector = aiohttp.TCPConnector(
             limit=self._max_connections,
             keepalive_timeout=self._keepalive_s,
-            ssl=httpx.create_ssl_context(),  # the same CA bundle httpx would trust
+            # The trust store Slack's calls use too: the system's CA certificates, or those
+            # SSL_CERT_FILE / SSL_CERT_DIR name (a company's own CA). Made when aiohttp is
+            # imported, so the first call loads no certificate bundle in the middle of a burst.
+            ssl=True,
         )
         self._session = aiohttp.ClientSession(
             connector=connector,

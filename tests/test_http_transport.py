@@ -5,17 +5,27 @@ from __future__ import annotations
 
 import asyncio
 import json
+import ssl
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from ipaddress import IPv4Address
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 import httpx
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from bot.deployment import StartDeploymentRequest
 from bot.http_transport import CONNECTING, SENDING, AiohttpTransport, httpx_error
+from bot.testing.processes import ROOT, clean_environment
 from bot.vendor import (
     START_PATH,
     USER_AGENT,
@@ -64,9 +74,11 @@ async def _read_request(reader: asyncio.StreamReader, wire: Wire) -> bool:
 
 
 @asynccontextmanager
-async def loopback(answer: Behaviour) -> AsyncIterator[tuple[str, Wire]]:
-    """A server on loopback that reads each request, then behaves as `answer` says; its origin
-    and what it received."""
+async def loopback(
+    answer: Behaviour, *, tls: ssl.SSLContext | None = None
+) -> AsyncIterator[tuple[str, Wire]]:
+    """A server on loopback (over TLS with `tls`) that reads each request, then behaves as
+    `answer` says; its origin and what it received."""
     wire = Wire()
 
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -79,10 +91,10 @@ async def loopback(answer: Behaviour) -> AsyncIterator[tuple[str, Wire]]:
         finally:
             writer.close()
 
-    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    server = await asyncio.start_server(serve, "127.0.0.1", 0, ssl=tls)
     port = server.sockets[0].getsockname()[1]
     async with server:
-        yield f"http://127.0.0.1:{port}", wire
+        yield f"{'https' if tls else 'http'}://127.0.0.1:{port}", wire
 
 
 async def answers_ok(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -272,3 +284,91 @@ def test_each_aiohttp_error_becomes_the_httpx_error_that_says_if_it_was_sent(
     protocol error (the vendor may have acted), unknown ones included."""
     mapped = httpx_error(error, httpx.Request("POST", "http://vendor.test/"))
     assert type(mapped) is expected
+
+
+def loopback_certificate(directory: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 (a CA no system trusts) and its key, as files."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "deploybot test CA")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(IPv4Address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    certificate_path, key_path = directory / "ca.pem", directory / "key.pem"
+    certificate_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return certificate_path, key_path
+
+
+# A fresh interpreter: OpenSSL reads SSL_CERT_FILE when aiohttp makes its context, on import.
+START_OVER_TLS = """
+import asyncio, sys
+from bot.http_transport import AiohttpTransport
+from bot.vendor import HiveonClient, HiveonError
+from tests.test_http_transport import API_KEY, request
+
+async def main() -> None:
+    transport = AiohttpTransport(max_connections=1)
+    async with HiveonClient(base_url=sys.argv[1], timeout_s=5, transport=transport) as hiveon:
+        try:
+            started = await hiveon.start_deployment(request(), api_key=API_KEY)
+        except HiveonError as exc:
+            print(type(exc).__name__, exc)
+        else:
+            print("started", started.deployment_id)
+
+asyncio.run(main())
+"""
+
+
+async def start_over_tls(origin: str, environment: Mapping[str, str]) -> str:
+    """What a start against `origin` printed, made by a bot process with `environment`."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        START_OVER_TLS,
+        origin,
+        cwd=ROOT,
+        env={**clean_environment(), "PYTHONPATH": str(ROOT), **environment},
+        stdout=asyncio.subprocess.PIPE,
+    )
+    printed, _ = await process.communicate()
+    return printed.decode().strip()
+
+
+@pytest.mark.e2e  # a TLS server on loopback, a client in a process of its own
+async def test_hiveon_is_trusted_by_the_systems_store_or_the_ca_ssl_cert_file_names(
+    tmp_path: Path,
+) -> None:
+    """Over TLS, Hiveon's certificate is checked as Slack's is: one signed by a CA the machine
+    does not trust is refused before anything is sent, and the start goes through once
+    SSL_CERT_FILE names that CA."""
+    certificate, key = loopback_certificate(tmp_path)
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls.load_cert_chain(certificate, key)
+    async with loopback(answers_ok, tls=tls) as (origin, wire):
+        refused = await start_over_tls(origin, {})
+        assert wire.heads == []
+        trusted = await start_over_tls(origin, {"SSL_CERT_FILE": str(certificate)})
+    assert refused == "HiveonUnreachableError Hiveon could not be reached: connection failed"
+    assert trusted == "started dep-1"
+    [head] = wire.heads
+    assert head.startswith(f"POST {START_PATH} HTTP/1.1".encode())
