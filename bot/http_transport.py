@@ -40,8 +40,15 @@ CONNECTING = "connection.connect_tcp.started"
 SENDING = "http11.send_request_headers.started"
 _RETRY_BACKOFF_S = 0.5
 
+
+class UntrustedCertificateError(httpx.ConnectError):
+    """The server's TLS certificate could not be verified against the trust store: nothing was
+    sent, and trying again cannot help."""
+
+
 # aiohttp's errors, most specific first, and the httpx error each becomes.
 _ERRORS: tuple[tuple[type[Exception], type[httpx.RequestError]], ...] = (
+    (aiohttp.ClientConnectorCertificateError, UntrustedCertificateError),
     (aiohttp.ConnectionTimeoutError, httpx.ConnectTimeout),
     (aiohttp.ClientConnectorError, httpx.ConnectError),  # refused, DNS, TLS, proxy
     (aiohttp.ServerFingerprintMismatch, httpx.ConnectError),
@@ -118,8 +125,10 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 )
             except aiohttp.ClientError as exc:
                 error = httpx_error(exc, request)
-                if isinstance(error, httpx.ConnectError | httpx.ConnectTimeout) and (
-                    attempt < self._retries
+                if (
+                    isinstance(error, httpx.ConnectError | httpx.ConnectTimeout)
+                    and not isinstance(error, UntrustedCertificateError)
+                    and attempt < self._retries
                 ):
                     await asyncio.sleep(_RETRY_BACKOFF_S * 2**attempt)
                     continue

@@ -43,7 +43,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bot.deployment import MASK, StartDeploymentRequest, is_plain_id, secret_values
-from bot.http_transport import AiohttpTransport
+from bot.http_transport import AiohttpTransport, UntrustedCertificateError
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +67,7 @@ _HEADER_SAFE_KEY = re.compile(r"[\x21-\x7e]+")
 # is safe to show (never the error's own text: h11 may quote header values in it).
 _TRANSPORT_ERRORS: dict[type[httpx.RequestError], tuple[bool, str]] = {
     httpx.ConnectError: (False, "connection failed"),
+    UntrustedCertificateError: (False, "its TLS certificate could not be verified"),
     httpx.ConnectTimeout: (False, "connection timed out"),
     httpx.PoolTimeout: (False, "no free connection in the pool"),
     httpx.ProxyError: (False, "the proxy refused the connection"),

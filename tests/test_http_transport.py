@@ -24,7 +24,13 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from bot.deployment import StartDeploymentRequest
-from bot.http_transport import CONNECTING, SENDING, AiohttpTransport, httpx_error
+from bot.http_transport import (
+    CONNECTING,
+    SENDING,
+    AiohttpTransport,
+    UntrustedCertificateError,
+    httpx_error,
+)
 from bot.testing.processes import ROOT, clean_environment
 from bot.vendor import (
     START_PATH,
@@ -84,14 +90,18 @@ async def loopback(
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         wire.connections += 1
         try:
+            if tls is not None:
+                await writer.start_tls(tls)  # a connection counts before its handshake
             while await _read_request(reader, wire):
                 await answer(reader, writer)
                 if writer.is_closing():
                     break
+        except (ssl.SSLError, ConnectionError):
+            pass  # a handshake the client gave up on
         finally:
             writer.close()
 
-    server = await asyncio.start_server(serve, "127.0.0.1", 0, ssl=tls)
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     async with server:
         yield f"{'https' if tls else 'http'}://127.0.0.1:{port}", wire
@@ -269,6 +279,21 @@ async def test_the_trace_tells_connecting_then_sending_and_reuse() -> None:
             ),
             httpx.ConnectError,
         ),
+        (
+            aiohttp.ClientConnectorCertificateError(
+                aiohttp.client_reqrep.ConnectionKey(
+                    "h",
+                    443,
+                    is_ssl=True,
+                    ssl=True,
+                    proxy=None,
+                    proxy_auth=None,
+                    proxy_headers_hash=None,
+                ),
+                ssl.SSLCertVerificationError("certificate verify failed"),
+            ),
+            UntrustedCertificateError,
+        ),
         (aiohttp.SocketTimeoutError("no answer"), httpx.ReadTimeout),
         (aiohttp.ServerDisconnectedError(), httpx.RemoteProtocolError),
         (aiohttp.ClientPayloadError("cut"), httpx.RemoteProtocolError),
@@ -321,13 +346,11 @@ def loopback_certificate(directory: Path) -> tuple[Path, Path]:
 # A fresh interpreter: OpenSSL reads SSL_CERT_FILE when aiohttp makes its context, on import.
 START_OVER_TLS = """
 import asyncio, sys
-from bot.http_transport import AiohttpTransport
 from bot.vendor import HiveonClient, HiveonError
 from tests.test_http_transport import API_KEY, request
 
 async def main() -> None:
-    transport = AiohttpTransport(max_connections=1)
-    async with HiveonClient(base_url=sys.argv[1], timeout_s=5, transport=transport) as hiveon:
+    async with HiveonClient(base_url=sys.argv[1], timeout_s=5) as hiveon:
         try:
             started = await hiveon.start_deployment(request(), api_key=API_KEY)
         except HiveonError as exc:
@@ -359,16 +382,21 @@ async def test_hiveon_is_trusted_by_the_systems_store_or_the_ca_ssl_cert_file_na
     tmp_path: Path,
 ) -> None:
     """Over TLS, Hiveon's certificate is checked as Slack's is: one signed by a CA the machine
-    does not trust is refused before anything is sent, and the start goes through once
+    does not trust is refused before anything is sent, said so, and not tried again (the bot's
+    own transport retries a refused connection); the start goes through once
     SSL_CERT_FILE names that CA."""
     certificate, key = loopback_certificate(tmp_path)
     tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     tls.load_cert_chain(certificate, key)
     async with loopback(answers_ok, tls=tls) as (origin, wire):
         refused = await start_over_tls(origin, {})
-        assert wire.heads == []
+        assert (wire.heads, wire.connections) == ([], 1)
         trusted = await start_over_tls(origin, {"SSL_CERT_FILE": str(certificate)})
-    assert refused == "HiveonUnreachableError Hiveon could not be reached: connection failed"
+    assert refused == (
+        "HiveonUnreachableError Hiveon could not be reached: "
+        "its TLS certificate could not be verified"
+    )
     assert trusted == "started dep-1"
+    assert wire.connections == 2
     [head] = wire.heads
     assert head.startswith(f"POST {START_PATH} HTTP/1.1".encode())
