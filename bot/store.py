@@ -256,7 +256,10 @@ class Store:
             return int((await connection.execute(query)).scalar_one())
 
     async def ping(self, *, timeout_s: float = 2.0) -> bool:
-        """True when the database answers a trivial query within `timeout_s` (readiness)."""
+        """True when the database answers a trivial query within `timeout_s` (readiness).
+
+        Not queued behind the store's own uses: in a burst the probe would wait out every
+        queued write and could report a busy database as down."""
         try:
             async with asyncio.timeout(timeout_s), self._engine.connect() as connection:
                 await connection.execute(select(1))
