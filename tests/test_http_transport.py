@@ -31,7 +31,7 @@ from bot.http_transport import (
     UntrustedCertificateError,
     httpx_error,
 )
-from bot.testing.processes import ROOT, clean_environment
+from bot.testing.processes import ROOT, clean_environment, free_port
 from bot.vendor import (
     START_PATH,
     USER_AGENT,
@@ -161,15 +161,6 @@ def client(origin: str, *, timeout_s: float = 2.0, retries: int = 0) -> HiveonCl
     )
 
 
-async def free_port() -> int:
-    """A loopback port nothing listens on (it was bound a moment ago, then released)."""
-    server = await asyncio.start_server(answers_ok, "127.0.0.1", 0)
-    port: int = server.sockets[0].getsockname()[1]
-    server.close()
-    await server.wait_closed()
-    return port
-
-
 @pytest.mark.e2e  # a server on loopback
 async def test_a_start_reaches_the_wire_as_httpx_built_it() -> None:
     """Method, path, headers and the JSON body arrive as the client made them; the answer's
@@ -216,7 +207,7 @@ async def test_an_answer_cut_short_closes_its_connection() -> None:
 @pytest.mark.e2e  # a server on loopback
 async def test_a_refused_connection_is_unreachable_after_its_retries() -> None:
     """Nobody listening: each attempt only tries to connect, and the call is unreachable."""
-    port = await free_port()
+    port = free_port()
     events: list[str] = []
 
     async def trace(event: str, _info: Mapping[str, Any]) -> None:
