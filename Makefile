@@ -12,14 +12,17 @@ UV := $(TOOLS)/bin/uv
 UV_STAMP := $(TOOLS)/.uv-$(UV_VERSION)
 VENV := .venv
 BIN := $(VENV)/bin
-SYNC := $(UV) sync --locked --python $(PYTHON) --quiet
+# The packages are compiled to bytecode as they are installed, and the bot's own modules before
+# it starts (the bytecode target): a start then reads bytecode even where PYTHONDONTWRITEBYTECODE
+# keeps Python from writing it, which otherwise compiles every module at every start.
+SYNC := $(UV) sync --locked --python $(PYTHON) --quiet --compile-bytecode
 # uv uses $(PYTHON), never an interpreter of its own download, and the project's venv is .venv
 # whatever a developer's environment says.
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export PYTHON
 
-.PHONY: run test test-fast system-packages format lock bench screenshot clean
+.PHONY: run test test-fast system-packages format lock bench screenshot clean bytecode
 
 $(UV_STAMP):
 	bash .ci/system-packages venv
@@ -28,17 +31,22 @@ $(UV_STAMP):
 	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 	touch $@
 
+# The venv is synced again when the lock, the project or this file (how it syncs) changes.
 # Runtime packages only; --inexact leaves the dev group alone if `make test` installed it.
-$(VENV)/.runtime: $(UV_STAMP) pyproject.toml uv.lock
+$(VENV)/.runtime: $(UV_STAMP) pyproject.toml uv.lock Makefile
 	$(SYNC) --no-dev --inexact
 	touch $@
 
 # Runtime and dev packages, exactly as locked (anything else is removed).
-$(VENV)/.dev: $(UV_STAMP) pyproject.toml uv.lock
+$(VENV)/.dev: $(UV_STAMP) pyproject.toml uv.lock Makefile
 	$(SYNC)
 	touch $@ $(VENV)/.runtime
 
-run: $(VENV)/.runtime
+# Only the modules changed since their last compilation are compiled again.
+bytecode: $(VENV)/.runtime
+	$(BIN)/python -m compileall -q bot blocks
+
+run: $(VENV)/.runtime bytecode
 	$(BIN)/deploybot
 
 # The tests run on SQLite and on PostgreSQL: on the server DEPLOYBOT_TEST_POSTGRES_URL names, or
@@ -46,7 +54,7 @@ run: $(VENV)/.runtime
 system-packages:
 	bash .ci/system-packages $(if $(DEPLOYBOT_TEST_POSTGRES_URL),chromium,postgresql chromium)
 
-test: system-packages $(VENV)/.dev
+test: system-packages $(VENV)/.dev bytecode
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/mypy bot blocks tests benchmarks
@@ -66,7 +74,7 @@ lock: $(UV_STAMP)
 	$(UV) lock --upgrade
 
 # The scale-out phase runs on PostgreSQL: DEPLOYBOT_TEST_POSTGRES_URL's server, or a throwaway one.
-bench: $(VENV)/.dev
+bench: $(VENV)/.dev bytecode
 	$(if $(DEPLOYBOT_TEST_POSTGRES_URL),,bash .ci/system-packages postgresql)
 	$(BIN)/python -m benchmarks.run
 

@@ -194,3 +194,23 @@ def test_make_run_and_make_test_share_a_venv_and_never_undo_each_other(checkout:
     (checkout / "uv.lock").touch()
     assert "--no-dev --inexact" in make(checkout, ".venv/.runtime")
     assert "pytest" in installed(checkout)
+
+
+def test_a_start_finds_every_module_compiled_where_python_writes_no_bytecode(
+    checkout: Path,
+) -> None:
+    """The packages are compiled as they are installed and the bot's modules by `make bytecode`
+    (again once changed), so a start under PYTHONDONTWRITEBYTECODE compiles nothing."""
+    make(checkout, ".venv/.runtime")
+    tag = sys.implementation.cache_tag
+    site = next((checkout / ".venv" / "lib").glob("python3.*/site-packages"))
+    for package in ("slack_bolt", "sqlalchemy", "aiohttp", "pydantic"):
+        assert (site / package / "__pycache__" / f"__init__.{tag}.pyc").is_file(), package
+    make(checkout, "bytecode")
+    compiled = checkout / "bot" / "__pycache__" / f"service.{tag}.pyc"
+    before = compiled.stat().st_mtime_ns
+    assert (checkout / "blocks" / "__pycache__" / f"modal.{tag}.pyc").is_file()
+    source = checkout / "bot" / "service.py"
+    source.write_text(source.read_text() + "\n# changed\n")
+    make(checkout, "bytecode")
+    assert compiled.stat().st_mtime_ns > before
