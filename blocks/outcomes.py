@@ -17,6 +17,7 @@ _MARKS: Final[Mapping[str, str]] = {
     "rejected": "❌",
     "not_found": "❌",
     "unreachable": "❌",
+    "untrusted": "❌",
     "unknown": "⚠️",
     "taken": "⚠️",
 }
@@ -70,6 +71,10 @@ _HEADLINES: Final[Mapping[str, str]] = {
         "started."
     ),
     "unreachable": "Hiveon could not be reached ({cause}), so nothing was started.",
+    "untrusted": (
+        "Hiveon's TLS certificate could not be verified, so nothing was sent and nothing was "
+        "started."
+    ),
     "unknown": (
         "The outcome is unknown: Hiveon's answer was unclear ({cause}) and looking the "
         "deployment up by its external ID failed too."
@@ -85,6 +90,10 @@ _HEADLINES: Final[Mapping[str, str]] = {
 _NEXT_STEPS: Final[Mapping[str, str]] = {
     "not_found": "It is safe to retry: run {command} again in a minute.",
     "unreachable": "It is safe to retry: run {command} again in a minute.",
+    "untrusted": (
+        "Retrying will not help until whoever runs deploybot makes the certificate trusted "
+        "(the machine's CA certificates, or `SSL_CERT_FILE`): tell them."
+    ),
     "unknown": (
         "Do not deploy again blindly: look up {external_id} in Hiveon first; if it is not "
         "there, run {command} again."

@@ -28,6 +28,7 @@ class Kind(StrEnum):
     REJECTED = "rejected"  # Hiveon refused the request (4xx)
     NOT_FOUND = "not_found"  # Hiveon failed, and a look-up by external ID found nothing
     UNREACHABLE = "unreachable"  # the request never reached Hiveon
+    UNTRUSTED = "untrusted"  # never sent: Hiveon's TLS certificate could not be verified
     UNKNOWN = "unknown"  # an unclear answer, and the look-up failed too
     TAKEN = "taken"  # Hiveon answered with a deployment ID another submission holds
 
@@ -38,6 +39,7 @@ _RESULTS = {
     Kind.REJECTED: Result.FAILED,
     Kind.NOT_FOUND: Result.FAILED,
     Kind.UNREACHABLE: Result.FAILED,
+    Kind.UNTRUSTED: Result.FAILED,
     Kind.UNKNOWN: Result.UNKNOWN,
     Kind.TAKEN: Result.UNKNOWN,
 }
@@ -129,11 +131,18 @@ def rejected(
 
 
 def not_started(
-    *, status: int | None, reason: str | None, external_id: str, reached: bool = True
+    *,
+    status: int | None,
+    reason: str | None,
+    external_id: str,
+    reached: bool = True,
+    untrusted: bool = False,
 ) -> Outcome:
-    """Hiveon failed (a look-up then found nothing) or was never reached: nothing was started."""
+    """Hiveon failed (a look-up then found nothing) or was never reached (`untrusted`: its TLS
+    certificate could not be verified): nothing was started."""
+    unreached = Kind.UNTRUSTED if untrusted else Kind.UNREACHABLE
     return Outcome(
-        Kind.NOT_FOUND if reached else Kind.UNREACHABLE,
+        Kind.NOT_FOUND if reached else unreached,
         external_id,
         http_status=status,
         error=_described(status, reason),

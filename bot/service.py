@@ -950,12 +950,17 @@ class DeploymentService:
                     external_id=external_id,
                 )
             except HiveonUnreachableError as exc:
-                # The request never left: retrying cannot start anything twice.
-                if attempt == 1:
+                # The request never left: retrying cannot start anything twice. A certificate
+                # that could not be verified is not retried: the retry would meet it again.
+                if attempt == 1 and not exc.untrusted:
                     log.info("Hiveon unreachable (%s); retrying once", exc.reason)
                     continue
                 return outcome.not_started(
-                    status=None, reason=exc.reason, external_id=external_id, reached=False
+                    status=None,
+                    reason=exc.reason,
+                    external_id=external_id,
+                    reached=False,
+                    untrusted=exc.untrusted,
                 )
             except HiveonUncertainError as exc:
                 found = await self.look_up(external_id, api_key)

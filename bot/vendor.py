@@ -5,8 +5,11 @@ from "maybe started" without knowing httpx::
 
     HiveonError
     ├── HiveonRejectedError(status_code, message)   4xx: the vendor refused; nothing was started
-    ├── HiveonUnreachableError(reason)              the request never reached the vendor: retry
-    │                                               (no connection, or none within the deadline)
+    ├── HiveonUnreachableError(reason, untrusted)   the request never reached the vendor: retry
+    │                                               (no connection, or none within the deadline),
+    │                                               unless `untrusted`: Hiveon's TLS certificate
+    │                                               could not be verified, and will not be
+    │                                               until whoever runs the bot trusts it
     └── HiveonUncertainError(status_code, reason)   it may have been processed: reconcile first
                                                     (reset, 5xx, no complete answer within the
                                                     deadline, an answer over 1 MiB, an unreadable
@@ -97,10 +100,16 @@ class HiveonRejectedError(HiveonError):
 
 
 class HiveonUnreachableError(HiveonError):
-    """The request never reached the vendor (connect error or timeout, DNS): safe to retry."""
+    """The request never reached the vendor (connect error or timeout, DNS): safe to retry.
 
-    def __init__(self, reason: str) -> None:
+    `untrusted`: the vendor's TLS certificate could not be verified against the trust store.
+    Nothing was sent either, but a retry meets the same certificate: it cannot help until the
+    operator trusts it (the machine's CA certificates, or `SSL_CERT_FILE`).
+    """
+
+    def __init__(self, reason: str, *, untrusted: bool = False) -> None:
         self.reason = reason
+        self.untrusted = untrusted
         super().__init__(f"Hiveon could not be reached: {reason}")
 
 
@@ -424,7 +433,9 @@ _TOO_LARGE = f"answer larger than {MAX_RESPONSE_BYTES // (1024 * 1024)} MiB"
 def _translated(exc: httpx.RequestError) -> HiveonError:
     """The bot's error for an httpx one: unreachable when nothing can have been sent."""
     maybe_sent, reason = _TRANSPORT_ERRORS.get(type(exc), (True, type(exc).__name__))
-    return HiveonUncertainError(None, reason) if maybe_sent else HiveonUnreachableError(reason)
+    if maybe_sent:
+        return HiveonUncertainError(None, reason)
+    return HiveonUnreachableError(reason, untrusted=isinstance(exc, UntrustedCertificateError))
 
 
 def _raise_for_status(response: httpx.Response, secrets: list[str]) -> None:

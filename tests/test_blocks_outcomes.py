@@ -95,6 +95,21 @@ def test_not_started_says_retry_is_safe() -> None:
     assert facts(unreachable).startswith("*HTTP status* no response · ")
 
 
+def test_an_untrusted_certificate_says_retrying_will_not_help() -> None:
+    """A certificate that could not be verified: nothing was sent, and the next step is the
+    operator's trust store, not another try."""
+    message = reply(kind="untrusted", reason="its TLS certificate could not be verified")
+    assert headline(message) == (
+        "❌ Hiveon's TLS certificate could not be verified, so nothing was sent and nothing was "
+        "started."
+    )
+    assert next_step(message) == (
+        "Retrying will not help until whoever runs deploybot makes the certificate trusted "
+        "(the machine's CA certificates, or `SSL_CERT_FILE`): tell them."
+    )
+    assert facts(message).startswith("*HTTP status* no response · ")
+
+
 def test_unknown_warns_against_deploying_blindly() -> None:
     """An unknown outcome tells the user to look it up before deploying again."""
     message = reply(kind="unknown", reason="timed out after 15 s", external_deployment_id="ext-9")

@@ -46,6 +46,15 @@ def test_not_started_failed_with_the_reason_stored() -> None:
     )
     assert (unreachable.result, unreachable.kind) == (Result.FAILED, Kind.UNREACHABLE)
     assert unreachable.error == "connection refused"
+    untrusted = outcome.not_started(
+        status=None,
+        reason="its TLS certificate could not be verified",
+        external_id="e",
+        reached=False,
+        untrusted=True,
+    )
+    assert (untrusted.result, untrusted.kind) == (Result.FAILED, Kind.UNTRUSTED)
+    assert untrusted.error == "its TLS certificate could not be verified"
 
 
 def test_unknown_is_neither_started_nor_failed() -> None:

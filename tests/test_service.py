@@ -18,6 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deployment import MASK, StartDeploymentRequest
 from bot.follow import Follower
+from bot.http_transport import UntrustedCertificateError
 from bot.messenger import Messenger
 from bot.models import Deployment
 from bot.sandbox import SandboxVendor
@@ -416,25 +417,52 @@ async def test_unreachable_once_is_retried_and_starts(bot: Harness) -> None:
     assert only_reply(bot.slack).params["text"] == f"✅ Deployment started: `{DEPLOYMENT_ID}`."
 
 
-async def test_unreachable_twice_fails_after_two_attempts(bot: Harness) -> None:
-    """Two failed connections end the submission as failed, saying Hiveon could not be reached."""
-    vendor = ScriptedVendor({START: [httpx.ConnectError("refused"), httpx.ConnectError("refused")]})
+@pytest.mark.parametrize(
+    ("errors", "stored", "headline", "next_step"),
+    [
+        (
+            [httpx.ConnectError("refused"), httpx.ConnectError("refused")],
+            "connection failed",
+            "Hiveon could not be reached (connection failed), so nothing was started.",
+            "It is safe to retry: run `/deploy` again",
+        ),
+        (
+            # Not tried again: the second attempt would meet the same certificate.
+            [UntrustedCertificateError("certificate verify failed: self-signed certificate")],
+            "its TLS certificate could not be verified",
+            (
+                "Hiveon's TLS certificate could not be verified, so nothing was sent and nothing "
+                "was started."
+            ),
+            (
+                "Retrying will not help until whoever runs deploybot makes the certificate "
+                "trusted (the machine's CA certificates, or `SSL_CERT_FILE`): tell them."
+            ),
+        ),
+    ],
+    ids=["refused-twice", "untrusted-certificate"],
+)
+async def test_unreachable_fails_after_its_attempts_with_the_next_step(
+    bot: Harness, errors: list[Exception], stored: str, headline: str, next_step: str
+) -> None:
+    """A connection that failed twice, or once on a certificate that could not be verified,
+    ends the submission as failed, saying why and what to do next."""
+    vendor = ScriptedVendor({START: errors})
     await bot.deploy(vendor)
 
-    assert len(vendor.to(START)) == 2
+    assert len(vendor.to(START)) == len(errors)
     assert vendor.to(LOOKUP) == []
     row = await bot.row()
     assert (row.status, row.deployment_id, row.http_status, row.error) == (
         "failed",
         None,
         None,
-        "connection failed",
+        stored,
     )
     reply = only_reply(bot.slack)
-    assert reply.params["text"] == (
-        f"❌ <@{USER}> Hiveon could not be reached (connection failed), so nothing was started."
-    )
-    assert "It is safe to retry: run `/deploy` again" in shown(reply)
+    assert reply.params["text"] == f"❌ <@{USER}> {headline}"
+    assert reply.params["reply_broadcast"] is True
+    assert next_step in shown(reply)
     assert "*HTTP status* no response" in shown(reply)
     [update] = bot.slack.calls_to("chat.update")
     assert update.params["text"].startswith(f"❌ <@{USER}>'s `nginx:latest` failed")

@@ -15,6 +15,7 @@ from aiohttp import web
 
 from bot import vendor
 from bot.deployment import MASK, StartDeploymentRequest
+from bot.http_transport import UntrustedCertificateError
 from bot.sandbox import SLACK_MARKUP, SandboxVendor
 from bot.testing.seed import EXTERNAL_ID, MACHINE_ID, MACHINE_PRICE_ID, start_body
 from bot.vendor import (
@@ -345,6 +346,24 @@ class TestStartOutcomes:
 
         assert caught.value.__cause__ is error
         assert getattr(caught.value, "status_code", None) is None
+
+    @pytest.mark.parametrize(
+        ("error", "untrusted"),
+        [
+            (UntrustedCertificateError("certificate verify failed"), True),
+            (httpx.ConnectError("refused"), False),
+            (httpx.ConnectTimeout("slow connect"), False),
+        ],
+    )
+    async def test_only_a_certificate_failure_is_untrusted(
+        self, error: Exception, *, untrusted: bool
+    ) -> None:
+        """Of the errors before sending, only an unverified certificate is marked untrusted:
+        the one a retry cannot get past."""
+        with pytest.raises(HiveonUnreachableError) as caught:
+            await start_with(error)
+
+        assert caught.value.untrusted is untrusted
 
     def test_every_transport_error_classified(self) -> None:
         """Each concrete httpx transport error (the transport's own among them) is explicitly
