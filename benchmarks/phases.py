@@ -308,6 +308,7 @@ class Burst:
     first_reply_s: float
     wall_s: float
     bot_cpu_s: float
+    rss_before_mb: float
     peak_rss_mb: float
     rss_after_mb: float
 
@@ -335,6 +336,7 @@ def _burst(run: Run, bot: ServerProcess) -> tuple[Burst, Acks]:
     asyncio.run(load.closed_loop(bot.origin, warm_up, concurrency=1))
     asyncio.run(load.reset_fakes(control))
     cpu_before = bot.cpu_s()
+    rss_before, _ = bot.memory_mb()
     acks = asyncio.run(load.open_loop(bot.origin, requests, spread_s=run.options.burst_spread_s))
     replies = asyncio.run(load.thread_replies(control, [c for c, _ in requests], timeout_s=30))
     cpu = bot.cpu_s() - cpu_before
@@ -350,6 +352,7 @@ def _burst(run: Run, bot: ServerProcess) -> tuple[Burst, Acks]:
         first_reply_s=min(replies.values(), default=math.nan) - first,
         wall_s=max(replies.values(), default=math.nan) - first,
         bot_cpu_s=cpu,
+        rss_before_mb=rss_before,
         peak_rss_mb=peak_rss,
         rss_after_mb=rss_after,
     )
@@ -389,6 +392,8 @@ def measure_burst(run: Run, results: Results) -> None:
             BURST_CPU_MS,
         ),
         Figure("burst: peak RSS of the bot", result.peak_rss_mb, "MB", RSS_MB),
+        # What it held already, started and warmed up: the rest is the burst's.
+        Figure("burst: RSS of the bot before it", result.rss_before_mb, "MB"),
     ]
 
 
