@@ -13,7 +13,7 @@ UV_STAMP := $(TOOLS)/.uv-$(UV_VERSION)
 VENV := .venv
 BIN := $(VENV)/bin
 # The packages are compiled to bytecode as they are installed, and the bot's own modules before
-# it starts (the bytecode target): a start then reads bytecode even where PYTHONDONTWRITEBYTECODE
+# it starts (COMPILE, below): a start then reads bytecode even where PYTHONDONTWRITEBYTECODE
 # keeps Python from writing it, which otherwise compiles every module at every start.
 SYNC := $(UV) sync --locked --python $(PYTHON) --quiet --compile-bytecode
 # uv uses $(PYTHON), never an interpreter of its own download, and the project's venv is .venv
@@ -42,11 +42,16 @@ $(VENV)/.dev: $(UV_STAMP) pyproject.toml uv.lock Makefile
 	$(SYNC)
 	touch $@ $(VENV)/.runtime
 
-# Only the modules changed since their last compilation are compiled again.
-bytecode: $(VENV)/.runtime
-	$(BIN)/python -m compileall -q bot blocks
+# The bot's own modules compiled: only those changed since their last compilation. Run, test
+# and bench do it in their recipes, after their venv is synced (a prerequisite could run
+# beside that sync under make -j).
+COMPILE := $(BIN)/python -m compileall -q bot blocks
 
-run: $(VENV)/.runtime bytecode
+bytecode: $(VENV)/.runtime
+	$(COMPILE)
+
+run: $(VENV)/.runtime
+	$(COMPILE)
 	$(BIN)/deploybot
 
 # The tests run on SQLite and on PostgreSQL: on the server DEPLOYBOT_TEST_POSTGRES_URL names, or
@@ -54,7 +59,8 @@ run: $(VENV)/.runtime bytecode
 system-packages:
 	bash .ci/system-packages $(if $(DEPLOYBOT_TEST_POSTGRES_URL),chromium,postgresql chromium)
 
-test: system-packages $(VENV)/.dev bytecode
+test: system-packages $(VENV)/.dev
+	$(COMPILE)
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/mypy bot blocks tests benchmarks
@@ -74,7 +80,8 @@ lock: $(UV_STAMP)
 	$(UV) lock --upgrade
 
 # The scale-out phase runs on PostgreSQL: DEPLOYBOT_TEST_POSTGRES_URL's server, or a throwaway one.
-bench: $(VENV)/.dev bytecode
+bench: $(VENV)/.dev
+	$(COMPILE)
 	$(if $(DEPLOYBOT_TEST_POSTGRES_URL),,bash .ci/system-packages postgresql)
 	$(BIN)/python -m benchmarks.run
 
