@@ -149,11 +149,12 @@ def _checkout(tmp_path: Path) -> Path:
     return checkout
 
 
-def make(checkout: Path, target: str) -> str:
-    """`make TARGET` in the checkout, from uv's cache only (`make test` filled it); its output."""
+def make(checkout: Path, *arguments: str) -> str:
+    """`make ARGUMENTS` in the checkout, from uv's cache only (`make test` filled it); its
+    output."""
     env = {**os.environ, "UV_OFFLINE": "1", "PYTHON": sys.executable}
     done = subprocess.run(  # noqa: S603 — make, with a target of the project's Makefile
-        ["make", "--no-print-directory", target],  # noqa: S607 — make, wherever it is installed
+        ["make", "--no-print-directory", *arguments],  # noqa: S607 — make, wherever it is installed
         cwd=checkout,
         env=env,
         capture_output=True,
@@ -200,7 +201,8 @@ def test_a_start_finds_every_module_compiled_where_python_writes_no_bytecode(
     checkout: Path,
 ) -> None:
     """The packages are compiled as they are installed and the bot's modules by `make bytecode`
-    (again once changed), so a start under PYTHONDONTWRITEBYTECODE compiles nothing."""
+    (again once changed), a step run, test and bench take before anything else, so a start
+    under PYTHONDONTWRITEBYTECODE compiles nothing."""
     make(checkout, ".venv/.runtime")
     tag = sys.implementation.cache_tag
     site = next((checkout / ".venv" / "lib").glob("python3.*/site-packages"))
@@ -214,3 +216,12 @@ def test_a_start_finds_every_module_compiled_where_python_writes_no_bytecode(
     source.write_text(source.read_text() + "\n# changed\n")
     make(checkout, "bytecode")
     assert compiled.stat().st_mtime_ns > before
+    # run, test and bench compile them the same way before they start anything.
+    compile_step = ".venv/bin/python -m compileall -q bot blocks"
+    for target, starts in (
+        ("run", ".venv/bin/deploybot"),
+        ("test", ".venv/bin/pytest"),
+        ("bench", ".venv/bin/python -m benchmarks.run"),
+    ):
+        steps = make(checkout, "--dry-run", target).splitlines()
+        assert steps.index(compile_step) < steps.index(starts), target
